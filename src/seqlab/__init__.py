@@ -1,0 +1,29 @@
+"""seqlab: neural networks on sequence data.
+
+>>> import seqlab as sl
+>>> sl.text.pad_sequences([[1, 2], [3]], maxlen=3).tolist()
+[[0, 1, 2], [0, 0, 3]]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {"text", "data", "datasets", "models", "training", "embeddings", "series"}
+_FUNCTIONS = {"fit": "seqlab.training.trainer", "load": "seqlab.runs", "Run": "seqlab.runs"}
+
+__all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `import seqlab` stays fast, and torch is imported only when a model is used.
+    if name == "datasets":
+        return importlib.import_module("seqlab.data.datasets")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"seqlab.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    raise AttributeError(f"module 'seqlab' has no attribute {name!r}")

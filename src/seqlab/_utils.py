@@ -1,0 +1,122 @@
+"""Small shared helpers: atomic writes, device choice, seeding, data-dir lookup.
+
+Nothing in here knows about models or text; every other module may import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+PathLike = str | os.PathLike[str]
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and the
+    temporary file is renamed over ``path`` (an atomic rename on POSIX and Windows).
+
+    >>> atomic_write_bytes("/tmp/seqlab-doc.bin", b"abc").read_bytes()
+    b'abc'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    """Atomically write UTF-8 ``text`` to ``path`` (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: PathLike, obj: Any) -> Path:
+    """Atomically write ``obj`` as indented JSON to ``path``.
+
+    >>> import json; json.loads(atomic_write_json("/tmp/seqlab-doc.json", {"a": 1}).read_text())
+    {'a': 1}
+    """
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: PathLike) -> Any:
+    """Read a JSON file, with an error that names the file when it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a :class:`torch.device`.
+
+    ``"auto"`` picks CUDA when a GPU is present and the CPU otherwise.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but no CUDA GPU is available; "
+                "use device='cpu' or device='auto'"
+            )
+        return torch.device(device)
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+
+
+def rng(seed: int | None) -> np.random.Generator:
+    """A numpy generator for ``seed`` (``None`` means fresh entropy, i.e. not reproducible)."""
+    return np.random.default_rng(seed)
+
+
+def torch_generator(seed: int) -> torch.Generator:
+    """A CPU torch generator seeded with ``seed``."""
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return g
+
+
+def data_dir(data_dir: PathLike | None = None) -> Path | None:
+    """Where local copies of datasets live: the argument, else ``$SEQLAB_DATA``, else None."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get("SEQLAB_DATA")
+    return Path(env).expanduser() if env else None
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$SEQLAB_CACHE``, else ``$XDG_CACHE_HOME/seqlab``, else ``~/.cache/seqlab``."""
+    env = os.environ.get("SEQLAB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "seqlab"

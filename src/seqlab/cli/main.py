@@ -1,0 +1,42 @@
+"""The ``seqlab`` command. Each command group lives in its own module under ``seqlab.cli``
+and only parses arguments before calling one library function."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# (module, attribute) of each command or group; each module defines a click object.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("seqlab.cli.data", "data"),
+    ("seqlab.cli.classify", "classify"),
+    ("seqlab.cli.demo", "demo"),
+    ("seqlab.cli.embed", "embed"),
+    ("seqlab.cli.series", "series"),
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seqlab")
+def cli() -> None:
+    """seqlab: neural networks on sequence data."""
+
+
+for _module, _attr in COMMANDS:
+    try:
+        _mod = importlib.import_module(_module)
+    except ModuleNotFoundError as exc:  # a command group not written yet
+        if exc.name != _module:
+            raise
+        continue
+    cli.add_command(getattr(_mod, _attr))
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()
