@@ -16,3 +16,9 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not found at {path} (CI has ../shared/data beside the clone)")
     return path
+
+
+@pytest.fixture(scope="session")
+def real_imdb_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SEQLAB_CACHE folder shared by the slow real-IMDB tests, so the archive is parsed once."""
+    return tmp_path_factory.mktemp("real-imdb-cache")

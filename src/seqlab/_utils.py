@@ -9,10 +9,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported lazily: data commands should not pay for it
+    import torch
 
 PathLike = str | os.PathLike[str]
 
@@ -74,6 +76,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     >>> resolve_device("cpu")
     device(type='cpu')
     """
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if not isinstance(device, str):
@@ -99,6 +103,8 @@ def rng(seed: int | None) -> np.random.Generator:
 
 def torch_generator(seed: int) -> torch.Generator:
     """A CPU torch generator seeded with ``seed``."""
+    import torch
+
     g = torch.Generator()
     g.manual_seed(int(seed))
     return g
