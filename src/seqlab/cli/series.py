@@ -1,0 +1,323 @@
+"""``seqlab series``: forecast numeric series and classify numeric sequences.
+
+seqlab series evaluate --data mackey-glass --model esn --units 100 --sr 1.25 --lr 0.3 --out runs/mg
+seqlab series evaluate --data laser --data-dir ../shared/data --tune --out runs/laser
+seqlab series fit --data sunspots --data-dir ../shared/data --units 300 --out runs/sun
+seqlab series forecast runs/sun --steps 100
+seqlab series classify --data japanese-vowels --data-dir ../shared/data --model esn --out runs/jv
+
+Each command parses its options and calls one function of :mod:`seqlab.series.experiments`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+# default validation grids for --tune (kept small: each point is a full fit)
+FORECAST_GRID = {
+    "sr": [0.9, 1.1],
+    "lr": [0.1, 0.3, 1.0],
+    "ridge": [1e-6, 1e-2, 1.0],
+    "input_scaling": [0.1, 0.5],
+}
+CLASSIFY_GRID = {
+    "bidirectional": [False, True],
+    "lr": [0.1, 0.3],
+    "ridge": [1e-2, 1e-1, 1.0],
+}
+
+_ESN_OPTIONS: list[tuple[str, str, type, str]] = [
+    ("--units", "units", int, "Reservoir size."),
+    ("--sr", "sr", float, "Spectral radius of the recurrent matrix."),
+    ("--lr", "lr", float, "Leak rate in (0, 1]."),
+    ("--input-scaling", "input_scaling", float, "Scale of the input weights."),
+    ("--bias-scaling", "bias_scaling", float, "Scale of the reservoir bias (0 = none)."),
+    ("--rc-connectivity", "rc_connectivity", float, "Density of the recurrent matrix."),
+    ("--input-connectivity", "input_connectivity", float, "Density of the input matrix."),
+    ("--ridge", "ridge", float, "Ridge regularisation of the readout."),
+    ("--activation", "activation", str, "tanh, sigmoid, relu or identity."),
+]
+
+
+def _esn_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for flag, name, typ, help_text in reversed(_ESN_OPTIONS):
+        func = click.option(flag, name, type=typ, default=None, help=help_text)(func)
+    return func
+
+
+def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Any other model argument (VALUE read as JSON, else as text); repeatable.",
+    )(func)
+    func = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+    func = click.option(
+        "--data-dir",
+        type=click.Path(path_type=str),
+        default=None,
+        help="Folder holding timeseries/ (default: $SEQLAB_DATA).",
+    )(func)
+    func = click.option(
+        "--out", type=click.Path(path_type=str), default=None, help="Folder for JSON and PNGs."
+    )(func)
+    return func
+
+
+def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        try:
+            out[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = value
+    return out
+
+
+def _kwargs(model: str, seed: int, overrides: tuple[str, ...], **opts: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if model == "esn":
+        kwargs = {k: v for k, v in opts.items() if v is not None}
+        kwargs["seed"] = seed
+    elif any(v is not None for v in opts.values()):
+        given = sorted(k for k, v in opts.items() if v is not None)
+        raise click.UsageError(
+            f"options {given} are ESN options but --model is {model!r}; pass that model's "
+            "arguments with --set KEY=VALUE"
+        )
+    kwargs.update(_parse_overrides(overrides))
+    return kwargs
+
+
+def _run(fn: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        return fn(*args, **kwargs)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group("series")
+def series() -> None:
+    """Numeric series: ESN forecasting against baselines, closed-loop forecasts, classification."""
+
+
+@series.command("evaluate")
+@click.option("--data", required=True, help="mackey-glass, sine, laser, sunspots or a CSV path.")
+@click.option("--model", default="esn", show_default=True, help="A registered forecaster.")
+@_esn_options
+@click.option("--warmup", type=int, default=None, help="ESN warm-up steps (default 100).")
+@click.option("--input-to-readout", is_flag=True, default=None, help="Feed u[t] to the readout.")
+@click.option("--horizon", type=int, default=1, show_default=True, help="Steps ahead.")
+@click.option(
+    "--lags",
+    type=int,
+    multiple=True,
+    help="Linear-AR window(s); several: chosen on validation [1 2 5 10 20 50 100].",
+)
+@click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
+@click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
+@click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
+@click.option(
+    "--scale/--no-scale",
+    default=True,
+    show_default=True,
+    help="Standardise with train mean/std before fitting (scores stay in series units).",
+)
+@click.option("--tune", is_flag=True, help="Choose ESN hyper-parameters on validation first.")
+@_common_options
+def evaluate_command(
+    data: str,
+    model: str,
+    warmup: int | None,
+    input_to_readout: bool | None,
+    horizon: int,
+    lags: tuple[int, ...],
+    val: float,
+    test: float,
+    n_timesteps: int | None,
+    scale: bool,
+    tune: bool,
+    out: str | None,
+    data_dir: str | None,
+    seed: int,
+    overrides: tuple[str, ...],
+    **esn: Any,
+) -> None:
+    """One-step (or --horizon) forecast of a series: the model next to persistence and linear-AR."""
+    from seqlab.series.experiments import run_evaluate
+
+    kwargs = _kwargs(
+        model, seed, overrides, **esn, warmup=warmup, input_to_readout=input_to_readout
+    )
+    if model == "esn":
+        kwargs.setdefault("warmup", 100)
+    grid = None
+    if tune:
+        if model != "esn":
+            raise click.UsageError("--tune has a default grid for --model esn only")
+        grid = {k: v for k, v in FORECAST_GRID.items() if esn.get(k) is None}
+    result = _run(
+        run_evaluate,
+        data,
+        model,
+        kwargs,
+        grid=grid,
+        data_dir=data_dir,
+        n_timesteps=n_timesteps,
+        horizon=horizon,
+        lags=list(lags) or [1, 2, 5, 10, 20, 50, 100],
+        val=val,
+        test=test,
+        scale=scale,
+        out=out,
+    )
+    click.echo(f"{result['data']}: {result['n_timesteps']} steps, horizon {horizon}")
+    click.echo(f"model: {model} {json.dumps(result['config']['model_kwargs'])}")
+    click.echo(f"linear-ar lags: {result['config'].get('ar_lags')}")
+    click.echo(_table(result["metrics"]))
+    if out:
+        click.echo(f"wrote {out}/metrics.json and {result['plot']}")
+
+
+def _table(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = [f"{'model':<14} {'split':<5} {'RMSE':>12} {'NRMSE':>9} {'R2':>9}"]
+    for name, parts in metrics.items():
+        for part, m in parts.items():
+            lines.append(
+                f"{name:<14} {part:<5} {m['rmse']:>12.6g} {m['nrmse']:>9.5f} {m['r2']:>9.5f}"
+            )
+    return "\n".join(lines)
+
+
+@series.command("fit")
+@click.option("--data", required=True, help="mackey-glass, sine, laser, sunspots or a CSV path.")
+@_esn_options
+@click.option("--warmup", type=int, default=100, show_default=True, help="Warm-up steps.")
+@click.option("--input-to-readout", is_flag=True, default=None, help="Feed u[t] to the readout.")
+@click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
+@click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
+@click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
+@click.option("--scale/--no-scale", default=True, show_default=True, help="Standardise first.")
+@_common_options
+def fit_command(
+    data: str,
+    warmup: int,
+    input_to_readout: bool | None,
+    val: float,
+    test: float,
+    n_timesteps: int | None,
+    scale: bool,
+    out: str | None,
+    data_dir: str | None,
+    seed: int,
+    overrides: tuple[str, ...],
+    **esn: Any,
+) -> None:
+    """Fit a one-step-ahead ESN on the train part of a series and save it to --out."""
+    from seqlab.series.experiments import run_fit
+
+    if out is None:
+        raise click.UsageError("fit needs --out (the folder the model is saved to)")
+    kwargs = _kwargs("esn", seed, overrides, **esn, input_to_readout=input_to_readout)
+    result = _run(
+        run_fit,
+        data,
+        out,
+        kwargs,
+        warmup=warmup,
+        data_dir=data_dir,
+        n_timesteps=n_timesteps,
+        val=val,
+        test=test,
+        scale=scale,
+    )
+    m = result["metrics"]["val"]
+    click.echo(
+        f"fitted esn on {result['name']} in {result['metrics']['fit_seconds']:.3f}s; "
+        f"validation RMSE {m['rmse']:.6g}  NRMSE {m['nrmse']:.5f}  R2 {m['r2']:.5f}"
+    )
+    click.echo(f"saved to {out}")
+
+
+@series.command("forecast")
+@click.argument("run_dir", type=click.Path(path_type=str))
+@click.option("--steps", type=int, default=100, show_default=True, help="Closed-loop steps.")
+@click.option("--data-dir", type=click.Path(path_type=str), default=None, help="See fit.")
+@click.option("--out", type=click.Path(path_type=str), default=None, help="Default: RUN_DIR.")
+def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | None) -> None:
+    """Closed-loop forecast of --steps values from the start of the test part (a saved ESN)."""
+    from seqlab.series.experiments import run_forecast
+
+    result = _run(run_forecast, run_dir, steps, data_dir=data_dir, out=out)
+    m = result["metrics"]
+    click.echo(
+        f"{steps}-step closed-loop forecast from step {result['start']}: "
+        f"RMSE {m['rmse']:.6g}  NRMSE {m['nrmse']:.5f}  R2 {m['r2']:.5f}"
+    )
+    click.echo(f"wrote {result['plot']}")
+
+
+@series.command("classify")
+@click.option("--data", default="japanese-vowels", show_default=True, help="Sequence dataset.")
+@click.option("--model", default="esn", show_default=True, help="A registered classifier.")
+@_esn_options
+@click.option(
+    "--readout-state",
+    type=click.Choice(["last", "mean", "mean+last", "concat"]),
+    default=None,
+    help="How each sequence's states are summarised (ESN).",
+)
+@click.option("--bidirectional", is_flag=True, default=None, help="Also read sequences reversed.")
+@click.option("--val-fraction", type=float, default=0.2, show_default=True)
+@click.option("--tune", is_flag=True, help="Choose hyper-parameters on a validation split.")
+@_common_options
+def classify_command(
+    data: str,
+    model: str,
+    readout_state: str | None,
+    bidirectional: bool | None,
+    val_fraction: float,
+    tune: bool,
+    out: str | None,
+    data_dir: str | None,
+    seed: int,
+    overrides: tuple[str, ...],
+    **esn: Any,
+) -> None:
+    """Classify variable-length sequences (e.g. Japanese Vowels); print the test accuracy."""
+    from seqlab.series.experiments import run_classify
+
+    kwargs = _kwargs(
+        model, seed, overrides, **esn, readout_state=readout_state, bidirectional=bidirectional
+    )
+    grid = None
+    if tune:
+        if model != "esn":
+            raise click.UsageError("--tune has a default grid for --model esn only")
+        given = {**esn, "bidirectional": bidirectional}
+        grid = {k: v for k, v in CLASSIFY_GRID.items() if given.get(k) is None}
+    result = _run(
+        run_classify,
+        data,
+        model,
+        kwargs,
+        grid=grid,
+        data_dir=data_dir,
+        val_fraction=val_fraction,
+        seed=seed,
+        out=out,
+    )
+    click.echo(f"{data}: {result['n_train']} train / {result['n_test']} test sequences")
+    click.echo(f"model: {model} {json.dumps(result['kwargs'])}")
+    click.echo(f"test accuracy: {result['test_accuracy']:.4f}")
+    if out:
+        click.echo(f"wrote {out}/metrics.json and {result['plot']}")

@@ -1,0 +1,98 @@
+"""Numeric time series: generators, loaders, forecasting setup, baselines and evaluation.
+
+>>> import seqlab.series as ss
+>>> x = ss.mackey_glass(1000)
+>>> rep = ss.evaluate_forecast(x, "esn", {"units": 50, "sr": 1.25, "lr": 0.3, "warmup": 100})
+>>> sorted(rep.metrics)
+['esn', 'linear-ar', 'persistence']
+"""
+
+from __future__ import annotations
+
+from seqlab.series.data import (
+    SequenceDataset,
+    TimeSeries,
+    Tracks,
+    find_data_file,
+    japanese_vowels,
+    load_tracks,
+    mackey_glass,
+    read_ts,
+    santafe_laser,
+    sine_mixture,
+    sunspots,
+)
+from seqlab.series.experiments import (
+    evaluate_classifier,
+    load_sequence_dataset,
+    load_series,
+    register_sequence_classifier,
+    run_classify,
+    run_evaluate,
+    run_fit,
+    run_forecast,
+    sequence_classifiers,
+    stratified_split,
+)
+from seqlab.series.forecast import (
+    ESNForecaster,
+    Forecaster,
+    ForecastReport,
+    LinearAR,
+    Persistence,
+    StandardScaler,
+    TimeSplit,
+    evaluate_forecast,
+    forecast_metrics,
+    forecasters,
+    make_forecaster,
+    make_lags,
+    nrmse,
+    r2_score,
+    register_forecaster,
+    rmse,
+    split_by_time,
+    tune_forecaster,
+)
+
+__all__ = [
+    "ESNForecaster",
+    "ForecastReport",
+    "Forecaster",
+    "LinearAR",
+    "Persistence",
+    "SequenceDataset",
+    "StandardScaler",
+    "TimeSeries",
+    "TimeSplit",
+    "Tracks",
+    "evaluate_classifier",
+    "evaluate_forecast",
+    "find_data_file",
+    "forecast_metrics",
+    "forecasters",
+    "japanese_vowels",
+    "load_sequence_dataset",
+    "load_series",
+    "load_tracks",
+    "mackey_glass",
+    "make_forecaster",
+    "make_lags",
+    "nrmse",
+    "r2_score",
+    "read_ts",
+    "register_forecaster",
+    "register_sequence_classifier",
+    "rmse",
+    "run_classify",
+    "run_evaluate",
+    "run_fit",
+    "run_forecast",
+    "santafe_laser",
+    "sequence_classifiers",
+    "sine_mixture",
+    "split_by_time",
+    "stratified_split",
+    "sunspots",
+    "tune_forecaster",
+]

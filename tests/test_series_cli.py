@@ -1,0 +1,91 @@
+"""``seqlab series ...`` end to end on small data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from seqlab.cli.main import COMMANDS
+from seqlab.cli.series import series
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(series, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_series_cli_is_registered() -> None:
+    assert ("seqlab.cli.series", "series") in COMMANDS
+
+
+def test_series_cli_evaluate_prints_model_and_both_baselines(tmp_path: Path) -> None:
+    out = tmp_path / "mg"
+    text = _invoke(
+        "evaluate", "--data", "mackey-glass", "--n-timesteps", "800", "--model", "esn",
+        "--units", "50", "--sr", "1.25", "--lr", "0.3", "--ridge", "1e-6",
+        "--lags", "5", "--lags", "10", "--seed", "1", "--out", str(out),
+    )  # fmt: skip
+    for name in ("esn", "persistence", "linear-ar"):
+        assert f"\n{name} " in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["metrics"]) == {"esn", "persistence", "linear-ar"}
+    assert metrics["config"]["model_kwargs"]["seed"] == 1
+    assert metrics["config"]["model_kwargs"]["units"] == 50
+    assert (out / "forecast.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_series_cli_evaluate_other_model_and_errors(tmp_path: Path) -> None:
+    text = _invoke(
+        "evaluate", "--data", "sine", "--n-timesteps", "400", "--model", "linear-ar",
+        "--set", "lags=3",
+    )  # fmt: skip
+    assert 'model: linear-ar {"lags": 3}' in text
+    bad = CliRunner().invoke(series, ["evaluate", "--data", "nowhere", "--units", "10"])
+    assert bad.exit_code != 0 and "unknown series 'nowhere'" in bad.output
+    bad = CliRunner().invoke(
+        series, ["evaluate", "--data", "sine", "--model", "linear-ar", "--units", "5"]
+    )
+    assert bad.exit_code != 0 and "ESN options" in bad.output
+
+
+def test_series_cli_missing_data_dir_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEQLAB_DATA", raising=False)
+    bad = CliRunner().invoke(series, ["evaluate", "--data", "laser"])
+    assert bad.exit_code != 0
+    assert "SEQLAB_DATA" in bad.output and "--data-dir" in bad.output
+
+
+def test_series_cli_fit_then_closed_loop_forecast(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    text = _invoke(
+        "fit", "--data", "mackey-glass", "--n-timesteps", "1000", "--units", "80",
+        "--sr", "1.25", "--lr", "0.3", "--ridge", "1e-7", "--input-connectivity", "1.0",
+        "--input-scaling", "0.3", "--out", str(run),
+    )  # fmt: skip
+    assert "validation RMSE" in text
+    assert (run / "model" / "model.safetensors").is_file()
+    info = json.loads((run / "series.json").read_text())
+    assert info["split"] == {"n": 1000, "train_end": 700, "val_end": 800}
+    text = _invoke("forecast", str(run), "--steps", "50")
+    assert "50-step closed-loop forecast from step 800" in text
+    result = json.loads((run / "forecast.json").read_text())
+    assert result["metrics"]["nrmse"] < 0.5
+    assert (run / "generation.png").is_file()
+    bad = CliRunner().invoke(series, ["forecast", str(run), "--steps", "500"])
+    assert bad.exit_code != 0 and "n_steps must be in [1, 200]" in bad.output
+
+
+def test_series_cli_classify_japanese_vowels(shared_data: Path, tmp_path: Path) -> None:
+    text = _invoke(
+        "classify", "--data", "japanese-vowels", "--data-dir", str(shared_data),
+        "--units", "200", "--out", str(tmp_path / "jv"),
+    )  # fmt: skip
+    acc = float(text.split("test accuracy: ")[1].split()[0])
+    assert acc >= 0.95
+    metrics = json.loads((tmp_path / "jv" / "metrics.json").read_text())
+    assert metrics["n_train"] == 270 and metrics["n_test"] == 370
+    assert (tmp_path / "jv" / "confusion.png").is_file()
