@@ -1,0 +1,107 @@
+"""Embedding + Flatten + Dense: the lecture's first text model (Chollet, 6.1).
+
+Flatten needs every input to have the same number of steps, so the model works on a fixed
+``maxlen``. Whatever length the batch comes in, :meth:`EmbeddingDenseClassifier.forward`
+brings each sequence to exactly ``maxlen`` steps itself:
+
+* longer sequences are truncated — ``truncating="post"`` keeps the first ``maxlen`` tokens,
+  ``"pre"`` keeps the last ``maxlen`` (Keras ``pad_sequences``' default);
+* shorter sequences are padded after their last token with zero vectors (post-padding, as
+  the batches arrive).
+
+Positions past a sequence's true length are always zero vectors, so extra padding in the
+batch never changes a prediction. Unlike the recurrent and convolutional models, the
+weights are tied to positions: a word at step 3 and the same word at step 30 use different
+weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlab.models.embedding import (
+    SequenceClassifier,
+    check_choice,
+    check_dropout,
+    check_int,
+    check_seed,
+    seeded,
+)
+from seqlab.models.registry import register
+
+__all__ = ["EmbeddingDenseClassifier"]
+
+
+@register("embedding-dense")
+class EmbeddingDenseClassifier(SequenceClassifier):
+    """Embedding -> Flatten over ``maxlen`` steps -> (dropout) -> Dense to ``num_classes``.
+
+    Defaults follow the lecture: 8-d embeddings (or the width of ``pretrained``) over the
+    first 20 words (``maxlen=20``).
+
+    >>> m = EmbeddingDenseClassifier(vocab_size=100, maxlen=20)
+    >>> m(tokens=torch.randint(1, 100, (3, 50)), lengths=torch.tensor([50, 20, 5])).shape
+    torch.Size([3, 2])
+    """
+
+    default_embedding_dim = 8
+
+    def __init__(
+        self,
+        vocab_size: int | None = None,
+        num_classes: int = 2,
+        embedding_dim: int | None = None,
+        maxlen: int = 20,
+        truncating: str = "post",
+        dropout: float = 0.0,
+        input_size: int | None = None,
+        freeze: bool = False,
+        seed: int | None = 0,
+        pretrained: np.ndarray | torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+        maxlen = check_int("maxlen", maxlen, minimum=1)
+        truncating = check_choice("truncating", truncating, ("post", "pre"))
+        dropout = check_dropout(dropout)
+        seed = check_seed(seed)
+        with seeded(seed):
+            vocab_size, embedding_dim = self._init_input(
+                vocab_size=vocab_size,
+                embedding_dim=embedding_dim,
+                input_size=input_size,
+                pretrained=pretrained,
+                freeze=freeze,
+            )
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(maxlen * self.feature_size, num_classes)
+        self.maxlen, self.truncating = maxlen, truncating
+        self.config = {
+            "vocab_size": vocab_size,
+            "num_classes": num_classes,
+            "embedding_dim": embedding_dim,
+            "maxlen": maxlen,
+            "truncating": truncating,
+            "dropout": dropout,
+            "input_size": self.input_size,
+            "freeze": freeze,
+            "seed": seed,
+        }
+
+    def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        batch, steps, dim = x.shape
+        if self.truncating == "pre":
+            # Keep the last maxlen true steps of each row: gather them to the front.
+            start = (lengths - self.maxlen).clamp(min=0)  # (B,)
+            index = start.unsqueeze(1) + torch.arange(self.maxlen, device=x.device)  # (B, L)
+            inside = index < lengths.unsqueeze(1)
+            index = index.clamp(max=steps - 1)
+            x = x.gather(1, index.unsqueeze(-1).expand(batch, self.maxlen, dim))
+            x = x.masked_fill(~inside.unsqueeze(-1), 0.0)
+        elif steps >= self.maxlen:
+            x = x[:, : self.maxlen]
+        else:
+            x = nn.functional.pad(x, (0, 0, 0, self.maxlen - steps))  # (B, maxlen, D)
+        return self.head(self.dropout(x.reshape(batch, -1)))  # (B, num_classes)

@@ -1,0 +1,331 @@
+"""The input side shared by every sequence model: token embeddings, numeric inputs, masking.
+
+Two kinds of input reach a sequence model:
+
+* text — ``tokens: LongTensor (B, T)``, post-padded with id 0, plus ``lengths: LongTensor (B)``;
+  an :class:`Embedding` turns the ids into vectors ``(B, T, embedding_dim)``;
+* numbers — ``values: FloatTensor (B, T, F)`` plus ``lengths``, used as they are
+  (the model is built with ``input_size=F`` and has no embedding layer).
+
+:class:`SequenceClassifier` is the base class of the models in ``cnn.py``, ``rnn.py``,
+``tdnn.py`` and ``embed_dense.py``. Its :meth:`~SequenceClassifier.embed` step returns the
+input vectors with every padded position set to zero and the time axis cut to the longest true
+length in the batch, so trailing padding can never reach the layers that follow; each model
+then makes sure that its own receptive fields and pooling ignore positions past each
+sequence's length.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Embedding", "SequenceClassifier", "length_mask"]
+
+
+class Embedding(nn.Module):
+    """A token-id lookup table, learned from scratch or initialised from a given matrix.
+
+    ``pretrained`` (e.g. from ``seqlab.embeddings.build_embedding_matrix``) is copied in as
+    the initial weights, row ``i`` being the vector of token id ``i``; ``freeze=True`` keeps
+    it fixed during training (``requires_grad=False``), ``freeze=False`` fine-tunes it. Id 0
+    is padding: its row receives no gradient.
+
+    >>> emb = Embedding(10, 4, pretrained=np.ones((10, 4)), freeze=True)
+    >>> emb(torch.tensor([[1, 2, 0]])).shape, emb.weight.requires_grad
+    (torch.Size([1, 3, 4]), False)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        pretrained: np.ndarray | torch.Tensor | None = None,
+        freeze: bool = False,
+    ) -> None:
+        super().__init__()
+        check_int("vocab_size", vocab_size, minimum=1)
+        check_int("embedding_dim", embedding_dim, minimum=1)
+        if not isinstance(freeze, bool):
+            raise TypeError(f"freeze must be True or False, got {freeze!r}")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        if pretrained is not None:
+            matrix = as_matrix(pretrained)
+            if tuple(matrix.shape) != (vocab_size, embedding_dim):
+                raise ValueError(
+                    f"pretrained has shape {tuple(matrix.shape)} but the model expects "
+                    f"(vocab_size, embedding_dim) = ({vocab_size}, {embedding_dim}); build the "
+                    "matrix from the same vocabulary, or leave vocab_size/embedding_dim unset "
+                    "so they are read from the matrix"
+                )
+            with torch.no_grad():
+                self.embedding.weight.copy_(matrix)
+        self.embedding.weight.requires_grad_(not freeze)
+
+    @property
+    def weight(self) -> nn.Parameter:
+        """The ``(vocab_size, embedding_dim)`` table."""
+        return self.embedding.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.embedding(tokens)  # (B, T) -> (B, T, D)
+
+
+class SequenceClassifier(nn.Module, abc.ABC):
+    """Base class: turns ``tokens=`` or ``values=`` plus ``lengths`` into masked vectors.
+
+    Subclasses call :meth:`_init_input` in their constructor and implement
+    :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in, logits out).
+    ``forward(tokens, lengths)`` follows the classifier contract: ``tokens`` is
+    ``LongTensor (B, T)`` with 0 = padding, ``lengths`` is ``LongTensor (B)``, and the result
+    is ``logits (B, num_classes)``. A numeric model (``input_size`` set) takes
+    ``forward(values=FloatTensor (B, T, F), lengths=...)`` instead.
+
+    A length of 0 (an empty document) is read as one padding token, so every model gives
+    it a well-defined prediction.
+
+    >>> from seqlab.models.rnn import LSTMClassifier
+    >>> m = LSTMClassifier(vocab_size=50, embedding_dim=8, hidden_size=8)
+    >>> m(tokens=torch.tensor([[5, 6, 7], [8, 0, 0]]), lengths=torch.tensor([3, 1])).shape
+    torch.Size([2, 2])
+    """
+
+    input_kind: ClassVar[str] = "sequence"
+    #: Embedding width used when neither ``embedding_dim`` nor a pretrained matrix gives one.
+    default_embedding_dim: ClassVar[int] = 32
+    config: dict[str, Any]
+    input_size: int | None
+    embedding: Embedding | None
+    feature_size: int
+
+    def _init_input(
+        self,
+        *,
+        vocab_size: int | None,
+        embedding_dim: int | None,
+        input_size: int | None,
+        pretrained: np.ndarray | torch.Tensor | None,
+        freeze: bool,
+    ) -> tuple[int | None, int | None]:
+        """Build the embedding (or nothing, for numeric input); returns the resolved
+        ``(vocab_size, embedding_dim)`` so the subclass can store them in its config."""
+        if not isinstance(freeze, bool):
+            raise TypeError(f"freeze must be True or False, got {freeze!r}")
+        if input_size is not None:
+            input_size = check_int("input_size", input_size, minimum=1)
+            if pretrained is not None:
+                raise ValueError(
+                    "pretrained was given together with input_size; a numeric model "
+                    "(input_size set) has no embedding table, so drop one of the two"
+                )
+            self.input_size = input_size
+            self.embedding = None
+            self.feature_size = input_size
+            return vocab_size, embedding_dim
+        if pretrained is not None:
+            shape = tuple(as_matrix(pretrained).shape)
+            vocab_size = shape[0] if vocab_size is None else vocab_size
+            embedding_dim = shape[1] if embedding_dim is None else embedding_dim
+        if vocab_size is None:
+            raise ValueError(
+                "vocab_size is required for a text model (e.g. vocab_size=vectorizer.vocab_size); "
+                "for numeric sequences give input_size=<number of features> instead"
+            )
+        if embedding_dim is None:
+            embedding_dim = self.default_embedding_dim
+        self.input_size = None
+        vocab_size = check_int("vocab_size", vocab_size, minimum=1)
+        embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
+        self.embedding = Embedding(vocab_size, embedding_dim, pretrained=pretrained, freeze=freeze)
+        self.feature_size = embedding_dim
+        return vocab_size, embedding_dim
+
+    def embed(
+        self,
+        tokens: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        values: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input vectors ``(B, T', D)`` with zeros at padded positions, and lengths ``(B)``.
+
+        ``T'`` is the longest length in the batch (extra trailing padding is cut off), and
+        lengths of 0 become 1 (one padding token, i.e. a zero vector).
+        """
+        if self.input_size is None:
+            if tokens is None:
+                raise TypeError(
+                    f"{type(self).__name__} reads token ids: call it with tokens=LongTensor(B, T)"
+                    + (
+                        " (values= is only for models built with input_size)"
+                        if values is not None
+                        else ""
+                    )
+                )
+            if tokens.dim() != 2:
+                raise ValueError(f"tokens must have shape (B, T), got {tuple(tokens.shape)}")
+            if tokens.dtype not in (torch.int64, torch.int32):
+                raise TypeError(f"tokens must be an integer tensor, got dtype {tokens.dtype}")
+            data = tokens
+        else:
+            if values is None:
+                raise TypeError(
+                    f"{type(self).__name__} was built with input_size={self.input_size}: call it "
+                    "with values=FloatTensor(B, T, input_size)"
+                )
+            if values.dim() != 3 or values.shape[-1] != self.input_size:
+                raise ValueError(
+                    f"values must have shape (B, T, {self.input_size}), got {tuple(values.shape)}"
+                )
+            data = values
+        batch = data.shape[0]
+        lengths = _check_lengths(lengths, data, tokens_given=self.input_size is None)
+        longest = max(int(lengths.max()), 1) if batch else 1
+        # Cut to the longest true length: padding beyond it cannot influence anything.
+        data = data[:, :longest]
+        if data.shape[1] < longest:  # T == 0: room for the one padding token
+            pad = longest - data.shape[1]
+            data = torch.nn.functional.pad(data, (0, 0, 0, pad) if data.dim() == 3 else (0, pad))
+        lengths = lengths.clamp(min=1)
+        if self.embedding is not None:
+            x = self.embedding(data)
+        else:
+            x = data.to(torch.get_default_dtype()) if not data.is_floating_point() else data
+        mask = length_mask(lengths, x.shape[1])  # (B, T')
+        x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
+        return x, lengths
+
+    def forward(
+        self,
+        tokens: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        values: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` for a batch of token ids (or of numeric values)."""
+        x, lengths = self.embed(tokens=tokens, lengths=lengths, values=values)
+        return self.forward_embedded(x, lengths)
+
+    @abc.abstractmethod
+    def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits from input vectors ``x (B, T, D)`` (zero past each length) and ``lengths (B)``.
+
+        :func:`seqlab.explain.explain` calls this directly to attribute a prediction to
+        individual input vectors.
+        """
+
+
+def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """Boolean ``(B, steps)`` mask, True at positions ``t < lengths[b]``.
+
+    >>> length_mask(torch.tensor([2, 0]), 3).tolist()
+    [[True, True, False], [False, False, False]]
+    """
+    positions = torch.arange(steps, device=lengths.device)
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def _check_lengths(
+    lengths: torch.Tensor | None, data: torch.Tensor, *, tokens_given: bool
+) -> torch.Tensor:
+    batch, steps = data.shape[0], data.shape[1]
+    if lengths is None:
+        if not tokens_given:
+            return torch.full((batch,), steps, dtype=torch.long, device=data.device)
+        # Post-padded ids: the length is one past the last non-zero id.
+        nonzero = data != 0
+        positions = torch.arange(1, steps + 1, device=data.device)
+        return (nonzero * positions).amax(dim=1) if steps else nonzero.sum(1)
+    if not isinstance(lengths, torch.Tensor):
+        lengths = torch.as_tensor(lengths)
+    if lengths.shape != (batch,):
+        raise ValueError(
+            f"lengths must have shape ({batch},) — one length per sequence — got "
+            f"{tuple(lengths.shape)}"
+        )
+    if lengths.is_floating_point():
+        raise TypeError(f"lengths must be an integer tensor, got dtype {lengths.dtype}")
+    lengths = lengths.to(device=data.device, dtype=torch.long)
+    if batch:
+        low, high = int(lengths.min()), int(lengths.max())
+        if low < 0 or high > steps:
+            raise ValueError(
+                f"lengths must lie in [0, {steps}] (the padded length T), got values from "
+                f"{low} to {high}; lengths count the real tokens of each row"
+            )
+    return lengths
+
+
+def as_matrix(pretrained: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A 2-D float32 CPU tensor from a numpy array or tensor, with a clear error otherwise."""
+    if isinstance(pretrained, np.ndarray):
+        matrix = torch.from_numpy(np.asarray(pretrained, dtype=np.float32))
+    elif isinstance(pretrained, torch.Tensor):
+        matrix = pretrained.detach().to("cpu", torch.float32)
+    else:
+        raise TypeError(
+            "pretrained must be a numpy array or torch tensor of shape (vocab_size, "
+            f"embedding_dim), got {type(pretrained).__name__}"
+        )
+    if matrix.dim() != 2:
+        raise ValueError(
+            f"pretrained must be 2-D (vocab_size, embedding_dim), got shape {tuple(matrix.shape)}"
+        )
+    return matrix
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded by ``seed``, then restore its state.
+
+    ``seed=None`` draws from the global generator as it stands (not reproducible by itself).
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_seed(seed))
+        yield
+
+
+def check_seed(seed: Any) -> int | None:
+    """``None`` or an int >= 0 (as a plain ``int``, so it can go into a JSON config)."""
+    return None if seed is None else check_int("seed", seed, minimum=0)
+
+
+def check_int(name: str, value: Any, *, minimum: int) -> int:
+    """``value`` if it is an int >= ``minimum``; a ValueError/TypeError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_int_list(name: str, value: Any, *, minimum: int) -> list[int]:
+    """A non-empty list of ints >= ``minimum`` from a list/tuple; clear errors otherwise."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) == 0:
+        raise ValueError(f"{name} must be a non-empty list of integers, got {value!r}")
+    return [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value)]
+
+
+def check_dropout(value: Any, name: str = "dropout") -> float:
+    """A dropout probability in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``; a ValueError listing them otherwise."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value

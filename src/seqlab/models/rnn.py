@@ -1,0 +1,202 @@
+"""Recurrent sequence classifiers: SimpleRNN (tanh), LSTM and GRU.
+
+Each batch is packed (:func:`torch.nn.utils.rnn.pack_padded_sequence`, unsorted lengths
+allowed), so the recurrent layers run over each sequence's true steps only: padding is
+never read, and the time loop runs inside PyTorch's fused kernels (cuDNN on a GPU), not in
+Python. Batches whose sequences have similar lengths (the trainer's length buckets) waste
+the least work.
+
+Layout of the stack (``num_layers=3, residual=True``; ``+`` is a skip connection, the
+"carry" that lets the signal and its gradient bypass a layer)::
+
+    x (B, T, D) -> layer 1 -> s1 -> layer 2 -> (+ s1) = s2 -> layer 3 -> (+ s2) = s3 -> pool
+
+then the pooled ``(B, hidden_size * directions)`` vector goes through dropout and a dense
+layer to ``num_classes`` logits.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from seqlab.models.embedding import (
+    SequenceClassifier,
+    check_choice,
+    check_dropout,
+    check_int,
+    check_seed,
+    length_mask,
+    seeded,
+)
+from seqlab.models.registry import register
+
+__all__ = ["GRUClassifier", "LSTMClassifier", "RecurrentClassifier", "SimpleRNNClassifier"]
+
+POOLINGS = ("last", "max", "mean")
+_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentClassifier(SequenceClassifier):
+    """Shared implementation of ``"rnn"``, ``"lstm"`` and ``"gru"`` (pick one of those).
+
+    Options:
+
+    * ``hidden_size`` units per direction, ``num_layers`` stacked layers;
+    * ``bidirectional``: each layer reads the sequence both ways, outputs are concatenated;
+    * ``residual``: from the second layer on, a layer's output is added to its input (skip
+      connections between stacked layers; needs ``num_layers >= 2``);
+    * ``dropout``: on the input of every layer after the first and on the pooled vector;
+    * ``pooling``: how the per-step outputs of the last layer become one vector —
+      ``"last"``: the output at the last true step (for a bidirectional layer, the forward
+      half at the last step and the backward half at the first step, i.e. both directions'
+      final states); ``"max"`` / ``"mean"``: max or mean over the true steps.
+
+    ``embedding_dim`` defaults to 32, or to the width of ``pretrained``; ``input_size=F``
+    builds the same network for numeric sequences ``values (B, T, F)``.
+    """
+
+    cell: ClassVar[str]
+    default_embedding_dim = 32
+
+    def __init__(
+        self,
+        vocab_size: int | None = None,
+        num_classes: int = 2,
+        embedding_dim: int | None = None,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        residual: bool = False,
+        dropout: float = 0.0,
+        pooling: str = "last",
+        input_size: int | None = None,
+        freeze: bool = False,
+        seed: int | None = 0,
+        pretrained: np.ndarray | torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+        hidden_size = check_int("hidden_size", hidden_size, minimum=1)
+        num_layers = check_int("num_layers", num_layers, minimum=1)
+        dropout = check_dropout(dropout)
+        seed = check_seed(seed)
+        pooling = check_choice("pooling", pooling, POOLINGS)
+        for name, flag in (("bidirectional", bidirectional), ("residual", residual)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if residual and num_layers < 2:
+            raise ValueError(
+                f"residual=True adds skip connections between stacked layers, but num_layers="
+                f"{num_layers}; use num_layers >= 2 or residual=False"
+            )
+        directions = 2 if bidirectional else 1
+        with seeded(seed):
+            vocab_size, embedding_dim = self._init_input(
+                vocab_size=vocab_size,
+                embedding_dim=embedding_dim,
+                input_size=input_size,
+                pretrained=pretrained,
+                freeze=freeze,
+            )
+            rnn_class = _CELLS[self.cell]
+            # One module per layer (not nn.LSTM(num_layers=...)) so skips and dropout can
+            # sit between layers; packed data flows through unchanged in layout.
+            self.layers = nn.ModuleList(
+                rnn_class(
+                    self.feature_size if i == 0 else hidden_size * directions,
+                    hidden_size,
+                    batch_first=True,
+                    bidirectional=bidirectional,
+                )
+                for i in range(num_layers)
+            )
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(hidden_size * directions, num_classes)
+        self.hidden_size, self.bidirectional = hidden_size, bidirectional
+        self.residual, self.pooling = residual, pooling
+        self.config = {
+            "vocab_size": vocab_size,
+            "num_classes": num_classes,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "bidirectional": bidirectional,
+            "residual": residual,
+            "dropout": dropout,
+            "pooling": pooling,
+            "input_size": self.input_size,
+            "freeze": freeze,
+            "seed": seed,
+        }
+
+    def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        for i, layer in enumerate(self.layers):
+            inputs = packed
+            if i > 0:
+                inputs = _with_data(packed, self.dropout(packed.data))
+            out, _ = layer(inputs)
+            if self.residual and i > 0:
+                out = _with_data(out, out.data + packed.data)
+            packed = out
+        h, _ = pad_packed_sequence(packed, batch_first=True)  # (B, T', H * directions)
+        lengths = lengths.to(h.device)
+        return self.head(self.dropout(self._pool(h, lengths)))  # (B, num_classes)
+
+    def _pool(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "last":
+            rows = torch.arange(h.shape[0], device=h.device)
+            last = h[rows, lengths - 1]  # (B, H * directions): output at the last true step
+            if not self.bidirectional:
+                return last
+            # The backward direction finishes reading at step 0.
+            return torch.cat([last[:, : self.hidden_size], h[:, 0, self.hidden_size :]], dim=1)
+        mask = length_mask(lengths, h.shape[1]).unsqueeze(-1)  # (B, T', 1)
+        if self.pooling == "max":
+            return h.masked_fill(~mask, float("-inf")).amax(dim=1)
+        return h.masked_fill(~mask, 0.0).sum(dim=1) / lengths.unsqueeze(1).to(h.dtype)
+
+
+def _with_data(packed: PackedSequence, data: torch.Tensor) -> PackedSequence:
+    return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+
+
+@register("rnn")
+class SimpleRNNClassifier(RecurrentClassifier):
+    """Elman RNN with tanh (Keras ``SimpleRNN``) + pooling + dense layer.
+
+    >>> m = SimpleRNNClassifier(vocab_size=100, hidden_size=8, pooling="mean")
+    >>> m(tokens=torch.tensor([[3, 4, 5]]), lengths=torch.tensor([3])).shape
+    torch.Size([1, 2])
+    """
+
+    cell = "rnn"
+
+
+@register("lstm")
+class LSTMClassifier(RecurrentClassifier):
+    """LSTM + pooling + dense layer (see :class:`RecurrentClassifier` for the options).
+
+    >>> m = LSTMClassifier(vocab_size=100, embedding_dim=32, hidden_size=32, bidirectional=True)
+    >>> m(tokens=torch.tensor([[3, 4, 5], [6, 0, 0]]), lengths=torch.tensor([3, 1])).shape
+    torch.Size([2, 2])
+    """
+
+    cell = "lstm"
+
+
+@register("gru")
+class GRUClassifier(RecurrentClassifier):
+    """GRU + pooling + dense layer (see :class:`RecurrentClassifier` for the options).
+
+    >>> m = GRUClassifier(input_size=3, hidden_size=8, num_layers=2, residual=True)
+    >>> m(values=torch.randn(2, 10, 3), lengths=torch.tensor([10, 4])).shape
+    torch.Size([2, 2])
+    """
+
+    cell = "gru"
