@@ -12,8 +12,23 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"text", "data", "datasets", "models", "training", "embeddings", "series"}
-_FUNCTIONS = {"fit": "seqlab.training.trainer", "load": "seqlab.runs", "Run": "seqlab.runs"}
+_SUBMODULES = {
+    "text",
+    "data",
+    "datasets",
+    "models",
+    "training",
+    "embeddings",
+    "series",
+    "lm",
+    "generation",
+}
+_FUNCTIONS = {
+    "fit": "seqlab.training.trainer",
+    "load": "seqlab.runs",
+    "Run": "seqlab.runs",
+    "explain": "seqlab.explain",
+}
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
 

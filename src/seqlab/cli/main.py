@@ -14,6 +14,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.demo", "demo"),
     ("seqlab.cli.embed", "embed"),
     ("seqlab.cli.series", "series"),
+    ("seqlab.cli.lm", "lm"),
 )
 
 

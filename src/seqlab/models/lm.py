@@ -1,0 +1,250 @@
+"""Recurrent language models: tokens in, next-token logits out, with the recurrent state
+exposed so that training can carry it across chunks and generation can feed one token at a
+time.
+
+Every model here has the same call, as in nanoGPT: ``model(tokens, state) -> (logits, state)``
+with ``tokens`` (B, T) int64 and ``logits`` (B, T, vocab_size). Three names are registered:
+
+* ``"lm-lstm"`` / ``"lm-gru"``: embedding (or one-hot) -> stacked LSTM/GRU -> linear decoder;
+* ``"char-lstm"``: the Keras text-generation example's model (one-hot characters, one LSTM
+  of 128 units, a dense softmax layer); same class as ``"lm-lstm"`` with those defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.models.registry import register
+
+# (h, c) for an LSTM, h for a GRU; each (num_layers, B, hidden_size).
+State = tuple[torch.Tensor, ...]
+
+INPUT_ENCODINGS = ("embedding", "one_hot")
+_CELL_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class RecurrentLanguageModel(nn.Module):
+    """Embedding or one-hot input, a stack of LSTM/GRU layers, a linear decoder.
+
+    ``forward(tokens, state=None)`` returns ``(logits, state)``: ``logits`` (B, T, vocab_size)
+    predicts the token that follows each input position; ``state`` is the recurrent state
+    after the last position, to pass back in for the next chunk (detach it first when
+    training with truncated backpropagation through time: :func:`detach_state`).
+
+    ``input_encoding="one_hot"`` feeds one-hot vectors (the lecture's Keras model) and
+    ignores ``embedding_dim``. ``tie_weights=True`` shares the embedding matrix with the
+    decoder (Press & Wolf 2017), which needs ``embedding_dim == hidden_size``.
+
+    >>> m = LSTMLanguageModel(vocab_size=10, embedding_dim=8, hidden_size=16, num_layers=2)
+    >>> logits, state = m(torch.zeros(3, 5, dtype=torch.long))
+    >>> tuple(logits.shape), tuple(state[0].shape)
+    ((3, 5, 10), (2, 3, 16))
+    """
+
+    input_kind = "tokens"
+    cell = "lstm"
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 64,
+        hidden_size: int = 256,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        input_encoding: str = "embedding",
+    ) -> None:
+        super().__init__()
+        if int(vocab_size) < 2:
+            raise ValueError(f"vocab_size must be at least 2, got {vocab_size!r}")
+        if input_encoding not in INPUT_ENCODINGS:
+            raise ValueError(
+                f"input_encoding must be one of {INPUT_ENCODINGS}, got {input_encoding!r}"
+            )
+        if int(num_layers) < 1 or int(hidden_size) < 1:
+            raise ValueError(
+                f"num_layers and hidden_size must be >= 1, got {num_layers!r} and {hidden_size!r}"
+            )
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if tie_weights:
+            if input_encoding != "embedding":
+                raise ValueError(
+                    "tie_weights=True needs input_encoding='embedding' (a one-hot input has no "
+                    "embedding matrix to share); set tie_weights=False"
+                )
+            if int(embedding_dim) != int(hidden_size):
+                raise ValueError(
+                    f"tie_weights=True needs embedding_dim == hidden_size, got embedding_dim="
+                    f"{embedding_dim} and hidden_size={hidden_size}; make them equal or set "
+                    "tie_weights=False"
+                )
+        self.config: dict[str, Any] = {
+            "vocab_size": int(vocab_size),
+            "embedding_dim": int(embedding_dim),
+            "hidden_size": int(hidden_size),
+            "num_layers": int(num_layers),
+            "dropout": float(dropout),
+            "tie_weights": bool(tie_weights),
+            "input_encoding": input_encoding,
+        }
+        self.vocab_size = int(vocab_size)
+        self.one_hot = input_encoding == "one_hot"
+        input_size = self.vocab_size if self.one_hot else int(embedding_dim)
+        self.embedding = None if self.one_hot else nn.Embedding(self.vocab_size, input_size)
+        rnn_cls = nn.LSTM if self.cell == "lstm" else nn.GRU
+        self.rnn = rnn_cls(
+            input_size,
+            int(hidden_size),
+            num_layers=int(num_layers),
+            batch_first=True,
+            # nn.LSTM applies this between layers only; the input and output dropout below
+            # cover the two ends.
+            dropout=float(dropout) if int(num_layers) > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(float(dropout))
+        self.decoder = nn.Linear(int(hidden_size), self.vocab_size)
+        if tie_weights:
+            assert self.embedding is not None
+            self.decoder.weight = self.embedding.weight
+
+    @property
+    def tied(self) -> bool:
+        """Whether the decoder shares its weight with the embedding."""
+        return bool(self.config["tie_weights"])
+
+    def forward(
+        self, tokens: torch.Tensor, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """``tokens`` (B, T) int64 -> ``(logits (B, T, vocab_size), state)``."""
+        if tokens.dim() != 2:
+            raise ValueError(
+                f"tokens must be a (batch, time) tensor, got shape {tuple(tokens.shape)}"
+            )
+        if self.one_hot:
+            x = F.one_hot(tokens, self.vocab_size).to(self.decoder.weight.dtype)  # (B, T, V)
+        else:
+            assert self.embedding is not None
+            x = self.embedding(tokens)  # (B, T, E)
+        x = self.drop(x)
+        h0 = None if state is None else (state if self.cell == "lstm" else state[0])
+        out, hn = self.rnn(x, h0)  # out (B, T, H)
+        logits = self.decoder(self.drop(out))  # (B, T, V)
+        new_state: State = tuple(hn) if self.cell == "lstm" else (hn,)
+        return logits, new_state
+
+    def step(self, tokens: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """One time step for generation: ``tokens`` (B,) -> ``(logits (B, vocab_size), state)``.
+
+        The same numbers as ``forward(tokens[:, None], state)`` in eval mode (no dropout), but
+        computed with one fused cell call per layer: a whole ``nn.LSTM`` call on a single
+        time step costs far more in fixed overhead (on CPU its oneDNN path rebuilds its
+        kernel at every call) than the arithmetic, and generation makes one call per token.
+        """
+        if self.one_hot:
+            x = F.one_hot(tokens, self.vocab_size).to(self.decoder.weight.dtype)  # (B, V)
+        else:
+            assert self.embedding is not None
+            x = self.embedding(tokens)  # (B, E)
+        num_layers, hidden = self.rnn.num_layers, self.rnn.hidden_size
+        if state is None:
+            zeros = x.new_zeros(num_layers, tokens.shape[0], hidden)
+            state = (zeros, zeros) if self.cell == "lstm" else (zeros,)
+        # nn.LSTM keeps its weights in this list (updated by .to() and load_state_dict);
+        # reading it once is much cheaper than four module attribute lookups per layer.
+        flat = getattr(self.rnn, "_flat_weights", None) or [
+            getattr(self.rnn, f"{n}_l{k}") for k in range(num_layers) for n in _CELL_WEIGHTS
+        ]
+        hs, cs = [], []
+        for k in range(num_layers):
+            weights = flat[4 * k : 4 * k + 4]  # w_ih, w_hh, b_ih, b_hh of layer k
+            if self.cell == "lstm":
+                h, c = torch.lstm_cell(x, (state[0][k], state[1][k]), *weights)
+                cs.append(c)
+            else:
+                h = torch.gru_cell(x, state[0][k], *weights)
+            hs.append(h)
+            x = h  # (B, H)
+        new_state: State = (torch.stack(hs), torch.stack(cs)) if cs else (torch.stack(hs),)
+        return self.decoder(x), new_state
+
+
+def detach_state(state: State | None) -> State | None:
+    """Cut the graph behind ``state`` so that backpropagation stops at the chunk boundary
+    (truncated BPTT) while the values still carry over.
+
+    >>> detach_state(None) is None
+    True
+    """
+    if state is None:
+        return None
+    return tuple(s.detach() for s in state)
+
+
+@register("lm-lstm")
+class LSTMLanguageModel(RecurrentLanguageModel):
+    """LSTM language model (see :class:`RecurrentLanguageModel`).
+
+    >>> LSTMLanguageModel(vocab_size=5, hidden_size=4, num_layers=1).config["hidden_size"]
+    4
+    """
+
+    cell = "lstm"
+
+
+@register("lm-gru")
+class GRULanguageModel(RecurrentLanguageModel):
+    """GRU language model (see :class:`RecurrentLanguageModel`).
+
+    >>> m = GRULanguageModel(vocab_size=5, embedding_dim=4, hidden_size=4, num_layers=1)
+    >>> len(m(torch.zeros(1, 2, dtype=torch.long))[1])
+    1
+    """
+
+    cell = "gru"
+
+
+@register("char-lstm")
+class CharLSTM(LSTMLanguageModel):
+    """The lecture's (Keras example's) character model: one-hot characters -> LSTM(128) ->
+    dense softmax. The defaults reproduce it; any keyword of :class:`RecurrentLanguageModel`
+    may still be changed.
+
+    >>> CharLSTM(vocab_size=57).config["input_encoding"]
+    'one_hot'
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 64,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        input_encoding: str = "one_hot",
+    ) -> None:
+        super().__init__(
+            vocab_size=vocab_size,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            tie_weights=tie_weights,
+            input_encoding=input_encoding,
+        )
+
+
+def model_name(cell: str) -> str:
+    """Registry name for a recurrent cell: ``"lstm" -> "lm-lstm"``, ``"gru" -> "lm-gru"``.
+
+    >>> model_name("gru")
+    'lm-gru'
+    """
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"model must be 'lstm' or 'gru', got {cell!r}")
+    return f"lm-{cell}"

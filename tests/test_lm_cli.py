@@ -1,0 +1,104 @@
+"""``seqlab lm train|generate|evaluate`` end to end on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqlab.cli.lm import _ManyValuesCommand, lm
+
+TEXT = "the will to truth, the will to power, the will to live. " * 20
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny models: one thread is faster, and the test machine's cores are shared.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lmcli")
+    corpus = folder / "corpus.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    out = folder / "run"
+    args = ["train", "--corpus", str(corpus), "--steps", "3", "--out", str(out),
+            "--hidden-size", "16", "--num-layers", "1", "--batch-size", "4", "--seq-len", "16",
+            "--set", "eval_tokens=200", "--set", "schedule=step", "--device", "cpu", "--quiet"]  # fmt: skip
+    result = CliRunner().invoke(lm, args)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_lm_cli_train_writes_a_run(trained_run):
+    out, output = trained_run
+    assert "3 steps" in output and "held-out loss" in output
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["schedule"] == "step" and config["train"]["hidden_size"] == 16
+    assert (out / "model.safetensors").is_file() and (out / "curves.png").is_file()
+
+
+def test_lm_cli_generate_one_sample_per_temperature(trained_run):
+    out, _ = trained_run
+    args = ["generate", str(out), "--prompt", "the will", "--temperature", "0.2", "0.5", "1.0",
+            "1.2", "--length", "25", "--seed", "1"]  # fmt: skip
+    result = CliRunner().invoke(lm, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    headers = [line for line in lines if line.startswith("----- temperature")]
+    assert headers == [f"----- temperature {t}" for t in (0.2, 0.5, 1.0, 1.2)]
+    samples = [lines[lines.index(h) + 1] for h in headers]
+    assert all(s.startswith("the will") for s in samples)
+    # Same seed, same output.
+    assert CliRunner().invoke(lm, args).output == result.output
+
+
+def test_lm_cli_generate_default_prompt_and_errors(trained_run):
+    out, _ = trained_run
+    result = CliRunner().invoke(lm, ["generate", str(out), "--length", "5", "-t", "1.0"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("----- temperature") == 1
+    bad = CliRunner().invoke(lm, ["generate", str(out), "--prompt", "the", "-t", "0"])
+    assert bad.exit_code != 0 and "temperature" in bad.output
+
+
+def test_lm_cli_evaluate(trained_run, tmp_path):
+    out, _ = trained_run
+    result = CliRunner().invoke(lm, ["evaluate", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["mode"] == "stream" and metrics["bits_per_char"] > 0
+    other = tmp_path / "other.txt"
+    other.write_text("the will to power. " * 5)
+    result = CliRunner().invoke(lm, ["evaluate", str(out), "--corpus", str(other)])
+    assert json.loads(result.output)["tokens"] > 50
+
+
+def test_lm_cli_bad_setting_is_reported(tmp_path):
+    result = CliRunner().invoke(
+        lm, ["train", "--corpus", "x.txt", "--steps", "1", "--out", str(tmp_path / "r"),
+             "--set", "hiden_size=3"],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "unknown setting 'hiden_size'" in result.output
+
+
+def test_lm_cli_temperatures_parse_as_several_values():
+    import click
+
+    @click.command(cls=_ManyValuesCommand)
+    @click.argument("run")
+    @click.option("--temperature", "-t", type=float, multiple=True)
+    def cmd(run, temperature):
+        click.echo(f"{run} {list(temperature)}")
+
+    run = lambda *a: CliRunner().invoke(cmd, list(a)).output.strip()  # noqa: E731
+    assert run("r", "--temperature", "0.2", "0.5", "1") == "r [0.2, 0.5, 1.0]"
+    assert run("--temperature", "0.2", "0.5", "r") == "r [0.2, 0.5]"
+    assert run("-t", "0.7", "r", "-t", "1.5") == "r [0.7, 1.5]"
+    assert run("--temperature=0.3", "0.4", "r") == "r [0.3, 0.4]"
