@@ -1,0 +1,26 @@
+"""``seqlab demo``: the guided tour on bundled data (see :mod:`seqlab.demo`)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="runs/demo",
+    show_default=True,
+    help="Folder for the run folders and summary.json.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--progress", is_flag=True, help="Show progress bars while training.")
+def demo(out: str, seed: int, device: str, progress: bool) -> None:
+    """Watch text become vectors and a classifier learn, on bundled movie-review snippets."""
+    from seqlab.demo import run_demo
+
+    try:
+        run_demo(out, seed=seed, device=device, progress=progress, echo=click.echo)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,0 +1,265 @@
+"""Run folders: a trained classifier with its vocabulary, history and metrics, on disk.
+
+Layout (every file written atomically; no pickle anywhere)::
+
+    run/
+      config.json        {"task": "classify", "model": {"name", "config"}, "labels": [...],
+                          "train": {...fit arguments and sizes...}, "seqlab_version"}
+      vocab.json         TextVectorizer.to_dict()
+      model.safetensors  the weights (and buffers such as NB ratios)
+      history.json       per-epoch metrics, Keras-style {"loss": [...], "val_loss": [...], ...}
+      metrics.json       best epoch and its metrics (and any later evaluation)
+      curves.png         accuracy and loss, training vs validation
+      checkpoint/        resume state of seqlab.fit (state.safetensors + state.json)
+
+:func:`load` rebuilds the model with ``seqlab.models.build(name, **config)`` and the
+vectorizer with ``TextVectorizer.from_dict``, so a run folder works on any machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch import nn
+
+from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, read_json, resolve_device
+from seqlab.data.base import TextDataset
+from seqlab.data.batching import encode, epoch_batches, make_batch
+from seqlab.training.metrics import classification_metrics, confusion_matrix
+
+__all__ = ["Run", "load", "predict_logits", "state_dict_to_bytes"]
+
+RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
+
+
+def state_dict_to_bytes(
+    tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
+) -> bytes:
+    """safetensors bytes of ``tensors`` (copied to contiguous CPU memory first, since
+    safetensors refuses views and tensors that share storage).
+
+    >>> load_safetensors(state_dict_to_bytes({"w": torch.ones(2, 3).t()}))["w"].shape
+    torch.Size([3, 2])
+    """
+    clean = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    return save_safetensors(clean, metadata=metadata)
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Logits ``(N, num_classes)`` of ``model`` for encoded ``inputs`` (a CSR matrix or a list
+    of token-id arrays), in input order, on the CPU. The model is put in eval mode for the
+    call and its previous mode restored.
+
+    >>> from seqlab.models.dense import BagOfWordsMLP
+    >>> import scipy.sparse as sp
+    >>> predict_logits(BagOfWordsMLP(5), sp.csr_matrix(np.eye(3, 5, dtype=np.float32))).shape
+    torch.Size([3, 2])
+    """
+    device = next(model.parameters()).device if device is None else resolve_device(device)
+    was_training = model.training
+    model.eval()
+    try:
+        batches = epoch_batches(inputs, batch_size, shuffle=False)
+        n = sum(len(b) for b in batches)
+        out: torch.Tensor | None = None
+        for rows in batches:
+            batch = {k: v.to(device) for k, v in make_batch(inputs, rows).items()}
+            logits = model(**batch).float().cpu()
+            if out is None:
+                out = torch.empty((n, logits.shape[1]), dtype=torch.float32)
+            out[torch.from_numpy(np.asarray(rows, dtype=np.int64))] = logits
+        if out is None:
+            num_classes = int(getattr(model, "config", {}).get("num_classes", 0))
+            out = torch.empty((0, num_classes), dtype=torch.float32)
+        return out
+    finally:
+        model.train(was_training)
+
+
+class Run:
+    """A trained classifier: model + vectorizer + label names (+ history and metrics).
+
+    Returned by :func:`seqlab.fit` and :func:`load`.
+
+    >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
+    >>> run.predict(["a wonderful, moving film"])  # doctest: +SKIP
+    ['pos']
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        vectorizer: Any,
+        labels: Sequence[str],
+        *,
+        history: dict[str, list] | None = None,
+        metrics: dict[str, Any] | None = None,
+        train_config: dict[str, Any] | None = None,
+        path: PathLike | None = None,
+    ) -> None:
+        self.model = model
+        self.vectorizer = vectorizer
+        self.labels = [str(x) for x in labels]
+        self.history = history or {}
+        self.metrics = metrics or {}
+        self.train_config = train_config or {}
+        self.path = Path(path) if path is not None else None
+
+    def __repr__(self) -> str:
+        name = getattr(self.model, "registry_name", type(self.model).__name__)
+        return f"Run(model={name!r}, labels={self.labels}, path={str(self.path)!r})"
+
+    @property
+    def input_kind(self) -> str:
+        return getattr(self.model, "input_kind", "bag")
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        """The model inputs for ``texts`` (what the vectorizer makes of them)."""
+        return encode(self.vectorizer, texts, self.input_kind)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(len(texts), num_classes)``; columns follow ``self.labels``.
+
+        >>> run.predict_proba(["great fun"]).round(2)  # doctest: +SKIP
+        array([[0.08, 0.92]], dtype=float32)
+        """
+        logits = predict_logits(self.model, self.encode(texts), batch_size=batch_size)
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[str]:
+        """The most probable label name for each text.
+
+        >>> run.predict(["great fun", "a dull mess"])  # doctest: +SKIP
+        ['pos', 'neg']
+        """
+        proba = self.predict_proba(texts, batch_size=batch_size)
+        return [self.labels[i] for i in proba.argmax(axis=1)]
+
+    def evaluate(self, dataset: TextDataset, batch_size: int = 256) -> dict[str, Any]:
+        """``loss``, ``accuracy`` (and ``f1_macro`` with more than two classes), the item count
+        ``n`` and the ``confusion_matrix`` (rows: true label, columns: predicted) on
+        ``dataset``, whose labels are matched to this run's labels by name.
+
+        >>> run.evaluate(sl.datasets.imdb("test"))["accuracy"]  # doctest: +SKIP
+        0.912
+        """
+        if not isinstance(dataset, TextDataset):
+            raise TypeError(f"dataset must be a seqlab TextDataset, got {type(dataset).__name__}")
+        if len(dataset) == 0:
+            raise ValueError("dataset is empty; evaluate needs at least one labelled text")
+        y = self._labels_of(dataset)
+        proba = self.predict_proba(dataset.texts, batch_size=batch_size)
+        out: dict[str, Any] = classification_metrics(y, proba, len(self.labels))
+        out["n"] = len(dataset)
+        out["confusion_matrix"] = confusion_matrix(y, proba.argmax(1), len(self.labels)).tolist()
+        return out
+
+    def _labels_of(self, dataset: TextDataset) -> np.ndarray:
+        names = [str(x) for x in dataset.label_names]
+        if names == self.labels:
+            return dataset.labels
+        unknown = sorted(set(names) - set(self.labels))
+        if unknown:
+            raise ValueError(
+                f"dataset has labels {unknown} that this run never learned (its labels are "
+                f"{self.labels}); evaluate on data with the same label names"
+            )
+        to_run = np.array([self.labels.index(n) for n in names], dtype=np.int64)
+        return to_run[dataset.labels]
+
+    def config_dict(self) -> dict[str, Any]:
+        """The content of ``config.json``."""
+        import seqlab
+
+        name = getattr(self.model, "registry_name", None)
+        config = getattr(self.model, "config", None)
+        if name is None or not isinstance(config, dict):
+            raise TypeError(
+                f"{type(self.model).__name__} cannot be saved: a model must be registered with "
+                "@seqlab.models.register(name) and keep its constructor kwargs in self.config"
+            )
+        return {
+            "task": "classify",
+            "model": {"name": name, "config": config},
+            "labels": self.labels,
+            "train": self.train_config,
+            "seqlab_version": seqlab.__version__,
+        }
+
+    def save(self, path: PathLike, *, curves: bool = True) -> Path:
+        """Write the run folder at ``path`` (created if needed) and return its Path.
+
+        >>> run.save("runs/copy")  # doctest: +SKIP
+        PosixPath('runs/copy')
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path / "config.json", self.config_dict())
+        atomic_write_json(path / "vocab.json", self.vectorizer.to_dict())
+        atomic_write_bytes(path / "model.safetensors", state_dict_to_bytes(self.model.state_dict()))
+        atomic_write_json(path / "history.json", self.history)
+        atomic_write_json(path / "metrics.json", self.metrics)
+        if curves and self.history.get("loss"):
+            from seqlab.training.plots import plot_curves
+
+            name = self.config_dict()["model"]["name"]
+            plot_curves(self.history, path / "curves.png", title=f"{name} ({path.name})")
+        self.path = path
+        return path
+
+
+def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
+    """Load a run folder written by :func:`seqlab.fit` or :meth:`Run.save`.
+
+    >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
+    >>> run.predict(["an instant classic"])  # doctest: +SKIP
+    ['pos']
+    """
+    from seqlab.models import build
+    from seqlab.text import TextVectorizer
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"run folder {str(path)!r} does not exist; pass the --out folder of a training run"
+        )
+    for name in RUN_FILES:
+        if not (path / name).is_file():
+            raise FileNotFoundError(
+                f"{path / name} is missing, so {str(path)!r} is not a complete run folder "
+                f"(it needs {', '.join(RUN_FILES)}); was training interrupted? Finish it "
+                "with resume=True (--resume)"
+            )
+    config = read_json(path / "config.json")
+    if config.get("task") != "classify":
+        raise ValueError(f"{path / 'config.json'} has task {config.get('task')!r}, not 'classify'")
+    model = build(config["model"]["name"], **config["model"]["config"])
+    state = load_safetensors((path / "model.safetensors").read_bytes())
+    model.load_state_dict(state)
+    model.to(resolve_device(device))
+    model.eval()
+    vectorizer = TextVectorizer.from_dict(read_json(path / "vocab.json"))
+    history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
+    metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
+    return Run(
+        model,
+        vectorizer,
+        config["labels"],
+        history=history,
+        metrics=metrics,
+        train_config=config.get("train", {}),
+        path=path,
+    )
