@@ -35,9 +35,9 @@ REPO = HERE.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
 
 FULL = {
-    "C": [0.03, 0.1, 0.3, 1.0],
-    "weight_decay": [0.0, 1e-6, 1e-5],
-    "max_epochs": 8,
+    "C": [0.1, 1.0],
+    "weight_decay": [0.0, 1e-6],
+    "max_epochs": 6,
     "subsample": None,
 }
 QUICK = {"C": [0.1, 1.0], "weight_decay": [0.0, 1e-5], "max_epochs": 3, "subsample": 2000}

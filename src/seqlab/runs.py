@@ -12,6 +12,9 @@ Layout (every file written atomically; no pickle anywhere)::
       curves.png         accuracy and loss, training vs validation
       checkpoint/        resume state of seqlab.fit (state.safetensors + state.json)
 
+A run trained with ``fixed_maxlen`` (``train.fixed_maxlen`` in config.json) reads every text
+padded to that length, padding included; :func:`load` restores that behaviour.
+
 :func:`load` rebuilds the model with ``seqlab.models.build(name, **config)`` and the
 vectorizer with ``TextVectorizer.from_dict``, so a run folder works on any machine.
 """
@@ -167,6 +170,98 @@ class Run:
         out["confusion_matrix"] = confusion_matrix(y, proba.argmax(1), len(self.labels)).tolist()
         return out
 
+    def explain(
+        self, text: str, method: str = "occlusion", *, target: int | str | None = None
+    ) -> list[tuple[str, float]]:
+        """Each token of ``text`` with a score: how much it pushed up the probability of
+        ``target`` (a label name or index; by default the predicted label).
+
+        Sequence models: :func:`seqlab.explain.explain` with ``method="occlusion"`` (exact:
+        the token's input vector replaced by zeros) or ``"grad_x_input"`` (gradient times
+        input, one backward pass). The tokens are the vectorizer's (after truncation).
+
+        Bag-of-words models: occlusion only — each word in turn is removed from the text,
+        which is vectorized again (so its n-grams go too), and the score is the drop in
+        probability.
+
+        Scores are in units of probability; positive supports the label, negative speaks
+        against it.
+
+        >>> run.explain("a wonderful film")  # doctest: +SKIP
+        [('a', 0.001), ('wonderful', 0.41), ('film', -0.02)]
+        """
+        from seqlab.explain import METHODS
+        from seqlab.explain import explain as explain_ids
+
+        if not isinstance(text, str):
+            raise TypeError(
+                f"text must be one str, got {type(text).__name__}; call explain once per text"
+            )
+        if method not in METHODS:
+            raise ValueError(
+                f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}"
+            )
+        target_index = self._target_index(target)
+        if self.input_kind == "bag":
+            if method != "occlusion":
+                raise ValueError(
+                    f"method={method!r} needs a sequence model; a bag-of-words run is "
+                    "explained by occlusion (each word removed, the text vectorized again): "
+                    "use method='occlusion'"
+                )
+            return self._explain_bag(text, target_index)
+        tokens = self._sequence_tokens(text)
+        ids = self.encode([text])[0]
+        scores = explain_ids(self.model, ids, method, target=target_index)
+        real = np.asarray(ids) != 0  # a fixed-length run's padding is not a token of the text
+        assert len(tokens) == int(real.sum()), (tokens, ids)
+        return [(tok, float(s)) for tok, s in zip(tokens, scores[real])]
+
+    def _target_index(self, target: int | str | None) -> int | None:
+        if target is None:
+            return None
+        if isinstance(target, str):
+            if target not in self.labels:
+                raise ValueError(f"target {target!r} is not a label of this run: {self.labels}")
+            return self.labels.index(target)
+        if isinstance(target, bool) or not isinstance(target, int | np.integer):
+            raise TypeError(f"target must be a label name or index, got {target!r}")
+        if not 0 <= int(target) < len(self.labels):
+            raise ValueError(
+                f"target must be a label index in [0, {len(self.labels) - 1}], got {target!r}"
+            )
+        return int(target)
+
+    def _sequence_tokens(self, text: str) -> list[str]:
+        vec = self.vectorizer
+        tokens = vec.tokenize(text)
+        maxlen = getattr(vec, "maxlen", None)
+        if maxlen is not None and len(tokens) > maxlen:
+            pre = getattr(vec, "truncating", "post") == "pre"
+            tokens = tokens[-maxlen:] if pre else tokens[:maxlen]
+        if not tokens:
+            raise ValueError(f"text {text!r} has no tokens to explain")
+        return tokens
+
+    def _explain_bag(self, text: str, target: int | None) -> list[tuple[str, float]]:
+        from seqlab.text.tokenize import word_tokenizer
+
+        vec = self.vectorizer
+        if getattr(vec, "level", "word") != "word":
+            raise ValueError(
+                "explaining a bag-of-words run needs a word-level vectorizer (words are "
+                f"removed one at a time); this run's vectorizer has level={vec.level!r}"
+            )
+        words = word_tokenizer(vec.standardize, vec.token_pattern, vec.strip_html)(text)
+        if not words:
+            raise ValueError(f"text {text!r} has no tokens to explain")
+        # Row 0: the text; row i + 1: the text without word i (re-joined standardized words
+        # tokenize back to the same words, so only word i and its n-grams change).
+        variants = [text] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
+        proba = self.predict_proba(variants)
+        k = int(proba[0].argmax()) if target is None else target
+        return [(w, float(proba[0, k] - proba[i + 1, k])) for i, w in enumerate(words)]
+
     def _labels_of(self, dataset: TextDataset) -> np.ndarray:
         names = [str(x) for x in dataset.label_names]
         if names == self.labels:
@@ -251,7 +346,11 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     model.load_state_dict(state)
     model.to(resolve_device(device))
     model.eval()
-    vectorizer = TextVectorizer.from_dict(read_json(path / "vocab.json"))
+    vectorizer: Any = TextVectorizer.from_dict(read_json(path / "vocab.json"))
+    if config.get("train", {}).get("fixed_maxlen"):
+        from seqlab.training.classify import FixedLengthVectorizer
+
+        vectorizer = FixedLengthVectorizer(vectorizer)  # trained on padded rows: keep padding
     history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
     metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
     return Run(

@@ -1,8 +1,8 @@
-"""``seqlab classify train|evaluate|predict``: text classifiers from the command line.
+"""``seqlab classify train|evaluate|predict|explain``: text classifiers from the command line.
 
 Each command parses its options and calls one library function
 (:func:`seqlab.training.classify.train_classifier`, :meth:`seqlab.runs.Run.evaluate`,
-:meth:`seqlab.runs.Run.predict_proba`).
+:meth:`seqlab.runs.Run.predict_proba`, :meth:`seqlab.runs.Run.explain`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,40 @@ def classify() -> None:
     seqlab classify train --data snippets --ngrams 1 2 --nbsvm --out runs/snippets
     seqlab classify evaluate runs/snippets --data snippets --split test
     seqlab classify predict runs/snippets "a wonderful, moving film"
+    seqlab classify explain runs/snippets "a wonderful, moving film"
     """
+
+
+def _int_list(value: str | None, option: str) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"expected integers separated by commas like 3,4,5, got {value!r}", param_hint=option
+        ) from None
+
+
+def _set_options(items: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a VALUE that parses as JSON (numbers, true/false, [lists]) is
+    taken as such, anything else as a string."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"expected KEY=VALUE such as dilations=[1,2,4], got {item!r}", param_hint="--set"
+            )
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 
 
 @classify.command("train")
@@ -67,7 +100,7 @@ def classify() -> None:
 )
 @click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
 @click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
-@click.option("--model", default="bow-mlp", show_default=True, help="Registered model name.")
+@click.option("--model", default="bow-mlp", show_default=True, help=f"One of {MODEL_NAMES}.")
 @click.option(
     "--mode",
     type=click.Choice(BAG_MODES),
@@ -77,12 +110,86 @@ def classify() -> None:
 )
 @click.option("--ngrams", type=int, nargs=2, default=None, help="n-gram range, e.g. --ngrams 1 2.")
 @click.option("--ngram-range", default=None, help="n-gram range as LOW,HIGH, e.g. 1,2.")
-@click.option("--max-tokens", type=int, default=None, help="Keep the most frequent N tokens.")
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=None,
+    help="Vocabulary size, padding and OOV included; 0 = no limit "
+    "[default: 20000 for sequence models, no limit for bag models].",
+)
 @click.option("--min-count", type=int, default=1, show_default=True)
-@click.option("--maxlen", type=int, default=None, help="Truncate sequences (sequence models).")
+@click.option(
+    "--truncate",
+    type=int,
+    default=500,
+    show_default=True,
+    help="Sequence models: cut each text to N tokens (0 = whole texts); batches are padded "
+    "to their longest text.",
+)
+@click.option(
+    "--truncating",
+    type=click.Choice(["pre", "post"]),
+    default="pre",
+    show_default=True,
+    help="Which tokens a cut drops: pre keeps the end (Keras), post keeps the start.",
+)
+@click.option(
+    "--fixed-maxlen",
+    type=int,
+    default=None,
+    help="The lecture's setting: pad (in front) or cut every text to exactly N tokens and "
+    "feed the padding to the model.",
+)
+@click.option("--no-bucket", is_flag=True, help="Shuffle batches freely (no length buckets).")
 @click.option("--nbsvm", is_flag=True, help="Scale features by NB log-count ratios (NBSVM).")
-@click.option("--hidden", type=int, multiple=True, help="Hidden layer size (repeatable).")
-@click.option("--dropout", type=float, default=0.0, show_default=True)
+@click.option("--hidden", type=int, multiple=True, help="bow-mlp hidden layer size (repeatable).")
+@click.option("--embedding-dim", type=int, default=None, help="Width of the token embeddings.")
+@click.option("--hidden-size", type=int, default=None, help="rnn/lstm/gru units per direction.")
+@click.option("--num-layers", type=int, default=None, help="rnn/lstm/gru stacked layers.")
+@click.option("--bidirectional", is_flag=True, default=None, help="rnn/lstm/gru: read both ways.")
+@click.option("--residual", is_flag=True, default=None, help="rnn/lstm/gru: skips between layers.")
+@click.option(
+    "--pooling",
+    type=click.Choice(["last", "max", "mean"]),
+    default=None,
+    help="rnn/lstm/gru: last state, max or mean over steps; tdnn: mean or max.",
+)
+@click.option(
+    "--kernel-sizes", default=None, help="Convolution widths, e.g. 3,4,5 (kim-cnn, tdnn, cnn)."
+)
+@click.option(
+    "--num-filters",
+    type=int,
+    default=None,
+    help="Filters per width (cnn, kim-cnn); tdnn: units per layer.",
+)
+@click.option("--maxlen", type=int, default=None, help="embedding-dense: steps it flattens.")
+@click.option("--dropout", type=float, default=None, help="Dropout [default: the model's].")
+@click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other model argument, e.g. --set dilations=[1,2,4] (repeatable).",
+)
+@click.option(
+    "--pretrained",
+    metavar="FILE",
+    default=None,
+    help="Word vectors (GloVe / word2vec / fastText) to initialise the embeddings.",
+)
+@click.option(
+    "--freeze/--fine-tune",
+    default=None,
+    help="Keep the pretrained vectors fixed, or train them [default: --freeze].",
+)
+@click.option(
+    "--oov",
+    type=click.Choice(["zeros", "random"]),
+    default="zeros",
+    show_default=True,
+    help="Vectors for words missing from --pretrained.",
+)
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
@@ -90,6 +197,7 @@ def classify() -> None:
     "--optimizer", type=click.Choice(["adam", "rmsprop", "sgd"]), default="adam", show_default=True
 )
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
+@click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
 @click.option("--val-split", type=float, default=0.2, show_default=True)
 @click.option("--patience", type=int, default=None, help="Early stopping patience (epochs).")
 @click.option(
@@ -111,10 +219,20 @@ def classify() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_user_errors
 def train(**opts) -> None:
-    """Train a classifier and write its run folder."""
+    """Train a classifier and write its run folder.
+
+    \b
+    seqlab classify train --data imdb --model lstm --hidden-size 64 --bidirectional \\
+        --pooling max --epochs 5 --patience 2 --out runs/bilstm
+    seqlab classify train --data imdb --model kim-cnn --pretrained glove.6B.50d.txt.gz \\
+        --fine-tune --out runs/kim-glove
+    seqlab classify train --data bbc --model kim-cnn --out runs/bbc
+    """
     from seqlab.training.classify import train_classifier
 
     out = opts["out"] or str(Path("runs") / opts["model"])
+    max_tokens = opts["max_tokens"]
+    max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
     run = train_classifier(
         opts["data"],
         data_dir=opts["data_dir"],
@@ -123,17 +241,34 @@ def train(**opts) -> None:
         model=opts["model"],
         mode=opts["mode"],
         ngram_range=_ngram_range(opts["ngrams"], opts["ngram_range"]),
-        max_tokens=opts["max_tokens"],
+        max_tokens=max_tokens,
         min_count=opts["min_count"],
-        maxlen=opts["maxlen"],
+        truncate=opts["truncate"] or None,
+        truncating=opts["truncating"],
+        fixed_maxlen=opts["fixed_maxlen"],
+        bucket=not opts["no_bucket"],
         nbsvm=opts["nbsvm"],
         hidden_sizes=opts["hidden"],
+        embedding_dim=opts["embedding_dim"],
+        hidden_size=opts["hidden_size"],
+        num_layers=opts["num_layers"],
+        bidirectional=opts["bidirectional"],
+        residual=opts["residual"],
+        pooling=opts["pooling"],
+        kernel_sizes=_int_list(opts["kernel_sizes"], "--kernel-sizes"),
+        num_filters=opts["num_filters"],
+        maxlen=opts["maxlen"],
         dropout=opts["dropout"],
+        model_options=_set_options(opts["set_"]),
+        pretrained=opts["pretrained"],
+        freeze=opts["freeze"],
+        oov=opts["oov"],
         epochs=opts["epochs"],
         batch_size=opts["batch_size"],
         optimizer=opts["optimizer"],
         lr=opts["lr"],
         weight_decay=opts["weight_decay"],
+        clip_grad_norm=opts["clip_grad_norm"],
         val_split=opts["val_split"],
         patience=opts["patience"],
         monitor=opts["monitor"],
@@ -143,6 +278,7 @@ def train(**opts) -> None:
         resume=opts["resume"],
         progress=not opts["quiet"],
         max_steps=opts["max_steps"],
+        echo=click.echo,
     )
     m = run.metrics
     line = f"run folder: {out}  (epochs run: {m['epochs_run']}, best epoch: {m['best_epoch']}"
@@ -233,3 +369,70 @@ def predict(run_dir, texts, file_, device) -> None:
     for text, p in zip(items, proba):
         k = int(p.argmax())
         click.echo(f"{run.labels[k]}\t{p[k]:.4f}\t{text}")
+
+
+@classify.command("explain")
+@click.argument("run_dir", metavar="RUN", type=click.Path())
+@click.argument("texts", nargs=-1, required=True)
+@click.option(
+    "--method",
+    type=click.Choice(["occlusion", "grad_x_input"]),
+    default="occlusion",
+    show_default=True,
+    help="occlusion: exact, one pass per token; grad_x_input: one backward pass.",
+)
+@click.option("--target", default=None, help="Label to explain [default: the predicted one].")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour tokens with ANSI codes [default: when standard output is a terminal].",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
+@click.option("--device", default="cpu", show_default=True)
+@_user_errors
+def explain(run_dir, texts, method, target, color, as_json, device) -> None:
+    """Show which tokens of each TEXT made the run RUN decide as it did.
+
+    Green tokens support the label, red ones speak against it (darker: stronger); without
+    colour each token is followed by its score, the change in the label's probability when
+    the token is hidden.
+
+    \b
+    seqlab classify explain runs/lstm "a wonderful, moving film"
+    seqlab classify explain runs/lstm "not bad at all" --no-color --target pos
+    """
+    from seqlab.explain import format_explanation
+    from seqlab.runs import load
+
+    run = load(run_dir, device=device)
+    if target is not None and target not in run.labels:
+        raise click.BadParameter(
+            f"{target!r} is not a label of this run: {', '.join(run.labels)}",
+            param_hint="--target",
+        )
+    if color is None:
+        color = sys.stdout.isatty()
+    proba = run.predict_proba(list(texts))
+    for text, p in zip(texts, proba):
+        k = run.labels.index(target) if target is not None else int(p.argmax())
+        pairs = run.explain(text, method=method, target=k)
+        predicted = int(p.argmax())
+        if as_json:
+            record = {
+                "text": text,
+                "label": run.labels[predicted],
+                "probability": float(p[predicted]),
+                "target": run.labels[k],
+                "target_probability": float(p[k]),
+                "method": method,
+                "tokens": [{"token": tok, "score": score} for tok, score in pairs],
+            }
+            click.echo(json.dumps(record))
+            continue
+        click.echo(
+            f"{run.labels[predicted]} {p[predicted]:.3f}  (explaining {run.labels[k]!r} "
+            f"by {method}; scores are changes in its probability)"
+        )
+        tokens = [tok for tok, _ in pairs]
+        # color=True: click would otherwise strip the ANSI codes when piped (--color asked)
+        click.echo(format_explanation(tokens, [s for _, s in pairs], color=color), color=color)

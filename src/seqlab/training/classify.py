@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,26 @@ from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
 from seqlab.runs import Run
 
-__all__ = ["BAG_MODES", "load_dataset", "train_classifier"]
+__all__ = [
+    "AUTO_MAX_TOKENS",
+    "BAG_MODES",
+    "DEFAULT_TRUNCATE",
+    "FixedLengthVectorizer",
+    "load_dataset",
+    "train_classifier",
+]
 
 BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
 SPLITS = ("train", "test", "all")
 # Datasets without an official test split get a seeded stratified one of this size, so that
 # `classify train` and `classify evaluate --split test` agree on it without sharing state.
 TEST_FRACTION = 0.2
+# Sequence models: texts are cut to this many tokens unless told otherwise (the lecture's
+# maxlen=500; 90% of IMDB reviews are shorter, and the cut bounds the cost of the rest).
+DEFAULT_TRUNCATE = 500
+# Vocabulary of sequence models with max_tokens="auto": the 20,000 most frequent ids cover
+# about 97% of IMDB's running words; the rarer ones are mostly seen too seldom to learn.
+AUTO_MAX_TOKENS = 20_000
 
 
 def load_dataset(
@@ -95,12 +108,26 @@ def train_classifier(
     model: str = "bow-mlp",
     mode: str = "multi_hot",
     ngram_range: tuple[int, int] = (1, 1),
-    max_tokens: int | None = None,
+    max_tokens: int | str | None = "auto",
     min_count: int = 1,
-    maxlen: int | None = None,
+    truncate: int | None = DEFAULT_TRUNCATE,
+    truncating: str = "pre",
+    fixed_maxlen: int | None = None,
     nbsvm: bool = False,
     hidden_sizes: Sequence[int] = (),
-    dropout: float = 0.0,
+    embedding_dim: int | None = None,
+    hidden_size: int | None = None,
+    num_layers: int | None = None,
+    bidirectional: bool | None = None,
+    residual: bool | None = None,
+    pooling: str | None = None,
+    kernel_sizes: Sequence[int] | None = None,
+    num_filters: int | None = None,
+    maxlen: int | None = None,
+    dropout: float | None = None,
+    pretrained: PathLike | Any | None = None,
+    freeze: bool | None = None,
+    oov: str = "zeros",
     model_options: dict[str, Any] | None = None,
     vectorizer_options: dict[str, Any] | None = None,
     epochs: int = 10,
@@ -108,35 +135,81 @@ def train_classifier(
     optimizer: str = "adam",
     lr: float = 1e-3,
     weight_decay: float = 0.0,
+    clip_grad_norm: float | None = None,
     val_split: float = 0.2,
     patience: int | None = None,
     monitor: str | None = None,
+    bucket: bool = True,
     seed: int = 0,
     device: str = "auto",
     out: PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
     max_steps: int | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Run:
     """Load ``data``, fit a TextVectorizer on its training texts, build ``model`` and train it.
 
     ``data`` is read by :func:`load_dataset` (its ``"train"`` split; for snippets and bbc the
-    seeded 80% part, so ``--split test`` of ``classify evaluate`` is never trained on).
+    seeded 80% part, so ``--split test`` of ``classify evaluate`` is never trained on). Any
+    number of classes works (bbc has 5).
 
-    Bag models (``bow-mlp``) get a vectorizer with ``output_mode=mode``; sequence models an
-    int-mode one (with ``maxlen``). ``nbsvm=True`` turns on ``nb_scaling`` (NBSVM-style
-    log-count-ratio features). ``model_options`` go to the model's constructor,
-    ``vectorizer_options`` to TextVectorizer's. The model's weights are drawn with ``seed``.
+    Vocabulary: ``max_tokens`` ids at most (padding and OOV included); ``"auto"`` means
+    20,000 for sequence models (a larger table mostly holds words seen once or twice) and no
+    limit for bag models; ``None`` means no limit.
+
+    Bag models (``bow-mlp``) get a vectorizer with ``output_mode=mode``; ``nbsvm=True`` turns
+    on ``nb_scaling`` (NBSVM-style log-count-ratio features), ``hidden_sizes`` adds hidden
+    layers.
+
+    Sequence models get token ids. Two ways to feed them:
+
+    * default: each text is cut to ``truncate`` tokens (500, the lecture's ``maxlen``;
+      ``None`` keeps whole texts), keeping the last ones with ``truncating="pre"`` (Keras's
+      default) or the first ones with ``"post"``; batches group texts of similar length
+      (``bucket=True``) and are padded to the longest text of the batch, which the models
+      mask (a recurrent layer never reads padding);
+    * ``fixed_maxlen=N``: the lecture's setting — every text padded (in front, Keras's
+      ``pad_sequences`` default) or truncated (``truncating``) to exactly ``N`` ids, and the
+      padding is read as input like any token (zero vectors). Slower; for comparisons.
+
+    Model options (``None`` leaves the model's default): ``embedding_dim``, ``hidden_size``,
+    ``num_layers``, ``bidirectional``, ``residual``, ``pooling`` (``"last" | "max" |
+    "mean"`` for rnn/lstm/gru, ``"mean" | "max"`` for tdnn), ``kernel_sizes`` (kim-cnn, tdnn;
+    one value for cnn's ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's channels per
+    layer), ``maxlen`` (embedding-dense: the number of steps it flattens; the texts are then
+    cut to it), ``dropout``. ``model_options`` passes any other constructor argument (e.g.
+    ``{"dilations": [1, 2, 4]}``); a name the model does not take is a ValueError listing
+    the ones it does. ``vectorizer_options`` go to TextVectorizer.
+
+    ``pretrained``: a word-vector file (GloVe / word2vec / fastText, read by
+    ``seqlab.embeddings.load``) or a loaded ``KeyedVectors``; the embedding matrix is built
+    for the fitted vocabulary (words missing from the file get zeros, or a random draw with
+    ``oov="random"``) and its coverage is reported through ``echo`` and stored in
+    ``config.json`` (``train.pretrained``). ``freeze`` (default True with ``pretrained``,
+    as in the lecture) keeps it fixed; ``freeze=False`` fine-tunes it.
+
+    The model's weights are drawn with ``seed``.
 
     >>> run = train_classifier("snippets", ngram_range=(1, 2), nbsvm=True,
     ...                        out="runs/snippets")  # doctest: +SKIP
+    >>> run = train_classifier("imdb", model="lstm", hidden_size=64, bidirectional=True,
+    ...                        pooling="max", epochs=4, out="runs/bilstm")  # doctest: +SKIP
     >>> run.metrics["val"]["accuracy"]  # doctest: +SKIP
-    0.78
+    0.89
     """
     from seqlab.models import get
     from seqlab.text import TextVectorizer
     from seqlab.training.trainer import fit
 
+    say = echo or (lambda line: None)
+    if isinstance(pretrained, str | Path):  # check before the (possibly long) data loading
+        archive = Path(str(pretrained).split("::", 1)[0]).expanduser()  # "a.zip::member.txt"
+        if not archive.is_file():
+            raise FileNotFoundError(
+                f"pretrained={str(pretrained)!r}: no such file; give a GloVe / word2vec / "
+                "fastText vector file, e.g. ../shared/data/embeddings/glove.6B.50d.txt.gz"
+            )
     train = load_dataset(
         data,
         split="train",
@@ -147,41 +220,133 @@ def train_classifier(
     )
     cls = get(model)
     input_kind = getattr(cls, "input_kind", None)
-    if input_kind == "bag" and mode not in BAG_MODES:
-        raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {mode!r}")
+    accepted = inspect.signature(cls.__init__).parameters
+    sequence = input_kind != "bag"
+    if not sequence:
+        if mode not in BAG_MODES:
+            raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {mode!r}")
+        if fixed_maxlen is not None:
+            raise ValueError(
+                f"fixed_maxlen={fixed_maxlen} applies to sequence models only; {model!r} reads "
+                "bags of words (whole texts): drop fixed_maxlen or pick a sequence model"
+            )
+        if pretrained is not None:
+            raise ValueError(
+                f"pretrained word vectors need a model with an embedding layer; {model!r} "
+                "reads bags of words: use e.g. model='lstm' or 'kim-cnn', or drop pretrained"
+            )
+    if truncating not in ("pre", "post"):
+        raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}")
+    for name, value in (("truncate", truncate), ("fixed_maxlen", fixed_maxlen)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+    if max_tokens == "auto":
+        max_tokens = AUTO_MAX_TOKENS if sequence else None
+    if freeze is not None and pretrained is None and freeze:
+        raise ValueError(
+            "freeze=True keeps pretrained vectors fixed, but no pretrained vectors were given; "
+            "pass pretrained=PATH (--pretrained) or drop freeze"
+        )
+
+    # ---- model options (before the vectorizer: embedding-dense's maxlen sets the cut) -----
+    kwargs: dict[str, Any] = {}
+    if hidden_sizes:
+        kwargs["hidden_sizes"] = tuple(hidden_sizes)
+    if nbsvm:
+        kwargs["nb_scaling"] = True
+    named = {
+        "embedding_dim": embedding_dim,
+        "hidden_size": hidden_size,
+        "num_layers": num_layers,
+        "bidirectional": bidirectional,
+        "residual": residual,
+        "pooling": pooling,
+        "maxlen": maxlen,
+        "dropout": dropout,
+    }
+    kwargs.update({k: v for k, v in named.items() if v is not None})
+    if kernel_sizes is not None:
+        sizes = [int(k) for k in kernel_sizes]
+        if "kernel_sizes" not in accepted and "kernel_size" in accepted:
+            if len(sizes) != 1:
+                raise ValueError(
+                    f"model {model!r} has one convolution width (kernel_size); got "
+                    f"kernel_sizes={sizes}: give a single value"
+                )
+            kwargs["kernel_size"] = sizes[0]
+        else:
+            kwargs["kernel_sizes"] = sizes
+    if num_filters is not None:
+        if "num_filters" not in accepted and "channels" in accepted:
+            layers = len(kwargs.get("kernel_sizes") or accepted["channels"].default)
+            kwargs["channels"] = [int(num_filters)] * layers
+        else:
+            kwargs["num_filters"] = num_filters
+    for key, value in (model_options or {}).items():
+        if key in kwargs and kwargs[key] != value:
+            raise ValueError(
+                f"model option {key!r} was given twice ({kwargs[key]!r} and {value!r} in "
+                "model_options / --set); give it once"
+            )
+        kwargs[key] = value
+    unknown = sorted(k for k in kwargs if k not in accepted)
+    if unknown:
+        hint = ""
+        if "maxlen" in unknown:
+            hint = (
+                "; maxlen is the number of steps embedding-dense flattens — to cut texts "
+                "for other models use truncate=N (--truncate) or fixed_maxlen=N (--fixed-maxlen)"
+            )
+        raise ValueError(
+            f"model {model!r} does not take {', '.join(unknown)}; it takes "
+            f"{', '.join(p for p in accepted if p not in ('self', 'vocab_size', 'num_classes', 'pretrained'))}"
+            + hint
+        )
+    if fixed_maxlen is not None and "maxlen" in accepted and "maxlen" not in kwargs:
+        kwargs["maxlen"] = fixed_maxlen  # embedding-dense flattens exactly the fixed length
+    if "maxlen" in accepted and fixed_maxlen is None:
+        # A position-tied model only ever reads `maxlen` steps: cut the texts there, so the
+        # vectorizer's `truncating` decides which words those are.
+        steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
+        truncate = steps if truncate is None else min(truncate, steps)
+
+    # ---- vectorizer ----------------------------------------------------------------------
     vec_kwargs: dict[str, Any] = {
         "max_tokens": max_tokens,
         "min_count": min_count,
         "ngram_range": tuple(ngram_range),
-        "output_mode": mode if input_kind == "bag" else "int",
+        "output_mode": "int" if sequence else mode,
     }
-    if input_kind != "bag":
-        vec_kwargs["maxlen"] = maxlen
+    if sequence:
+        cut = fixed_maxlen if fixed_maxlen is not None else truncate
+        vec_kwargs.update(maxlen=cut, padding="pre", truncating=truncating)
     vec_kwargs.update(vectorizer_options or {})
-    vectorizer = TextVectorizer(**vec_kwargs).fit(train.texts)
+    vectorizer: Any = TextVectorizer(**vec_kwargs).fit(train.texts)
+    if fixed_maxlen is not None:
+        vectorizer = FixedLengthVectorizer(vectorizer)
 
-    kwargs: dict[str, Any] = {"vocab_size": vectorizer.vocab_size, "num_classes": train.num_classes}
-    if hidden_sizes:
-        kwargs["hidden_sizes"] = tuple(hidden_sizes)
-    if dropout:
-        kwargs["dropout"] = dropout
-    if nbsvm:
-        kwargs["nb_scaling"] = True
-    kwargs.update(model_options or {})
-    accepted = inspect.signature(cls.__init__).parameters
-    unknown = sorted(k for k in kwargs if k not in accepted)
-    if unknown:
-        raise ValueError(
-            f"model {model!r} does not take {', '.join(unknown)}; it takes "
-            f"{', '.join(p for p in accepted if p != 'self')}"
-        )
+    meta: dict[str, Any] = {
+        "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
+        "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
+        "fixed_maxlen": fixed_maxlen,
+    }
+    if pretrained is not None:
+        matrix, report = _pretrained_matrix(pretrained, vectorizer, kwargs, oov=oov, seed=seed)
+        kwargs["pretrained"] = matrix
+        kwargs.setdefault("freeze", True if freeze is None else freeze)
+        meta["pretrained"] = report
+        say(_coverage_line(report, kwargs["freeze"]))
+    elif freeze is not None and "freeze" in accepted:
+        kwargs["freeze"] = freeze
+
+    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=train.num_classes)
+    if "seed" in accepted:
+        kwargs.setdefault("seed", seed)  # models that seed their own initial weights
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
         torch.manual_seed(seed)
         net = cls(**kwargs)
-    meta = {
-        "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
-        "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
-    }
     return fit(
         net,
         vectorizer,
@@ -199,6 +364,87 @@ def train_classifier(
         device=device,
         resume=resume,
         progress=progress,
+        bucket=bucket and fixed_maxlen is None,
         max_steps=max_steps,
+        clip_grad_norm=clip_grad_norm,
         meta=meta,
+    )
+
+
+class FixedLengthVectorizer:
+    """A fitted int-mode TextVectorizer whose sequences keep their padding: every text
+    becomes exactly ``maxlen`` ids (zeros included), so a sequence model reads the padding
+    as input — the lecture's fixed-length setting (``pad_sequences(maxlen=500)``).
+
+    A plain TextVectorizer with ``maxlen`` pads too, but the trainer strips padding from
+    2-D arrays (it masks it instead); this wrapper hands over a list of full-length rows,
+    which the trainer keeps as they are. Everything else (``vocab_size``, ``tokenize``,
+    ``to_dict``...) is the wrapped vectorizer's; :func:`seqlab.load` re-wraps a run trained
+    this way (``config.json``: ``train.fixed_maxlen``).
+
+    >>> from seqlab.text import TextVectorizer
+    >>> inner = TextVectorizer(maxlen=4, padding="pre").fit(["a b c"])
+    >>> [row.tolist() for row in FixedLengthVectorizer(inner).transform(["b c", "a b c a b"])]
+    [[0, 0, 3, 4], [2, 3, 4, 2]]
+    """
+
+    def __init__(self, vectorizer: Any) -> None:
+        if getattr(vectorizer, "output_mode", None) != "int" or not getattr(
+            vectorizer, "maxlen", None
+        ):
+            raise ValueError(
+                "FixedLengthVectorizer wraps an int-mode TextVectorizer with maxlen set, got "
+                f"output_mode={getattr(vectorizer, 'output_mode', None)!r}, "
+                f"maxlen={getattr(vectorizer, 'maxlen', None)!r}"
+            )
+        self.vectorizer = vectorizer
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "vectorizer":  # not set yet (e.g. during copy): avoid infinite recursion
+            raise AttributeError(name)
+        return getattr(self.vectorizer, name)
+
+    def __repr__(self) -> str:
+        return f"FixedLengthVectorizer({self.vectorizer!r})"
+
+    def transform(self, docs: Any) -> list[np.ndarray]:
+        """One int64 array of exactly ``maxlen`` ids per document, padding included."""
+        return list(np.asarray(self.vectorizer.transform(docs), dtype=np.int64))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wrapped vectorizer's dict (the fixed length lives in ``config.json``)."""
+        return self.vectorizer.to_dict()
+
+
+def _pretrained_matrix(
+    pretrained: Any, vectorizer: Any, kwargs: dict[str, Any], *, oov: str, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    try:
+        from seqlab.embeddings import build_embedding_matrix, load
+    except ImportError as exc:  # pragma: no cover - the embeddings package ships with seqlab
+        raise ValueError(f"pretrained vectors need seqlab.embeddings ({exc})") from exc
+
+    if isinstance(pretrained, str | Path):
+        path = Path(pretrained).expanduser()
+        kv = load(path)
+        source = str(path)
+    else:
+        kv, source = pretrained, type(pretrained).__name__
+    dim = int(kv.vector_size)
+    if kwargs.get("embedding_dim") not in (None, dim):
+        raise ValueError(
+            f"embedding_dim={kwargs['embedding_dim']} but the pretrained vectors are {dim}-d; "
+            "drop embedding_dim (it is read from the vectors) or use vectors of that width"
+        )
+    matrix, report = build_embedding_matrix(vectorizer.vocabulary_, kv, oov=oov, seed=seed)
+    return matrix, {"source": source, "words": len(kv), "dim": dim, **report}
+
+
+def _coverage_line(report: dict[str, Any], freeze: bool) -> str:
+    missing = ", ".join(report["missing_examples"][:8])
+    return (
+        f"pretrained vectors {report['source']} ({report['words']:,} words, {report['dim']}-d): "
+        f"{report['found']:,} of {report['total']:,} vocabulary words found "
+        f"({100 * report['coverage']:.1f}%, {report['found_lowercase']:,} lowercased); "
+        f"{'frozen' if freeze else 'fine-tuned'}" + (f"; missing e.g. {missing}" if missing else "")
     )

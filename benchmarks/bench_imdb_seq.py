@@ -1,0 +1,317 @@
+"""Sequence classifiers on IMDB (and Kim's CNN on BBC News) against accuracy floors.
+
+    python benchmarks/bench_imdb_seq.py                       # every model -> results/imdb_seq.json
+    python benchmarks/bench_imdb_seq.py --models lstm,bilstm  # a selection (merged into the file)
+    python benchmarks/bench_imdb_seq.py --quick               # 1k / 1k reviews, 1 epoch: smoke run
+
+Protocol (the test set is never used for a choice): each model trains on IMDB's 25,000
+training reviews with a seeded stratified 20% validation split; after every epoch the
+validation accuracy is measured, training stops after ``patience`` epochs without
+improvement, and the weights of the best validation epoch are kept (early stopping). That
+model is scored once on the 25,000 test reviews. BBC News (5 classes, 2,225 articles) has no
+official test split: a seeded stratified 80/20 split (seqlab's ``load_dataset("bbc")``) gives
+the test part, and the same validation protocol runs inside the 80%.
+
+Text handling (every IMDB model): vocabulary of the 20,000 most frequent ids (10,000 for
+embedding-dense, as in the lecture), each review cut to its last 500 tokens (Keras's
+truncating="pre"; 92% of reviews are shorter), batches of similar-length reviews padded to
+their longest (seqlab's default). kim-cnn, lstm, bilstm, gru and the BBC model start from
+GloVe 6B 50-d vectors, fine-tuned (``<data-dir>/embeddings/glove.6B.50d.txt.gz``). Settings
+per model are in MODELS below, with the few measurements behind them; choices were made on
+validation accuracy, never on test.
+
+On the CPU the recurrent models are slow with seqlab's packed batches (PyTorch's packed
+LSTM/GRU/RNN backward on the CPU costs O(T^2) per batch when lengths differ); see
+bench_lstm_speed.py, whose "bucketed-padded" variant shows the unpacked alternative.
+
+Floors (test accuracy) from the issue: embedding-dense 76%, cnn 87%, kim-cnn 89%, rnn 86%,
+lstm 89%, bidirectional lstm (or gru) 89%, tdnn 87%, BBC kim-cnn 96%.
+
+Results are merged per model into benchmarks/results/imdb_seq.json (imdb_seq.quick.json with
+--quick), written atomically, so partial runs accumulate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+# Shared by every IMDB model (train_classifier arguments).
+COMMON: dict[str, Any] = {
+    "max_tokens": 20_000,
+    "truncate": 500,
+    "truncating": "pre",
+    "batch_size": 64,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "val_split": 0.2,
+    "monitor": "val_accuracy",
+    "patience": 2,
+    "epochs": 8,
+}
+
+# Kim's "non-static" setting: the embedding table starts from pretrained word vectors and is
+# fine-tuned. GloVe 6B 50-d covers 90% of the 20,000-word vocabularies here. On BBC it made
+# the difference (validation 0.978 after 2 epochs, test 0.975; from scratch with 128-d
+# vectors: validation 0.952 after 9 epochs, test 0.939).
+GLOVE = "embeddings/glove.6B.50d.txt.gz"  # under --data-dir
+NON_STATIC: dict[str, Any] = {"pretrained": GLOVE, "freeze": False}
+# Recurrent models learn more slowly than the convnets: a one-off trial of an LSTM(64) with
+# 128-d embeddings learned from scratch, max pooling, lr 1e-3 (one thread, 140 s per epoch)
+# still gained validation accuracy at epoch 5 (0.876; test 0.865). Hence pretrained vectors,
+# a higher rate and more epochs.
+RECURRENT: dict[str, Any] = {
+    "hidden_size": 64,
+    "pooling": "max",
+    "dropout": 0.3,
+    "clip_grad_norm": 5.0,
+    "lr": 2e-3,
+    "epochs": 10,
+}
+
+# name -> (floor, dataset, train_classifier arguments on top of COMMON)
+MODELS: dict[str, tuple[float, str, dict[str, Any]]] = {
+    # The lecture's first model: the last 20 words, embedded and flattened into one dense
+    # layer. Chosen on the validation split (best validation accuracy, 30 s per run): the
+    # lecture's 10,000-id vocabulary; 32-d embeddings, dropout 0.5 and lr 3e-3 (0.755,
+    # vs 0.746 with the lecture's 8-d at lr 1e-3 and 0.732 with 20,000 ids); the first 20
+    # words instead of the last do worse (0.699). Measured test accuracy: 0.7475.
+    "embedding-dense": (
+        0.76,
+        "imdb",
+        {
+            "model": "embedding-dense",
+            "maxlen": 20,
+            "max_tokens": 10_000,
+            "embedding_dim": 32,
+            "dropout": 0.5,
+            "lr": 3e-3,
+            "epochs": 15,
+            "patience": 3,
+        },
+    ),
+    # Conv(7) -> max-pool(5) -> Conv(7) -> global max: wider than the lecture's 32 filters,
+    # and dropout before the output layer; 128-d embeddings learned from scratch.
+    "cnn": (
+        0.87,
+        "imdb",
+        {"model": "cnn", "embedding_dim": 128, "num_filters": 64, "dropout": 0.5},
+    ),
+    # Kim (2014), non-static: widths 3, 4, 5 with 100 filters each, global max, dropout 0.5.
+    "kim-cnn": (
+        0.89,
+        "imdb",
+        {"model": "kim-cnn", "num_filters": 100, "dropout": 0.5, **NON_STATIC},
+    ),
+    # A tanh RNN forgets over hundreds of steps; max pooling over all its outputs lets every
+    # part of the review count (its last state alone does far worse on long reviews).
+    "rnn": (
+        0.86,
+        "imdb",
+        {"model": "rnn", "embedding_dim": 64, **RECURRENT},
+    ),
+    "lstm": (
+        0.89,
+        "imdb",
+        {"model": "lstm", **RECURRENT, **NON_STATIC},
+    ),
+    "bilstm": (
+        0.89,
+        "imdb",
+        {"model": "lstm", "bidirectional": True, **RECURRENT, **NON_STATIC},
+    ),
+    # Not in the default set: the issue asks for a bidirectional LSTM *or* a GRU.
+    "gru": (
+        0.89,
+        "imdb",
+        {"model": "gru", **RECURRENT, **NON_STATIC},
+    ),
+    # Three dilated layers (delays 1, 2, 4; 15-token receptive field), max over time.
+    "tdnn": (
+        0.87,
+        "imdb",
+        {
+            "model": "tdnn",
+            "embedding_dim": 128,
+            "num_filters": 128,
+            "pooling": "max",
+            "dropout": 0.3,
+        },
+    ),
+    # Only 1,424 training articles: smaller batches, more patience.
+    "bbc-kim-cnn": (
+        0.96,
+        "bbc",
+        {
+            "model": "kim-cnn",
+            "num_filters": 100,
+            "dropout": 0.5,
+            "lr": 2e-3,
+            "batch_size": 32,
+            "epochs": 20,
+            "patience": 3,
+            **NON_STATIC,
+        },
+    ),
+}
+DEFAULT_MODELS = [m for m in MODELS if m != "gru"]
+QUICK = {"imdb_train": 1000, "imdb_test": 1000, "epochs": 1, "truncate": 200}
+
+
+def load_data(name: str, data_dir: Path, quick: bool, seed: int, cache: dict):
+    from seqlab.data.batching import stratified_split
+    from seqlab.data.datasets import imdb
+    from seqlab.training.classify import load_dataset
+
+    if name in cache:
+        return cache[name]
+    if name == "imdb":
+        train, test = imdb(("train", "test"), data_dir=data_dir / "imdb")
+        if quick:
+            _, keep = stratified_split(train.labels, QUICK["imdb_train"] / len(train), seed=seed)
+            _, held = stratified_split(test.labels, QUICK["imdb_test"] / len(test), seed=seed)
+            train, test = train.subset(keep), test.subset(held)
+    else:
+        folder = data_dir / "news"
+        train = load_dataset(name, split="train", data_dir=folder, seed=seed)
+        test = load_dataset(name, split="test", data_dir=folder, seed=seed)
+    cache[name] = (train, test)
+    return train, test
+
+
+def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) -> dict[str, Any]:
+    import torch
+
+    from seqlab.training.classify import train_classifier
+
+    floor, _, options = MODELS[name]
+    settings = {**COMMON, **options}
+    if "pretrained" in settings:
+        settings["pretrained"] = str(data_dir / settings["pretrained"])
+    if quick:
+        settings.update(epochs=QUICK["epochs"], truncate=QUICK["truncate"])
+    t0 = time.perf_counter()
+    run = train_classifier(train, seed=seed, device="cpu", progress=False, **settings)
+    train_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    test_metrics = run.evaluate(test)
+    m = run.metrics
+    result = {
+        "model": settings["model"],
+        "test_accuracy": float(test_metrics["accuracy"]),
+        "floor": floor,
+        "meets_floor": bool(test_metrics["accuracy"] >= floor),
+        "val_accuracy": float(m["val"]["accuracy"]),
+        "best_epoch": m["best_epoch"],
+        "epochs_run": m["epochs_run"],
+        "stopped": m["stopped"],
+        "train_s": round(train_s, 1),
+        "epoch_s": [round(float(t), 1) for t in run.history.get("time_s", [])],
+        "history": {
+            k: [round(float(v), 4) for v in run.history[k]]
+            for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+            if k in run.history
+        },
+        "eval_s": round(time.perf_counter() - t1, 1),
+        "torch_threads": torch.get_num_threads(),
+        "train_size": run.train_config["train_size"],
+        "val_size": run.train_config["val_size"],
+        "test_size": test_metrics["n"],
+        "vocab_size": run.vectorizer.vocab_size,
+        "parameters": int(sum(p.numel() for p in run.model.parameters())),
+        "model_config": run.config_dict()["model"]["config"],
+        "pretrained": run.train_config.get("pretrained"),
+        "settings": settings,
+    }
+    if "f1_macro" in test_metrics:
+        result["test_f1_macro"] = float(test_metrics["f1_macro"])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="1k / 1k reviews, 1 epoch")
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"comma-separated subset of {list(MODELS)}",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA, help="folder with imdb/ and news/"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON result file (merged)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(names) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
+    out = args.out or HERE / "results" / ("imdb_seq.quick.json" if args.quick else "imdb_seq.json")
+
+    import torch
+
+    import seqlab
+    from seqlab._utils import atomic_write_json, read_json
+
+    cache: dict = {}
+    for name in names:
+        dataset = MODELS[name][1]
+        try:
+            train, test = load_data(dataset, args.data_dir, args.quick, args.seed, cache)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"== {name} on {dataset}: {len(train)} train, {len(test)} test", flush=True)
+        try:
+            r = run_model(name, train, test, args.quick, args.seed, args.data_dir)
+        except FileNotFoundError as exc:  # e.g. the pretrained vectors
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        verdict = "meets" if r["meets_floor"] else "BELOW"
+        print(f"   test accuracy {r['test_accuracy']:.4f} ({verdict} the floor {r['floor']:.2f}); "
+              f"best epoch {r['best_epoch']} of {r['epochs_run']}, {r['train_s']} s",
+              flush=True)  # fmt: skip
+        # Merge into the file after every model, so an interrupted run keeps what it did.
+        previous = read_json(out) if out.is_file() else {}
+        results = previous.get("results", {}) if previous.get("quick") == args.quick else {}
+        results[name] = {**r, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_json(
+            out,
+            {
+                "benchmark": "imdb_seq",
+                "quick": args.quick,
+                "protocol": "train on the training split with a seeded stratified 20% "
+                "validation split; early stopping on validation accuracy keeps the best "
+                "epoch's weights; one score on the test split (IMDB: the official 25,000; "
+                "BBC: a seeded stratified 20%)",
+                "common_settings": COMMON,
+                "seed": args.seed,
+                "results": results,
+                "environment": {
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "cpu_count": os.cpu_count(),
+                    "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads(),
+                    "seqlab": seqlab.__version__,
+                },
+            },
+        )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
