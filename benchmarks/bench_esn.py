@@ -20,6 +20,11 @@
    chosen on validation only; ESN, persistence and linear-AR on both parts.
 4. Japanese Vowels: official 270 / 370 split; hyper-parameters chosen on a stratified 30 %
    validation split of the training set; test accuracy.
+5. Next to the ESN (new keys only): an LSTM forecaster on the laser and sunspots, scored by
+   the same protocol and next to the same baselines (``laser.lstm``, ``sunspots.lstm``;
+   its settings chosen on validation only, from the grid in ``NEURAL_FORECAST``), and an
+   LSTM and a TDNN classifier on Japanese Vowels (``japanese_vowels.lstm`` / ``.tdnn``;
+   early stopping on a stratified 20 % of the training set, test accuracy over a few seeds).
 
 reservoirpy is imported only here (a bench-only dependency). NRMSE = RMSE / std of the truth.
 """
@@ -41,6 +46,7 @@ from seqlab._utils import atomic_write_json
 from seqlab.models.esn import ESN
 from seqlab.series import (
     LinearAR,
+    NeuralSequenceClassifier,
     evaluate_classifier,
     evaluate_forecast,
     forecast_metrics,
@@ -236,6 +242,90 @@ def bench_forecast(
     }
 
 
+# Neural models (seqlab.series.neural). The base settings come from trial runs scored on
+# validation data only (fit on the train part, scored on the validation part; for Japanese
+# Vowels on a stratified 30 % of the training set); the grids are searched here, again on
+# validation only, before the test numbers are computed.
+NEURAL_FORECAST: dict[str, dict[str, Any]] = {
+    "laser": {
+        "base": {"hidden_size": 32, "epochs": 100, "patience": 10, "seed": 0},
+        "grid": {"lags": [32, 64]},
+    },
+    "sunspots": {
+        "base": {"hidden_size": 32, "lags": 132, "weight_decay": 1e-3, "patience": 20, "seed": 0},
+        # 0: the LSTM alone; 100: the LSTM on the residuals of a linear AR(100) part
+        "grid": {"ar_lags": [0, 100]},
+    },
+}
+NEURAL_CLASSIFY: dict[str, dict[str, Any]] = {
+    "lstm": {"hidden_size": 128},
+    "tdnn": {"hidden_size": 64, "dropout": 0.2},
+}
+
+
+def bench_neural_forecast(
+    name: str,
+    values: np.ndarray,
+    base: dict[str, Any],
+    grid: dict[str, list[Any]],
+    lags: list[int],
+    device: str,
+) -> dict[str, Any]:
+    """The LSTM forecaster under the same protocol and baselines as :func:`bench_forecast`."""
+    start = time.perf_counter()
+    best, rows = tune_forecaster(values, "lstm", grid, {**base, "device": device})
+    rep = evaluate_forecast(values, "lstm", best, lags=lags)
+    plot = plot_forecast(
+        rep.truth["test"],
+        {k: v["test"] for k, v in rep.predictions.items()},
+        RESULTS / f"lstm_{name}_test{TAG}.png",
+        index=rep.target_index["test"],
+        title=f"{name}: one-step test forecast (LSTM)",
+        max_points=400,
+    )
+    test = {k: v["test"]["nrmse"] for k, v in rep.metrics.items()}
+    return {
+        **rep.to_dict(),
+        "chosen": best,
+        "tuning": rows,
+        "lstm_beats_baselines_on_test_nrmse": test["lstm"]
+        < min(test["persistence"], test["linear-ar"]),
+        "plot": str(plot.relative_to(RESULTS.parent)),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def bench_neural_classify(
+    data_dir: str, model: str, kwargs: dict[str, Any], seeds: list[int], device: str
+) -> dict[str, Any]:
+    """Test accuracy of a neural classifier on Japanese Vowels, one fit per seed."""
+    train = japanese_vowels("train", data_dir)
+    test = japanese_vowels("test", data_dir)
+    fitted: list[NeuralSequenceClassifier] = []
+
+    def factory(**kw: Any) -> NeuralSequenceClassifier:
+        fitted.append(NeuralSequenceClassifier(model, **kw))
+        return fitted[-1]
+
+    start = time.perf_counter()
+    reports = [
+        evaluate_classifier(train, test, factory, {**kwargs, "seed": s, "device": device})
+        for s in seeds
+    ]
+    accs = [r.test_accuracy for r in reports]
+    return {
+        "kwargs": kwargs,
+        "seeds": seeds,
+        "test_accuracy": float(np.mean(accs)),
+        "test_accuracy_per_seed": accs,
+        "test_accuracy_summary": _summary(accs),
+        "confusion_first_seed": reports[0].confusion.tolist(),
+        "best_epoch_per_seed": [c.best_epoch_ for c in fitted],
+        "fit_seconds": _summary([r.fit_seconds for r in reports]),
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def bench_japanese_vowels(
     data_dir: str, base: dict[str, Any], grid: dict[str, list[Any]]
 ) -> dict[str, Any]:
@@ -266,6 +356,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data-dir", default=os.environ.get("SEQLAB_DATA", "../shared/data"))
     parser.add_argument("--out", default=None, help="JSON path (default: results/esn.json)")
     parser.add_argument("--no-reservoirpy", action="store_true", help="seqlab side only")
+    parser.add_argument("--device", default="cpu", help="device of the LSTM / TDNN models")
+    parser.add_argument("--no-neural", action="store_true", help="skip the LSTM / TDNN models")
     args = parser.parse_args(argv)
     quick = args.quick
     global TAG
@@ -343,6 +435,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sun_grid,
         lags[:7] if quick else lags,
     )
+    if not args.no_neural:
+        for name, values in (("laser", laser), ("sunspots", sun)):
+            print(f"{name}: LSTM ...", flush=True)
+            cfg = NEURAL_FORECAST[name]
+            base = {**cfg["base"], "epochs": 3} if quick else cfg["base"]
+            grid = {k: v[:1] for k, v in cfg["grid"].items()} if quick else cfg["grid"]
+            result[name]["lstm"] = bench_neural_forecast(
+                name, values, base, grid, lags[:7] if quick else lags, args.device
+            )
     print("Japanese Vowels ...", flush=True)
     jv_base = {"units": 100 if quick else 500, "readout_state": "mean+last", "seed": 0}
     jv_grid = (
@@ -351,6 +452,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else {"bidirectional": [False, True], "lr": [0.1, 0.3], "ridge": [1e-2, 1e-1, 1.0]}
     )
     result["japanese_vowels"] = bench_japanese_vowels(args.data_dir, jv_base, jv_grid)
+    if not args.no_neural:
+        for model, kwargs in NEURAL_CLASSIFY.items():
+            print(f"Japanese Vowels: {model} ...", flush=True)
+            result["japanese_vowels"][model] = bench_neural_classify(
+                args.data_dir,
+                model,
+                {**kwargs, "epochs": 3} if quick else kwargs,
+                [0] if quick else [0, 1, 2, 3, 4],
+                args.device,
+            )
     atomic_write_json(out_path, result)
     _print_summary(result)
     print(f"wrote {out_path}")
@@ -376,7 +487,18 @@ def _print_summary(r: dict[str, Any]) -> None:
         m = r[name]["metrics"]
         cells = "  ".join(f"{k} {v['test']['nrmse']:.4f}" for k, v in m.items())
         print(f"{name} one-step test NRMSE: {cells}")
-    print(f"Japanese Vowels test accuracy: {r['japanese_vowels']['test_accuracy']:.4f}")
+        if "lstm" in r[name]:
+            print(
+                f"{name} one-step test NRMSE: lstm {r[name]['lstm']['metrics']['lstm']['test']['nrmse']:.4f}"
+            )
+    jv = r["japanese_vowels"]
+    print(f"Japanese Vowels test accuracy: {jv['test_accuracy']:.4f}")
+    for model in NEURAL_CLASSIFY:
+        if model in jv:
+            print(
+                f"Japanese Vowels test accuracy: {model} {jv[model]['test_accuracy']:.4f} "
+                f"(mean of {len(jv[model]['seeds'])} seeds)"
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ seqlab series evaluate --data laser --data-dir ../shared/data --tune --out runs/
 seqlab series fit --data sunspots --data-dir ../shared/data --units 300 --out runs/sun
 seqlab series forecast runs/sun --steps 100
 seqlab series classify --data japanese-vowels --data-dir ../shared/data --model esn --out runs/jv
+seqlab series evaluate --data laser --data-dir ../shared/data --model lstm --set lags=32
+seqlab series classify --data japanese-vowels --data-dir ../shared/data --model tdnn --set epochs=50
+
+Neural models (lstm, gru, rnn, tdnn, cnn) take --seed and --device; every other argument of
+:class:`~seqlab.series.neural.NeuralForecaster` / ``NeuralSequenceClassifier`` goes through
+``--set KEY=VALUE`` (``hidden_size``, ``epochs``, ``lr``, ``lags``, ``num_layers`` ...).
 
 Each command parses its options and calls one function of :mod:`seqlab.series.experiments`.
 """
@@ -70,6 +76,14 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _device_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--device",
+        default=None,
+        help="Neural models only: cpu (default), cuda, cuda:N or auto.",
+    )(func)
+
+
 def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
@@ -83,8 +97,25 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _kwargs(model: str, seed: int, overrides: tuple[str, ...], **opts: Any) -> dict[str, Any]:
+def _kwargs(
+    model: str,
+    seed: int,
+    overrides: tuple[str, ...],
+    device: str | None = None,
+    **opts: Any,
+) -> dict[str, Any]:
+    from seqlab.series.experiments import NEURAL_MODELS
+
     kwargs: dict[str, Any] = {}
+    if device is not None and model not in NEURAL_MODELS:
+        raise click.UsageError(
+            f"--device applies to the neural models ({', '.join(NEURAL_MODELS)}), "
+            f"but --model is {model!r}"
+        )
+    if model in NEURAL_MODELS:
+        kwargs["seed"] = seed
+        if device is not None:
+            kwargs["device"] = device
     if model == "esn":
         kwargs = {k: v for k, v in opts.items() if v is not None}
         kwargs["seed"] = seed
@@ -112,7 +143,12 @@ def series() -> None:
 
 @series.command("evaluate")
 @click.option("--data", required=True, help="mackey-glass, sine, laser, sunspots or a CSV path.")
-@click.option("--model", default="esn", show_default=True, help="A registered forecaster.")
+@click.option(
+    "--model",
+    default="esn",
+    show_default=True,
+    help="A registered forecaster: esn, persistence, linear-ar, lstm, gru, rnn, tdnn, cnn.",
+)
 @_esn_options
 @click.option("--warmup", type=int, default=None, help="ESN warm-up steps (default 100).")
 @click.option("--input-to-readout", is_flag=True, default=None, help="Feed u[t] to the readout.")
@@ -133,10 +169,12 @@ def series() -> None:
     help="Standardise with train mean/std before fitting (scores stay in series units).",
 )
 @click.option("--tune", is_flag=True, help="Choose ESN hyper-parameters on validation first.")
+@_device_option
 @_common_options
 def evaluate_command(
     data: str,
     model: str,
+    device: str | None,
     warmup: int | None,
     input_to_readout: bool | None,
     horizon: int,
@@ -156,7 +194,7 @@ def evaluate_command(
     from seqlab.series.experiments import run_evaluate
 
     kwargs = _kwargs(
-        model, seed, overrides, **esn, warmup=warmup, input_to_readout=input_to_readout
+        model, seed, overrides, device, **esn, warmup=warmup, input_to_readout=input_to_readout
     )
     if model == "esn":
         kwargs.setdefault("warmup", 100)
@@ -268,7 +306,12 @@ def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | 
 
 @series.command("classify")
 @click.option("--data", default="japanese-vowels", show_default=True, help="Sequence dataset.")
-@click.option("--model", default="esn", show_default=True, help="A registered classifier.")
+@click.option(
+    "--model",
+    default="esn",
+    show_default=True,
+    help="A registered classifier: esn, lstm, gru, rnn, tdnn, cnn.",
+)
 @_esn_options
 @click.option(
     "--readout-state",
@@ -279,10 +322,12 @@ def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | 
 @click.option("--bidirectional", is_flag=True, default=None, help="Also read sequences reversed.")
 @click.option("--val-fraction", type=float, default=0.2, show_default=True)
 @click.option("--tune", is_flag=True, help="Choose hyper-parameters on a validation split.")
+@_device_option
 @_common_options
 def classify_command(
     data: str,
     model: str,
+    device: str | None,
     readout_state: str | None,
     bidirectional: bool | None,
     val_fraction: float,
@@ -297,7 +342,13 @@ def classify_command(
     from seqlab.series.experiments import run_classify
 
     kwargs = _kwargs(
-        model, seed, overrides, **esn, readout_state=readout_state, bidirectional=bidirectional
+        model,
+        seed,
+        overrides,
+        device,
+        **esn,
+        readout_state=readout_state,
+        bidirectional=bidirectional,
     )
     grid = None
     if tune:

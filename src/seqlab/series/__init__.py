@@ -5,9 +5,15 @@
 >>> rep = ss.evaluate_forecast(x, "esn", {"units": 50, "sr": 1.25, "lr": 0.3, "warmup": 100})
 >>> sorted(rep.metrics)
 ['esn', 'linear-ar', 'persistence']
+
+Neural networks plug into the same protocols by name (``"lstm"``, ``"gru"``, ``"rnn"``,
+``"tdnn"``, ``"cnn"``; see :mod:`seqlab.series.neural`, which imports torch on first use):
+``evaluate_forecast(x, "lstm", {"lags": 32, "epochs": 20})``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from seqlab.series.data import (
     SequenceDataset,
@@ -23,6 +29,7 @@ from seqlab.series.data import (
     sunspots,
 )
 from seqlab.series.experiments import (
+    NEURAL_MODELS,
     evaluate_classifier,
     load_sequence_dataset,
     load_series,
@@ -56,10 +63,13 @@ from seqlab.series.forecast import (
 )
 
 __all__ = [
+    "NEURAL_MODELS",
     "ESNForecaster",
     "ForecastReport",
     "Forecaster",
     "LinearAR",
+    "NeuralForecaster",
+    "NeuralSequenceClassifier",
     "Persistence",
     "SequenceDataset",
     "StandardScaler",
@@ -96,3 +106,15 @@ __all__ = [
     "sunspots",
     "tune_forecaster",
 ]
+
+_LAZY = {"NeuralForecaster", "NeuralSequenceClassifier"}
+
+
+def __getattr__(name: str) -> Any:
+    # The neural wrappers need torch; import them on first use so that the ESN and the
+    # baselines stay torch-free.
+    if name in _LAZY:
+        from seqlab.series import neural
+
+        return getattr(neural, name)
+    raise AttributeError(f"module 'seqlab.series' has no attribute {name!r}")

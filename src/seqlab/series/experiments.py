@@ -31,11 +31,13 @@ from seqlab.series.forecast import (
     _grid,
     evaluate_forecast,
     forecast_metrics,
+    register_forecaster,
     split_by_time,
     tune_forecaster,
 )
 
 __all__ = [
+    "NEURAL_MODELS",
     "ClassificationReport",
     "SequenceClassifier",
     "evaluate_classifier",
@@ -52,6 +54,9 @@ __all__ = [
 
 SERIES_NAMES = ("mackey-glass", "sine", "laser", "sunspots")
 SEQUENCE_DATASETS = ("japanese-vowels",)
+#: Neural networks registered both as forecasters and as sequence classifiers
+#: (:mod:`seqlab.series.neural`; torch is imported only when one is built).
+NEURAL_MODELS = ("lstm", "gru", "rnn", "tdnn", "cnn")
 
 
 # --------------------------------------------------------------------------------------
@@ -351,6 +356,30 @@ _CLASSIFIERS: dict[str, Callable[..., SequenceClassifier]] = {"esn": _esn_classi
 def register_sequence_classifier(name: str, factory: Callable[..., SequenceClassifier]) -> None:
     """Make ``factory(**kwargs)`` available as ``model=name`` in :func:`evaluate_classifier`."""
     _CLASSIFIERS[name] = factory
+
+
+def _neural_factory(kind: str, name: str) -> Callable[..., Any]:
+    """``factory(**kwargs)`` building the ``name`` network as a forecaster or a classifier."""
+
+    def factory(**kwargs: Any) -> Any:
+        from seqlab.series import neural
+
+        given = kwargs.pop("model", name)
+        if given != name:
+            raise ValueError(
+                f"model={given!r} was passed to the {name!r} {kind}; drop it or use "
+                f"model {given!r} directly"
+            )
+        cls = neural.NeuralForecaster if kind == "forecaster" else neural.NeuralSequenceClassifier
+        return cls(model=name, **kwargs)
+
+    factory.__name__ = name
+    return factory
+
+
+for _name in NEURAL_MODELS:
+    register_forecaster(_name, _neural_factory("forecaster", _name))
+    register_sequence_classifier(_name, _neural_factory("classifier", _name))
 
 
 def sequence_classifiers() -> list[str]:
