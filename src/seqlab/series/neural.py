@@ -389,7 +389,9 @@ class NeuralForecaster(_NeuralBase):
     def _hybrid(
         self, net: nn.Module, z: torch.Tensor, t: torch.Tensor, steps: torch.Tensor
     ) -> _Hybrid:
-        """Fit the linear part on the training windows (not the held-out ones) and wrap ``net``."""
+        """Fit the linear part on ``steps`` (every full window, as the linear-AR baseline does)
+        and wrap ``net``. The held-out windows are among them, which can only make early
+        stopping keep the linear model more readily, never less."""
         from seqlab.models.esn import ridge_solve
 
         recent = self._windows(z, steps)[:, -self.ar_lags :].flatten(1).double().cpu().numpy()
