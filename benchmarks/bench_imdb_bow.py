@@ -177,7 +177,38 @@ def main() -> int:
     print(f"IMDB: {len(train)} train ({len(fit_idx)} fit / {len(val_idx)} validation), "
           f"{len(test)} test", flush=True)  # fmt: skip
 
-    results = []
+    import sklearn
+    import torch
+
+    results: list[dict] = []
+
+    def write() -> None:
+        # Written after every method, so a long run keeps what it has measured so far.
+        atomic_write_json(
+            out,
+            {
+                "benchmark": "imdb_bow",
+                "quick": args.quick,
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "protocol": "choices on a seeded 80/20 validation split of train; refit on all "
+                "of train; one score on the official test set",
+                "train_size": len(train),
+                "test_size": len(test),
+                "seed": args.seed,
+                "results": results,
+                "environment": {
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "cpu_count": os.cpu_count(),
+                    "load_average_at_start": os.getloadavg()[0],
+                    "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads(),
+                    "sklearn": sklearn.__version__,
+                    "seqlab": seqlab.__version__,
+                },
+            },
+        )
+
     for method in args.methods:
         print(f"== {method}", flush=True)
         if method.startswith("sklearn-"):
@@ -188,33 +219,7 @@ def main() -> int:
             parser.error(f"unknown method {method!r}")
         print(f"   test accuracy {r['test_accuracy']:.4f}  ({r['wall_s']} s)", flush=True)
         results.append(r)
-
-    import sklearn
-    import torch
-
-    atomic_write_json(
-        out,
-        {
-            "benchmark": "imdb_bow",
-            "quick": args.quick,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "protocol": "choices on a seeded 80/20 validation split of train; refit on all of "
-            "train; one score on the official test set",
-            "train_size": len(train),
-            "test_size": len(test),
-            "seed": args.seed,
-            "results": results,
-            "environment": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "cpu_count": os.cpu_count(),
-                "torch": torch.__version__,
-                "torch_threads": torch.get_num_threads(),
-                "sklearn": sklearn.__version__,
-                "seqlab": seqlab.__version__,
-            },
-        },
-    )
+        write()
     print(f"wrote {out}")
     return 0
 

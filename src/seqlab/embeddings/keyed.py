@@ -137,10 +137,10 @@ class KeyedVectors:
         return vector / self.norms[i] if norm else vector
 
     def suggest(self, word: str, n: int = 3) -> list[str]:
-        """Words in the vocabulary spelled like ``word`` (case variants first, then difflib).
-
-        Only words with the same first letter and a similar length among the 200,000 first
-        words are compared, which keeps this fast on large vocabularies.
+        """Words in the vocabulary spelled like ``word``: case variants, then words one edit
+        away (a letter deleted, swapped, changed or added; most frequent first), then
+        difflib's close matches among words with the same first letter and a similar length
+        in the 200,000 first words, which keeps this fast on large vocabularies.
 
         >>> import numpy as np
         >>> KeyedVectors(["king", "kind", "queen"], np.ones((3, 2))).suggest("kign")
@@ -148,20 +148,25 @@ class KeyedVectors:
         """
         if not isinstance(word, str) or not word:
             return []
+        index = self.key_to_index
         found = [
             v
             for v in dict.fromkeys([word.lower(), word.capitalize(), word.upper()])
-            if v != word and v in self.key_to_index
+            if v != word and v in index
         ]
         low = word.lower()
-        first = low[0]
-        pool = [
-            k
-            for k in self.index_to_key[:200_000]
-            if k[:1].lower() == first and abs(len(k) - len(word)) <= 2
-        ]
-        close = difflib.get_close_matches(low, pool, n=n + len(found), cutoff=0.6)
-        return list(dict.fromkeys(found + close))[:n]
+        if len(found) < n:
+            near = [w for w in _edits1(low) if w in index and w != word]
+            found += sorted(near, key=index.__getitem__)
+        if len(found) < n:
+            first = low[0]
+            pool = [
+                k
+                for k in self.index_to_key[:200_000]
+                if k[:1].lower() == first and abs(len(k) - len(word)) <= 2
+            ]
+            found += difflib.get_close_matches(low, pool, n=n + len(found), cutoff=0.6)
+        return list(dict.fromkeys(found))[:n]
 
     @property
     def norms(self) -> np.ndarray:
@@ -362,6 +367,17 @@ class KeyedVectors:
         kv = cls(json.loads(metadata["index_to_key"]), vectors, counts=counts)
         kv.meta.update(json.loads(metadata.get("meta", "{}")))
         return kv
+
+
+def _edits1(word: str) -> set[str]:
+    """Strings one edit away from ``word`` (Norvig's spelling corrector)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    changes = [a + c + b[1:] for a, b in splits if b for c in letters]
+    inserts = [a + c + b for a, b in splits for c in letters]
+    return set(deletes + swaps + changes + inserts)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
