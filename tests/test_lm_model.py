@@ -198,3 +198,14 @@ def test_lm_evaluate_needs_text():
     with pytest.raises(ValueError, match="at least 2"):
         lm.evaluate("a")
     assert np.isfinite(lm.evaluate("abcabc")["loss"])
+
+
+def test_lm_seqlab_load_returns_a_language_model(fox_lm, tmp_path):
+    import seqlab
+
+    fox_lm.save(tmp_path / "run")
+    loaded = seqlab.load(tmp_path / "run")
+    assert isinstance(loaded, LanguageModel)
+    assert loaded.generate("the ", 40, temperature=0.5, seed=1) == fox_lm.generate(
+        "the ", 40, temperature=0.5, seed=1
+    )

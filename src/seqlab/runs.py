@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,6 +35,9 @@ from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, read_
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
 from seqlab.training.metrics import classification_metrics, confusion_matrix
+
+if TYPE_CHECKING:
+    from seqlab.lm import LanguageModel
 
 __all__ = ["Run", "load", "predict_logits", "state_dict_to_bytes"]
 
@@ -316,8 +319,9 @@ class Run:
         return path
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
-    """Load a run folder written by :func:`seqlab.fit` or :meth:`Run.save`.
+def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageModel:
+    """Load a run folder written by :func:`seqlab.fit` or :meth:`Run.save` (a classifier,
+    returned as a :class:`Run`), or by :func:`seqlab.lm.train` (a ``LanguageModel``).
 
     >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
     >>> run.predict(["an instant classic"])  # doctest: +SKIP
@@ -339,8 +343,15 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
                 "with resume=True (--resume)"
             )
     config = read_json(path / "config.json")
+    if config.get("task") == "lm":
+        from seqlab.lm import load as load_lm
+
+        return load_lm(path, device=device)
     if config.get("task") != "classify":
-        raise ValueError(f"{path / 'config.json'} has task {config.get('task')!r}, not 'classify'")
+        raise ValueError(
+            f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
+            "'classify' and 'lm' run folders"
+        )
     model = build(config["model"]["name"], **config["model"]["config"])
     state = load_safetensors((path / "model.safetensors").read_bytes())
     model.load_state_dict(state)
