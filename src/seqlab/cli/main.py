@@ -15,6 +15,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.embed", "embed"),
     ("seqlab.cli.series", "series"),
     ("seqlab.cli.lm", "lm"),
+    ("seqlab.cli.serve", "serve"),
 )
 
 
