@@ -21,7 +21,9 @@ def test_demo_steps_are_a_list_ending_with_summary():
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--device", "cpu"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--out", str(out), "--device", "cpu", "--lm-seconds", "4"]
+    )
     assert result.exit_code == 0, result.output
     assert "tokens:" in result.output and "vector:" in result.output
     summary = json.loads((out / "summary.json").read_text())
@@ -30,6 +32,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert (out / "bow-nbsvm" / "curves.png").is_file()
     run = seqlab.load(out / "bow-nbsvm")
     assert run.predict(["a wonderful, moving film"]) == ["pos"]
+    # the language-model step: four temperatures, a run folder that reloads
+    assert "temperature 0.2" in result.output and "temperature 1.2" in result.output
+    assert summary["language_model"]["val_nats_per_char"] < 3.5  # uniform over ~50 chars: 3.9
+    lm = seqlab.load(out / "lm-char")
+    assert len(lm.generate("the ", length=20, temperature=0.5, seed=0)) > 0
 
 
 def test_demo_custom_steps_share_state(tmp_path):

@@ -37,11 +37,13 @@ class DemoState:
     device: str = "auto"
     data_dir: PathLike | None = None
     progress: bool = False
+    lm_seconds: float = 60.0
     echo: Callable[[str], None] = print
     train: TextDataset | None = None
     test: TextDataset | None = None
     runs: dict[str, Any] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results_lm: dict[str, Any] = field(default_factory=dict)
 
 
 def step_data(s: DemoState) -> None:
@@ -191,9 +193,32 @@ def step_predict(s: DemoState) -> None:
         s.echo(f"  {run.labels[k]} {p[k]:.2f}  (true: {true:6s})  {short}")
 
 
+def step_lm(s: DemoState) -> None:
+    """Train a character-level LSTM language model on the bundled Nietzsche for
+    ``s.lm_seconds`` seconds (0 skips it) and print one sample per temperature."""
+    if s.lm_seconds <= 0:
+        s.echo("skipped (lm_seconds = 0)")
+        return
+    from seqlab.lm.train import demo_step
+
+    t0 = time.perf_counter()
+    lm = demo_step(s.out / "lm-char", seconds=s.lm_seconds, seed=s.seed, echo=s.echo)
+    s.runs["lm-char"] = lm
+    val = lm.metrics.get("val", {})
+    s.results_lm = {
+        "val_nats_per_char": val.get("loss"),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "run_folder": str(s.out / "lm-char"),
+    }
+    s.echo(f"run folder: {s.out / 'lm-char'} (seqlab lm generate {s.out / 'lm-char'} --prompt ...)")
+
+
 def step_summary(s: DemoState) -> None:
     """Write ``summary.json`` and say how to reuse the runs."""
-    atomic_write_json(s.out / "summary.json", {"seed": s.seed, "models": s.results})
+    summary: dict[str, Any] = {"seed": s.seed, "models": s.results}
+    if s.results_lm:
+        summary["language_model"] = s.results_lm
+    atomic_write_json(s.out / "summary.json", summary)
     for name, r in s.results.items():
         s.echo(f"{name:12s} val {r['val_accuracy']:.3f}  test {r['test_accuracy']:.3f}")
     first = next(iter(s.results), None)
@@ -211,6 +236,7 @@ STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
     ("Bag-of-words classifier (NBSVM-style, uni+bigrams)", step_bow),
     ("A small LSTM on the word sequence", step_lstm),
     ("Predictions", step_predict),
+    ("A character-level language model on Nietzsche", step_lm),
     ("Summary", step_summary),
 ]
 
@@ -222,6 +248,7 @@ def run_demo(
     device: str = "auto",
     data_dir: PathLike | None = None,
     progress: bool = False,
+    lm_seconds: float = 60.0,
     echo: Callable[[str], None] = print,
     steps: list[tuple[str, Callable[[DemoState], None]]] | None = None,
 ) -> DemoState:
@@ -232,7 +259,13 @@ def run_demo(
     (0.79, 0.74)
     """
     s = DemoState(
-        out=Path(out), seed=seed, device=device, data_dir=data_dir, progress=progress, echo=echo
+        out=Path(out),
+        seed=seed,
+        device=device,
+        data_dir=data_dir,
+        progress=progress,
+        lm_seconds=lm_seconds,
+        echo=echo,
     )
     t0 = time.perf_counter()
     for i, (title, step) in enumerate(STEPS if steps is None else steps, start=1):

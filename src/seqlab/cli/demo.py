@@ -16,11 +16,25 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--progress", is_flag=True, help="Show progress bars while training.")
-def demo(out: str, seed: int, device: str, progress: bool) -> None:
+@click.option(
+    "--lm-seconds",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds of character-LM training on Nietzsche (0 skips it).",
+)
+def demo(out: str, seed: int, device: str, progress: bool, lm_seconds: float) -> None:
     """Watch text become vectors and a classifier learn, on bundled movie-review snippets."""
     from seqlab.demo import run_demo
 
     try:
-        run_demo(out, seed=seed, device=device, progress=progress, echo=click.echo)
+        run_demo(
+            out,
+            seed=seed,
+            device=device,
+            progress=progress,
+            lm_seconds=lm_seconds,
+            echo=click.echo,
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
