@@ -286,3 +286,19 @@ def test_models_sequence_bad_inputs_are_refused() -> None:
     numeric = GRUClassifier(input_size=3)
     with pytest.raises(ValueError, match=r"values must have shape \(B, T, 3\)"):
         numeric(values=torch.randn(2, 5, 4), lengths=torch.tensor([5, 5]))
+
+
+def test_models_lstm_unit_forget_bias_like_keras():
+    from seqlab.models.rnn import LSTMClassifier
+
+    m = LSTMClassifier(vocab_size=20, hidden_size=4, bidirectional=True)
+    for name, p in m.layers[0].named_parameters():
+        if name.startswith("bias_ih"):
+            assert (
+                p[4:8].tolist() == [1.0] * 4 and p[:4].abs().sum() == 0 and p[8:].abs().sum() == 0
+            )
+        elif name.startswith("bias_hh"):
+            assert p.abs().sum() == 0
+    off = LSTMClassifier(vocab_size=20, hidden_size=4, unit_forget_bias=False)
+    assert off.layers[0].bias_ih_l0[4:8].tolist() != [1.0] * 4
+    assert m.config["unit_forget_bias"] is True

@@ -54,7 +54,9 @@ class RecurrentClassifier(SequenceClassifier):
     * ``pooling``: how the per-step outputs of the last layer become one vector —
       ``"last"``: the output at the last true step (for a bidirectional layer, the forward
       half at the last step and the backward half at the first step, i.e. both directions'
-      final states); ``"max"`` / ``"mean"``: max or mean over the true steps.
+      final states); ``"max"`` / ``"mean"``: max or mean over the true steps;
+    * ``unit_forget_bias`` (LSTM only, as in Keras): the forget gate's bias starts at 1, the
+      other biases at 0.
 
     ``embedding_dim`` defaults to 32, or to the width of ``pretrained``; ``input_size=F``
     builds the same network for numeric sequences ``values (B, T, F)``.
@@ -78,6 +80,7 @@ class RecurrentClassifier(SequenceClassifier):
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
+        unit_forget_bias: bool = True,
     ) -> None:
         super().__init__()
         num_classes = check_int("num_classes", num_classes, minimum=1)
@@ -86,7 +89,11 @@ class RecurrentClassifier(SequenceClassifier):
         dropout = check_dropout(dropout)
         seed = check_seed(seed)
         pooling = check_choice("pooling", pooling, POOLINGS)
-        for name, flag in (("bidirectional", bidirectional), ("residual", residual)):
+        for name, flag in (
+            ("bidirectional", bidirectional),
+            ("residual", residual),
+            ("unit_forget_bias", unit_forget_bias),
+        ):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
         if residual and num_layers < 2:
@@ -117,6 +124,8 @@ class RecurrentClassifier(SequenceClassifier):
             )
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(hidden_size * directions, num_classes)
+        if self.cell == "lstm" and unit_forget_bias:
+            _unit_forget_bias(self.layers, hidden_size)
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
         self.residual, self.pooling = residual, pooling
         self.config = {
@@ -133,6 +142,8 @@ class RecurrentClassifier(SequenceClassifier):
             "freeze": freeze,
             "seed": seed,
         }
+        if self.cell == "lstm":
+            self.config["unit_forget_bias"] = unit_forget_bias
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # No packing: on the CPU, PyTorch's packed RNN backward costs O(T^2) per batch when
@@ -190,6 +201,20 @@ class RecurrentClassifier(SequenceClassifier):
         if self.pooling == "max":
             return h.masked_fill(~mask, float("-inf")).amax(dim=1)
         return h.masked_fill(~mask, 0.0).sum(dim=1) / lengths.unsqueeze(1).to(h.dtype)
+
+
+def _unit_forget_bias(layers: nn.ModuleList, hidden_size: int) -> None:
+    """Keras's ``unit_forget_bias=True``: biases start at 0 except the forget gate's at 1
+    (PyTorch's order of gates is i, f, g, o), so that early in training the cell keeps its
+    memory instead of halving it at every step (Jozefowicz et al. 2015)."""
+    with torch.no_grad():
+        for layer in layers:
+            for name, p in layer.named_parameters():
+                if name.startswith("bias_ih"):
+                    p.zero_()
+                    p[hidden_size : 2 * hidden_size] = 1.0
+                elif name.startswith("bias_hh"):
+                    p.zero_()
 
 
 def _reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
