@@ -69,16 +69,24 @@ def generation_speed(model: Any, length: int, maxlen: int, prompt: str) -> dict[
     return out
 
 
-def train_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def train_all(
+    args: argparse.Namespace,
+    work: Path,
+    results: dict[str, Any] | None = None,
+    on_update: Any = None,
+) -> dict[str, Any]:
+    """Train every recipe on every corpus; ``results`` (corpus -> recipe -> entry) is updated
+    in place and ``on_update()`` called after each run, so an interrupted benchmark keeps the
+    runs it finished and later calls can add corpora or recipes."""
     import seqlab.lm
 
-    results: dict[str, Any] = {}
+    results = {} if results is None else results
     for corpus in args.corpora:
         text = seqlab.lm.load_corpus(corpus)
         if args.quick:
             text = text[:60_000]
         lower = corpus == "nietzsche"  # the lecture's setting; Shakespeare stays as it is
-        results[corpus] = {}
+        results.setdefault(corpus, {})
         for name in args.recipes:
             settings = dict(RECIPES[name])
             if args.quick:
@@ -117,6 +125,8 @@ def train_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 f"{lm.metrics['steps']} steps; sample: {sample[:80]!r}",
                 flush=True,
             )
+            if on_update is not None:
+                on_update()
     return results
 
 
@@ -187,10 +197,24 @@ def main() -> int:
         "quick": args.quick,
         "minutes_per_run": args.minutes,
     }
+    from seqlab._utils import atomic_write_json, read_json
+
+    result_file = args.out / "lm.json"
+    previous = read_json(result_file) if result_file.is_file() and not args.quick else {}
+    if previous.get("minutes_per_run") == args.minutes and "training" in previous:
+        report["training"] = previous["training"]  # merge: keep corpora/recipes run before
+    if "generation" in previous:
+        report["generation"] = previous["generation"]
+
+    def save() -> None:
+        if not args.quick:
+            args.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(result_file, report)
+
     with tempfile.TemporaryDirectory() as tmp:
         work = args.runs_dir or Path(tmp)
         if not args.skip_training:
-            report["training"] = train_all(args, work)
+            report["training"] = train_all(args, work, report.get("training"), save)
 
         # Generation speed on the same two models, trained ones when part 2 ran.
         text = seqlab.lm.load_corpus("nietzsche")
@@ -215,8 +239,7 @@ def main() -> int:
     if args.quick:
         print(json.dumps({k: v for k, v in report.items() if k != "training"}, indent=2))
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "lm.json").write_text(json.dumps(report, indent=2) + "\n")
+    save()
     if "training" in report:
         plot(report["training"], args.out / "lm.png", args.minutes)
     print(f"wrote {args.out / 'lm.json'}")
