@@ -216,6 +216,19 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps.")
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read --data (a JSONL or TSV file) a window of lines at a time: for files larger "
+    "than memory.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="With --stream: DataLoader processes that read and vectorize batches.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @_user_errors
 def train(**opts) -> None:
@@ -227,7 +240,16 @@ def train(**opts) -> None:
     seqlab classify train --data imdb --model kim-cnn --pretrained glove.6B.50d.txt.gz \\
         --fine-tune --out runs/kim-glove
     seqlab classify train --data bbc --model kim-cnn --out runs/bbc
+    seqlab classify train --data big.jsonl --stream --workers 2 --out runs/big
+
+    The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
+    the global batch; rank 0 writes the run folder and prints):
+
+    \b
+    torchrun --nproc-per-node 2 -m seqlab.cli.main classify train --data imdb \\
+        --model lstm --batch-size 64 --device cpu --out runs/lstm-ddp
     """
+    from seqlab.training import distributed
     from seqlab.training.classify import train_classifier
 
     out = opts["out"] or str(Path("runs") / opts["model"])
@@ -278,8 +300,12 @@ def train(**opts) -> None:
         resume=opts["resume"],
         progress=not opts["quiet"],
         max_steps=opts["max_steps"],
-        echo=click.echo,
+        stream=opts["stream"],
+        num_workers=opts["workers"],
+        echo=click.echo if distributed.is_main() else None,
     )
+    if not distributed.is_main():
+        return
     m = run.metrics
     line = f"run folder: {out}  (epochs run: {m['epochs_run']}, best epoch: {m['best_epoch']}"
     click.echo(line + f", stopped: {m['stopped']})")

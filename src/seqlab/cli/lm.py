@@ -175,8 +175,17 @@ def train_command(
     resume: bool,
     quiet: bool,
 ) -> None:
-    """Train a language model on a corpus and save it in a run folder."""
+    """Train a language model on a corpus and save it in a run folder.
+
+    The same flags work under torchrun (--batch-size is the global batch; rank 0 writes
+    the run folder and prints):
+
+    \b
+    torchrun --nproc-per-node 2 -m seqlab.cli.main lm train --corpus nietzsche \\
+        --minutes 10 --device cpu --out runs/nz-ddp
+    """
     import seqlab.lm
+    from seqlab.training import distributed
 
     overrides = dict(_parse_setting(s) for s in settings)
     options = {
@@ -208,6 +217,8 @@ def train_command(
         progress=not quiet,
         **overrides,
     )
+    if not distributed.is_main():
+        return
     val = model_.metrics.get("val")
     summary = f"saved {out}: {model_.metrics['steps']} steps"
     if val:

@@ -35,6 +35,16 @@ whichever budget stops it. A time budget depends on the machine's speed, so only
 
 Time (``minutes``, the ``time_s`` of the learning curves) counts training steps only, not
 the periodic evaluations, so recipes compare fairly on the same budget.
+
+Data parallel (``torchrun``, see :mod:`seqlab.training.distributed`): ``batch_size`` is the
+global batch and must be a multiple of the number of ranks ``W``; rank ``r`` trains on the
+streams (default recipe) or windows (lecture recipe) ``r, r + W, ...`` of every batch and
+carries the hidden state of its own streams; DDP averages the gradients. Rank 0's clock is
+shared every step, so time budgets, evaluations and checkpoints happen on the same step on
+every rank; held-out evaluation runs on rank 0 only; a checkpoint holds the hidden state of
+all the streams, so it resumes under any number of ranks. Under DDP the dropout masks come
+from ``(seed, step, rank)``, and an interrupt (Ctrl-C) leaves the last periodic checkpoint
+(writing one would need the other ranks).
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import hashlib
 import io
 import json
 import math
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -63,7 +74,6 @@ from seqlab._utils import (
     atomic_write_bytes,
     atomic_write_json,
     read_json,
-    resolve_device,
 )
 from seqlab.lm.data import (
     LEVELS,
@@ -87,6 +97,7 @@ from seqlab.lm.model import (
 )
 from seqlab.models import registry
 from seqlab.models.lm import detach_state, model_name
+from seqlab.training import distributed
 
 RECIPE_NAMES = ("default", "lecture")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -259,6 +270,7 @@ def make_config(recipe: str = "default", level: str = "char", **overrides: Any) 
 # ---------------------------------------------------------------------- public API
 
 
+@distributed.with_session
 def train(
     corpus: PathLike | None = None,
     *,
@@ -290,10 +302,13 @@ def train(
     checkpoint — exactly where it stopped, the same batches, the same random numbers — up to
     the budget given now (or the stored one); the other settings come from the checkpoint.
 
+    Under ``torchrun`` ``batch_size`` is the global batch (see the module docstring) and
+    ``device="auto"`` or ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
+
     >>> lm = train("nietzsche", level="char", minutes=10, out="runs/nz")  # doctest: +SKIP
     >>> lm.generate("the will to truth", length=400, temperature=0.5, seed=0)  # doctest: +SKIP
     """
-    device = resolve_device(device)
+    device = distributed.local_device(device)
     budget = {"epochs": epochs, "steps": steps, "minutes": minutes}
     if resume:
         if out is None:
@@ -325,13 +340,16 @@ def _resume(
     progress: bool,
 ) -> LanguageModel:
     path = Path(out) / "checkpoint" / "state.safetensors"
-    if not path.is_file():
+    # rank 0 reads the checkpoint and sends it to every rank (no shared folder needed)
+    main = distributed.is_main()
+    blob = distributed.broadcast_bytes(path.read_bytes() if main and path.is_file() else None)
+    if blob is None:
         raise FileNotFoundError(
             f"{path}: no checkpoint to resume from; train without resume=True first"
         )
-    with safetensors.safe_open(str(path), framework="pt") as f:
-        state = json.loads(f.metadata()["state"])
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors = safetensors.torch.load(blob)
+    (header_size,) = struct.unpack("<Q", blob[:8])
+    state = json.loads(json.loads(blob[8 : 8 + header_size])["__metadata__"]["state"])
     stored = dict(state["config"])
     given = {"level": level, "recipe": recipe, "seed": seed, **overrides}
     names = {f.name for f in dataclasses.fields(LMConfig)}
@@ -492,6 +510,9 @@ class _Trainer:
         self.device = device
         self.out = out
         self.progress = progress
+        self.net = model  # the DDP wrapper under torchrun (set by `new`)
+        self.world = distributed.world_size()
+        self.main = distributed.is_main()
         self.optimizer = _make_optimizer(cfg, model)
         self.step = 0
         self.epoch = 0
@@ -519,6 +540,7 @@ class _Trainer:
         progress: bool,
         vocab_dict: dict[str, Any] | None = None,
     ) -> _Trainer:
+        distributed.check_batch_size(cfg.batch_size)
         train_text, val_text = split_text(text, cfg.val_fraction)
         if vocab_dict is not None:
             vocab = vocabulary_from_dict(vocab_dict)
@@ -546,6 +568,7 @@ class _Trainer:
         trainer = cls(
             cfg, vocab, model, train_ids, val_ids, _sha256(text), device, out_path, progress
         )
+        trainer.net = distributed.wrap(model, device)
         trainer._epoch_plan(0)  # fail now, not after the first evaluation, if the text is short
         return trainer
 
@@ -617,6 +640,9 @@ class _Trainer:
         # The trainer's own state changes only after the update, so that an interrupt in the
         # middle of a step leaves the state of the last completed step for the checkpoint.
         cfg = self.cfg
+        world = self.world
+        if world > 1:
+            torch.manual_seed(distributed.rank_seed(cfg.seed, self.step))
         self._rng_before_step = self._rng_state()
         plan = self._epoch_plan(self.epoch)
         self.model.train()
@@ -624,15 +650,27 @@ class _Trainer:
         if cfg.recipe == "default":
             data, starts = plan
             x, y = get_chunk(data, starts[self.batch_index], cfg.seq_len)
-            logits, hidden = self.model(self._to_device(x), detach_state(self.hidden))
+            n = y.size  # targets in the global batch
+            if world > 1:  # this rank's streams; equal shares, so the plain mean is exact
+                x, y = x[distributed.rank() :: world], y[distributed.rank() :: world]
+            logits, hidden = self.net(self._to_device(x), detach_state(self.hidden))
             target = self._to_device(y)
             loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())  # (B*T, V)
         else:
             assert self._windows is not None
             index = plan[self.batch_index]
-            logits, _ = self.model(self._to_device(self._windows[0][index]))
+            n = len(index)
+            weights = None
+            if world > 1:
+                index, w = distributed.shard_rows(index)
+                weights = torch.from_numpy(w).to(self.device)
+            logits, _ = self.net(self._to_device(self._windows[0][index]))
             target = self._to_device(self._windows[1][index])
-            loss = F.cross_entropy(logits[:, -1], target)  # only the next token
+            if weights is None:
+                loss = F.cross_entropy(logits[:, -1], target)  # only the next token
+            else:  # scaled so that DDP's mean over the ranks is the global batch mean
+                per_item = F.cross_entropy(logits[:, -1], target, reduction="none")
+                loss = (per_item * weights).sum() * (world / n)
         lr = self.lr_at(self.fraction())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -643,8 +681,8 @@ class _Trainer:
         self.optimizer.step()
         self.hidden = detach_state(hidden)
         self._rng_before_step = None
-        n = target.numel()
-        self.loss_sum += float(loss.detach()) * n
+        # Each rank adds its share; the sum over the ranks is the global batch's loss sum.
+        self.loss_sum += float(loss.detach()) * n / world
         self.loss_count += n
         self.tokens += n
         self.step += 1
@@ -656,7 +694,7 @@ class _Trainer:
 
     def run(self) -> LanguageModel:
         cfg = self.cfg
-        if self.out is not None:
+        if self.out is not None and self.main:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.out / "vocab.json", self.vocab.to_dict())
         self._log(
@@ -673,6 +711,8 @@ class _Trainer:
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)  # so that train_time is real
                 self.train_time += time.perf_counter() - t0
+                if self.world > 1:  # rank 0's clock: every rank stops on the same step
+                    self.train_time = distributed.broadcast_float(self.train_time)
                 if self._eval_due():
                     self.evaluate_now()
                 if (
@@ -681,7 +721,7 @@ class _Trainer:
                 ):
                     self.save_checkpoint()
         except KeyboardInterrupt:
-            if self.out is not None:
+            if self.out is not None and self.world == 1:
                 self.save_checkpoint(rng=self._rng_before_step)
                 self._log(f"interrupted; checkpoint written to {self.out / 'checkpoint'}")
             raise
@@ -705,8 +745,15 @@ class _Trainer:
             return None
         return window_loss(self.model, self.val_ids, cfg.maxlen, max_tokens=max_tokens)
 
+    def _sync_loss(self) -> None:
+        """Gather the ranks' training-loss sums on rank 0 (the others restart from 0)."""
+        if self.world > 1:
+            total = float(distributed.all_reduce_sum([self.loss_sum])[0])
+            self.loss_sum = total if self.main else 0.0
+
     def evaluate_now(self) -> None:
-        val = self._val_loss(self.cfg.eval_tokens)
+        self._sync_loss()
+        val = self._val_loss(self.cfg.eval_tokens) if self.main else None
         entry: dict[str, Any] = {
             "step": self.step,
             "epoch": round(self.epoch_progress(), 6),
@@ -730,7 +777,7 @@ class _Trainer:
         self._log(" | ".join(parts))
 
     def finish(self) -> LanguageModel:
-        val = self._val_loss(None)
+        val = self._val_loss(None) if self.main else None
         metrics: dict[str, Any] = {
             "steps": self.step,
             "epochs": round(self.epoch_progress(), 6),
@@ -759,6 +806,7 @@ class _Trainer:
         self.model.eval()
         if self.out is not None:
             self.save_checkpoint()
+        if self.out is not None and self.main:
             lm.save(self.out)
             plot_curves(self.history, self.out / "curves.png", title=self._title())
             self._log(f"run saved to {self.out}")
@@ -769,7 +817,7 @@ class _Trainer:
         return f"{cfg.corpus or 'text'} ({cfg.level}, {cfg.recipe} recipe, {cfg.model})"
 
     def _log(self, message: str) -> None:
-        if self.progress:
+        if self.progress and self.main:
             print(message, file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ checkpoints
@@ -788,6 +836,13 @@ class _Trainer:
         ``rng`` replaces the current random-number state (after an interrupted step, the
         state before that step, so that the resumed run draws the same numbers)."""
         assert self.out is not None
+        # Every rank takes part (the loss sums and the streams' hidden states are gathered);
+        # rank 0 writes.
+        self._sync_loss()
+        hidden = tuple(distributed.all_gather_rows(h, dim=1) for h in self.hidden or ())
+        if not self.main:
+            self.last_checkpoint_time = self.train_time
+            return
         tensors = {f"model/{k}": v for k, v in model_tensors(self.model).items()}
         opt = self.optimizer.state_dict()
         opt_state: dict[str, dict[str, Any]] = {}
@@ -798,7 +853,7 @@ class _Trainer:
                     tensors[f"optim/{pid}/{name}"] = value.detach().cpu().contiguous().clone()
                 else:
                     opt_state[str(pid)][name] = value
-        for i, h in enumerate(self.hidden or ()):
+        for i, h in enumerate(hidden):  # (num_layers, batch_size, hidden_size): all streams
             tensors[f"hidden/{i}"] = h.detach().cpu().contiguous().clone()
         tensors.update(rng or self._rng_state())
         state = {
@@ -842,8 +897,10 @@ class _Trainer:
             {"state": opt_state, "param_groups": state["optimizer"]["param_groups"]}
         )
         n_hidden = int(state["hidden"])
+        # this rank's streams of the full (num_layers, batch_size, hidden_size) state
+        mine = slice(distributed.rank() if self.world > 1 else 0, None, self.world)
         self.hidden = (
-            tuple(tensors[f"hidden/{i}"].to(self.device) for i in range(n_hidden))
+            tuple(tensors[f"hidden/{i}"][:, mine].to(self.device) for i in range(n_hidden))
             if n_hidden
             else None
         )
@@ -855,6 +912,8 @@ class _Trainer:
         for name in ("train_time", "loss_sum", "last_eval_time"):
             setattr(self, name, float(state[name]))
         self.history = list(state["history"])
+        if not self.main:
+            self.loss_sum = 0.0  # rank 0 holds the sum since the last evaluation
         self.last_checkpoint_time = self.train_time
         self._log(f"resumed at step {self.step} (epoch {self.epoch_progress():.2f})")
 

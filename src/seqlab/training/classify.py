@@ -146,6 +146,8 @@ def train_classifier(
     resume: bool = False,
     progress: bool = True,
     max_steps: int | None = None,
+    stream: bool = False,
+    num_workers: int = 0,
     echo: Callable[[str], None] | None = None,
 ) -> Run:
     """Load ``data``, fit a TextVectorizer on its training texts, build ``model`` and train it.
@@ -191,6 +193,14 @@ def train_classifier(
 
     The model's weights are drawn with ``seed``.
 
+    ``stream=True`` trains from a file larger than memory: ``data`` is a JSONL or TSV file
+    (``.gz`` too) read by :class:`seqlab.data.streaming.TextStream` a window of lines at a
+    time, the vocabulary and label names come from one streaming pass
+    (:func:`~seqlab.data.streaming.fit_vocabulary`), ``val_split`` holds out a seeded
+    fraction of the lines, and ``num_workers`` DataLoader processes read and vectorize in
+    parallel. Under ``torchrun`` see :func:`seqlab.fit` (``batch_size`` is the global
+    batch).
+
     >>> run = train_classifier("snippets", ngram_range=(1, 2), nbsvm=True,
     ...                        out="runs/snippets")  # doctest: +SKIP
     >>> run = train_classifier("imdb", model="lstm", hidden_size=64, bidirectional=True,
@@ -210,14 +220,26 @@ def train_classifier(
                 f"pretrained={str(pretrained)!r}: no such file; give a GloVe / word2vec / "
                 "fastText vector file, e.g. ../shared/data/embeddings/glove.6B.50d.txt.gz"
             )
-    train = load_dataset(
-        data,
-        split="train",
-        data_dir=data_dir,
-        seed=seed,
-        text_column=text_column,
-        label_column=label_column,
-    )
+    if stream:
+        from seqlab.data.streaming import TextStream
+
+        if isinstance(data, TextDataset) or not Path(data).expanduser().is_file():
+            raise ValueError(
+                f"stream=True reads a JSONL or TSV file, got data={data!r}; give the path of "
+                "one (named datasets and folders are loaded in memory: drop stream)"
+            )
+        train: Any = TextStream(
+            data, text_column=text_column, label_column=label_column, num_workers=num_workers
+        )
+    else:
+        train = load_dataset(
+            data,
+            split="train",
+            data_dir=data_dir,
+            seed=seed,
+            text_column=text_column,
+            label_column=label_column,
+        )
     cls = get(model)
     input_kind = getattr(cls, "input_kind", None)
     accepted = inspect.signature(cls.__init__).parameters
@@ -323,7 +345,12 @@ def train_classifier(
         cut = fixed_maxlen if fixed_maxlen is not None else truncate
         vec_kwargs.update(maxlen=cut, padding="pre", truncating=truncating)
     vec_kwargs.update(vectorizer_options or {})
-    vectorizer: Any = TextVectorizer(**vec_kwargs).fit(train.texts)
+    if stream:
+        from seqlab.data.streaming import fit_vocabulary
+
+        vectorizer: Any = fit_vocabulary(TextVectorizer(**vec_kwargs), train)  # + label names
+    else:
+        vectorizer = TextVectorizer(**vec_kwargs).fit(train.texts)
     if fixed_maxlen is not None:
         vectorizer = FixedLengthVectorizer(vectorizer)
 
@@ -341,7 +368,8 @@ def train_classifier(
     elif freeze is not None and "freeze" in accepted:
         kwargs["freeze"] = freeze
 
-    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=train.num_classes)
+    num_classes = len(train.label_names or ())
+    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=num_classes)
     if "seed" in accepted:
         kwargs.setdefault("seed", seed)  # models that seed their own initial weights
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched

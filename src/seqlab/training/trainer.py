@@ -10,13 +10,28 @@ Exact resume: the batch order of epoch ``k`` depends only on ``(seed, k)``, and 
 checkpoint holds the weights, optimizer state, torch RNG state (dropout), history and
 early-stopping state after the last finished epoch. Resuming therefore reproduces the
 uninterrupted run bit for bit on the same machine.
+
+Data parallel (``torchrun``, see :mod:`seqlab.training.distributed`): ``batch_size`` is the
+global batch; rank ``r`` of ``W`` trains on rows ``r::W`` of every global batch, DDP
+averages the gradients, training metrics are summed over the ranks, validation is split
+over the ranks and its sums all-reduced, and only rank 0 writes the run folder and shows
+progress. The batch order does not depend on ``W``, so a checkpoint resumes under any
+number of ranks; under DDP the dropout masks are drawn per rank from ``(seed, epoch,
+rank)``.
+
+Streaming: ``train`` may be a :class:`seqlab.data.streaming.TextStream` (a file larger than
+memory); each epoch then reads the file again in its seeded window-shuffled order, sharded
+by rank and DataLoader worker, with validation lines held out by ``val_split``. A stream
+restarts at epoch boundaries (the per-epoch checkpoint).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shutil
+import struct
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,29 +40,43 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
+from safetensors.torch import load as load_safetensors
 from torch import nn
 from tqdm.auto import tqdm
 
-from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, resolve_device
+from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch, stratified_split
+from seqlab.data.streaming import StreamBatch, TextStream
 from seqlab.runs import Run, predict_logits, state_dict_to_bytes
+from seqlab.training import distributed
 from seqlab.training.callbacks import Callback
-from seqlab.training.metrics import classification_metrics, f1_macro
+from seqlab.training.metrics import classification_metrics
 
 __all__ = ["OPTIMIZERS", "build_optimizers", "fit"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MONITORS = {"val_loss": "min", "val_accuracy": "max", "loss": "min", "accuracy": "max"}
 # fit arguments that must match for resume=True to continue the same training
-_RESUME_KEYS = ("batch_size", "optimizer", "lr", "weight_decay", "seed", "val_split", "bucket")
+_RESUME_KEYS = (
+    "batch_size",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "seed",
+    "val_split",
+    "bucket",
+    "stream",
+)
+# An item of an epoch: (model inputs, targets, loss weights or None, rows in the global batch)
+_Item = tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None, int]
 
 
+@distributed.with_session
 def fit(
     model: nn.Module,
     vectorizer: Any,
-    train: TextDataset,
+    train: TextDataset | TextStream,
     *,
     val_split: float = 0.2,
     val: TextDataset | None = None,
@@ -92,6 +121,14 @@ def fit(
     ``model.prepare(X_train, y_train)`` is called once before training when it exists.
     ``max_steps`` stops after that many optimizer steps (quick smoke runs).
 
+    ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with ``label_names`` set
+    (:func:`~seqlab.data.streaming.fit_vocabulary` sets them): the file is then read one
+    window at a time, every epoch (see the module docstring).
+
+    Under ``torchrun`` (see the module docstring) ``batch_size`` is the global batch: it must
+    be a multiple of the number of ranks, each of which trains on ``batch_size / W`` rows of
+    it; ``device="auto"`` or ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
+
     >>> import seqlab as sl
     >>> vec = sl.text.TextVectorizer(output_mode="multi_hot").fit(train.texts)  # doctest: +SKIP
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
@@ -110,14 +147,21 @@ def fit(
         max_steps=max_steps,
         clip_grad_norm=clip_grad_norm,
     )
-    _check_dataset(train, "train")
+    streaming = isinstance(train, TextStream)
+    if streaming:
+        _check_stream(train, model)
+    else:
+        _check_dataset(train, "train")
+    distributed.check_batch_size(batch_size)
+    world = distributed.world_size()
+    main = distributed.is_main()
     input_kind = getattr(model, "input_kind", None)
     if input_kind not in ("bag", "sequence"):
         raise TypeError(
             f"{type(model).__name__} has input_kind={input_kind!r}; a seqlab classifier sets "
             "the class attribute input_kind = 'bag' or 'sequence'"
         )
-    labels = [str(x) for x in train.label_names]
+    labels = [str(x) for x in train.label_names]  # type: ignore[union-attr]
     _check_model_matches(model, vectorizer, len(labels))
     if out is not None:
         Run(model, vectorizer, labels).config_dict()  # fail now, not after training
@@ -130,7 +174,9 @@ def fit(
                 f"val has label_names {list(val.label_names)} but train has {labels}; "
                 "give both datasets the same label names in the same order"
             )
-        train_idx, val_idx = np.arange(len(train)), None
+        train_idx, val_idx = (None if streaming else np.arange(len(train))), None
+    elif streaming:
+        train_idx = val_idx = None
     elif val_split:
         train_idx, val_idx = stratified_split(train.labels, val_split, seed=seed)
         if len(val_idx) == 0:
@@ -140,7 +186,8 @@ def fit(
             )
     else:
         train_idx, val_idx = np.arange(len(train)), None
-    has_val = val is not None or val_idx is not None
+    stream_val = streaming and val is None and bool(val_split)
+    has_val = val is not None or val_idx is not None or stream_val
     monitor = monitor or ("val_loss" if has_val else "loss")
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
@@ -150,22 +197,28 @@ def fit(
             "pass val_split=0.2, val=..., or monitor='loss'"
         )
 
-    all_inputs = encode(vectorizer, train.texts, input_kind)
-    x_train = _take(all_inputs, train_idx)
-    y_train = train.labels[train_idx]
-    if len(np.unique(y_train)) < 2:
-        raise ValueError("after the validation split the training part has a single class")
+    x_train: Any = None
+    y_train: Any = None
+    if not streaming:
+        assert isinstance(train, TextDataset) and train_idx is not None
+        all_inputs = encode(vectorizer, train.texts, input_kind)
+        x_train = _take(all_inputs, train_idx)
+        y_train = train.labels[train_idx]
+        if len(np.unique(y_train)) < 2:
+            raise ValueError("after the validation split the training part has a single class")
     if val is not None:
         x_val, y_val = encode(vectorizer, val.texts, input_kind), val.labels
     elif val_idx is not None:
+        assert isinstance(train, TextDataset)
         x_val, y_val = _take(all_inputs, val_idx), train.labels[val_idx]
     else:
         x_val = y_val = None
 
-    dev = resolve_device(device)
+    dev = distributed.local_device(device)
     model.to(dev)
-    if hasattr(model, "prepare"):
+    if hasattr(model, "prepare") and not streaming:
         model.prepare(x_train, y_train)
+    net = distributed.wrap(model, dev)  # forward passes go through DDP; state stays on model
     optimizers = build_optimizers(model, optimizer, lr=lr, weight_decay=weight_decay)
 
     train_config = {
@@ -183,34 +236,69 @@ def fit(
         "max_steps": max_steps,
         "clip_grad_norm": clip_grad_norm,
         "device": str(dev),
-        "train_size": len(train_idx),
+        "train_size": None if streaming else len(train_idx),
         "val_size": 0 if x_val is None else len(y_val),
         **(meta or {}),
     }
+    if streaming:
+        assert isinstance(train, TextStream)
+        train_config["val_size"] = None if stream_val else train_config["val_size"]
+        train_config["stream"] = {"path": str(train.path), "format": train.format}
+        train_config["stream"]["window"] = train.window
+    if world > 1:
+        train_config["world_size"] = world
     num_classes = len(labels)
-    loop = _Loop(model, optimizers, monitor, dev, num_classes)
+    loop = _Loop(model, optimizers, monitor, dev, num_classes, net=net)
     ckpt_dir = Path(out) / "checkpoint" if out is not None else None
+    progress = progress and main
+
+    def epoch_items(epoch: int) -> tuple[Any, int | None]:
+        """The epoch's items and their number (None when streaming: not known ahead)."""
+        if streaming:
+            assert isinstance(train, TextStream)
+            return _stream_items(
+                train,
+                vectorizer,
+                input_kind,
+                batch_size,
+                seed=seed,
+                epoch=epoch,
+                val_split=val_split if stream_val else 0.0,
+                part="train",
+                device=dev,
+            ), None
+        batches = epoch_batches(x_train, batch_size, seed=seed, epoch=epoch, bucket=bucket)
+        return (_memory_item(x_train, y_train, rows, dev) for rows in batches), len(batches)
 
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)  # dropout and any other in-training randomness
-        if ckpt_dir is not None and resume and (ckpt_dir / "state.safetensors").is_file():
-            loop.load_checkpoint(ckpt_dir, train_config)
-        elif ckpt_dir is not None and ckpt_dir.exists():
+        blob = None
+        if ckpt_dir is not None and resume:
+            # rank 0 reads the checkpoint and sends it to every rank (no shared folder needed)
+            path = ckpt_dir / "state.safetensors"
+            blob = distributed.broadcast_bytes(
+                path.read_bytes() if main and path.is_file() else None
+            )
+        if blob is not None:
+            assert ckpt_dir is not None
+            loop.load_checkpoint(ckpt_dir, train_config, blob)
+        elif ckpt_dir is not None and ckpt_dir.exists() and main:
             shutil.rmtree(ckpt_dir)  # a fresh run must not resume from an old one later
 
-        start = {"start_epoch": loop.epoch, "train_size": len(y_train)}
+        start = {"start_epoch": loop.epoch, "train_size": train_config["train_size"]}
         for cb in callbacks:
             cb.on_train_begin(start)
         while loop.epoch < epochs and loop.stopped is None:
             epoch = loop.epoch
+            if world > 1:
+                torch.manual_seed(distributed.rank_seed(seed, epoch))
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            batches = epoch_batches(x_train, batch_size, seed=seed, epoch=epoch, bucket=bucket)
+            items, total = epoch_items(epoch)
             t0 = time.perf_counter()
             logs = loop.train_epoch(
-                x_train,
-                y_train,
-                batches,
+                items,
+                total,
                 epoch,
                 epochs,
                 progress,
@@ -218,7 +306,19 @@ def fit(
                 clip_grad_norm,
                 max_steps,
             )
-            if x_val is not None:
+            if streaming and train_config["train_size"] is None:
+                train_config["train_size"] = loop.last_seen
+            if stream_val:
+                assert isinstance(train, TextStream)
+                val_logs, n_val = _stream_val_metrics(
+                    model, train, vectorizer, input_kind, val_split, seed, num_classes, dev
+                )
+                train_config["val_size"] = n_val
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            elif x_val is not None and world > 1:
+                val_logs = _sharded_val_metrics(model, x_val, y_val, num_classes)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            elif x_val is not None:
                 proba = torch.softmax(predict_logits(model, x_val, batch_size=256), 1).numpy()
                 val_logs = classification_metrics(y_val, proba, num_classes)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -226,9 +326,10 @@ def fit(
             loop.end_epoch(epoch, logs, patience, max_steps)
             if progress:
                 tqdm.write(_format_epoch(epoch, epochs, logs))
-            if any([cb.on_epoch_end(epoch, dict(logs)) for cb in callbacks]):
+            stop = any([cb.on_epoch_end(epoch, dict(logs)) for cb in callbacks])
+            if distributed.any_rank(stop) if world > 1 else stop:
                 loop.stopped = loop.stopped or "callback"
-            if ckpt_dir is not None:
+            if ckpt_dir is not None and main:
                 loop.save_checkpoint(ckpt_dir, train_config)
                 atomic_write_json(Path(out) / "history.json", loop.history)
 
@@ -244,7 +345,7 @@ def fit(
         metrics=loop.summary(restore_best),
         train_config=train_config,
     )
-    if out is not None:
+    if out is not None and main:
         run.save(out)
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
@@ -261,8 +362,10 @@ class _Loop:
         monitor: str,
         device: torch.device,
         num_classes: int,
+        net: nn.Module | None = None,
     ) -> None:
         self.model = model
+        self.net = model if net is None else net  # the DDP wrapper under torchrun
         self.optimizers = optimizers
         self.monitor = monitor
         self.mode = MONITORS[monitor]
@@ -276,12 +379,12 @@ class _Loop:
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
         self.stopped: str | None = None
+        self.last_seen = 0  # training rows of the last epoch, all ranks together
 
     def train_epoch(
         self,
-        x: Any,
-        y: np.ndarray,
-        batches: list[np.ndarray],
+        items: Any,
+        total: int | None,
         epoch: int,
         epochs: int,
         progress: bool,
@@ -289,25 +392,31 @@ class _Loop:
         clip_grad_norm: float | None,
         max_steps: int | None = None,
     ) -> dict[str, float]:
+        """One pass over ``items`` (see ``_Item``); the logs are summed over the ranks."""
         model = self.model
         model.train()
-        y_all = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        world = distributed.world_size()
+        num_classes = self.num_classes
         total_loss, seen = 0.0, 0
-        preds = np.empty(len(y), dtype=np.int64)
-        pos = 0
-        order = np.empty(len(y), dtype=np.int64)
+        confusion = np.zeros(num_classes * num_classes, dtype=np.int64)
         bar = tqdm(
-            batches,
+            items,
+            total=total,
             desc=f"epoch {epoch + 1}/{epochs}",
             unit="batch",
             disable=not progress,
             leave=False,
         )
-        for i, rows in enumerate(bar):
-            batch = {k: v.to(self.device) for k, v in make_batch(x, rows).items()}
-            target = y_all[torch.from_numpy(rows)].to(self.device)
-            logits = model(**batch)  # (B, C)
-            loss = F.cross_entropy(logits, target)
+        for i, (batch, target, weights, size) in enumerate(bar):
+            logits = self.net(**batch)  # (B, C)
+            if weights is None:
+                loss = F.cross_entropy(logits, target)
+                batch_loss = None
+            else:
+                # Scaled so that DDP's mean over the ranks is the mean over the global batch.
+                per_item = F.cross_entropy(logits, target, reduction="none") * weights
+                loss = per_item.sum() * (world / size)
+                batch_loss = float(per_item.detach().sum())
             for opt in self.optimizers:
                 opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -322,13 +431,18 @@ class _Loop:
                     f"the training loss became {value} at epoch {epoch + 1}, batch {i + 1}; "
                     "lower lr or set clip_grad_norm"
                 )
-            total_loss += value * len(rows)
-            seen += len(rows)
-            preds[pos : pos + len(rows)] = logits.detach().argmax(1).cpu().numpy()
-            order[pos : pos + len(rows)] = rows
-            pos += len(rows)
-            if progress and (i % 10 == 0 or i == len(batches) - 1):
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+            pred = logits.detach().argmax(1).cpu().numpy()
+            truth = target.cpu().numpy()
+            if weights is None:
+                total_loss += value * len(truth)
+            else:
+                real = weights.cpu().numpy() > 0
+                pred, truth = pred[real], truth[real]
+                total_loss += batch_loss  # type: ignore[operator]
+            seen += len(truth)
+            confusion += np.bincount(truth * num_classes + pred, minlength=num_classes**2)
+            if progress and (i % 10 == 0 or (total is not None and i == total - 1)):
+                bar.set_postfix(loss=f"{total_loss / max(seen, 1):.4f}")
             for cb in callbacks:
                 cb.on_batch_end(
                     self.step, {"epoch": epoch, "batch": i, "step": self.step, "loss": value}
@@ -336,14 +450,12 @@ class _Loop:
             if max_steps is not None and self.step >= max_steps:
                 break
         bar.close()
-        y_seen = np.asarray(y)[order[:pos]]
-        logs = {
-            "loss": total_loss / max(seen, 1),
-            "accuracy": float(np.mean(preds[:pos] == y_seen)),
-        }
-        if self.num_classes > 2:
-            logs["f1_macro"] = f1_macro(y_seen, preds[:pos], self.num_classes)
-        return logs
+        if world > 1:
+            sums = distributed.all_reduce_sum([total_loss, seen, *confusion])
+            total_loss, seen = float(sums[0]), int(sums[1])
+            confusion = sums[2:].astype(np.int64)
+        self.last_seen = seen
+        return _metrics_from_sums(total_loss, confusion.reshape(num_classes, num_classes))
 
     def end_epoch(
         self, epoch: int, logs: dict[str, float], patience: int | None, max_steps: int | None
@@ -418,11 +530,15 @@ class _Loop:
         )
         atomic_write_json(folder / "state.json", state)
 
-    def load_checkpoint(self, folder: Path, train_config: dict[str, Any]) -> None:
-        path = folder / "state.safetensors"
-        with safe_open(str(path), framework="pt") as f:
-            state = json.loads(f.metadata()["state"])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    def load_checkpoint(
+        self, folder: Path, train_config: dict[str, Any], blob: bytes | None = None
+    ) -> None:
+        """Restore from ``folder`` (or from ``blob``, the bytes of its state.safetensors)."""
+        if blob is None:
+            blob = (folder / "state.safetensors").read_bytes()
+        tensors = load_safetensors(blob)
+        (header_size,) = struct.unpack("<Q", blob[:8])
+        state = json.loads(json.loads(blob[8 : 8 + header_size])["__metadata__"]["state"])
         old = state["train"]
         for key in _RESUME_KEYS:
             if old.get(key) != train_config.get(key):
@@ -507,6 +623,194 @@ def _take(inputs: Any, idx: np.ndarray) -> Any:
     if isinstance(inputs, list):
         return [inputs[i] for i in idx]
     return inputs[idx]
+
+
+def _metrics_from_sums(loss_sum: float, confusion: np.ndarray) -> dict[str, float]:
+    """``loss``, ``accuracy`` (and ``f1_macro`` with more than two classes) from a summed loss
+    and a confusion matrix (rows: truth), the form in which ranks add up their shares."""
+    seen = int(confusion.sum())
+    logs = {
+        "loss": loss_sum / max(seen, 1),
+        "accuracy": float(np.trace(confusion) / seen) if seen else 0.0,
+    }
+    if len(confusion) > 2:
+        tp = np.diag(confusion).astype(np.float64)
+        denom = confusion.sum(axis=0) + confusion.sum(axis=1)
+        f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+        logs["f1_macro"] = float(f1.mean())
+    return logs
+
+
+def _memory_item(x: Any, y: np.ndarray, rows: np.ndarray, device: torch.device) -> _Item:
+    """This rank's part of the global batch ``rows`` of in-memory data."""
+    size = len(rows)
+    weights = None
+    if distributed.world_size() > 1:
+        rows, w = distributed.shard_rows(rows)
+        weights = torch.from_numpy(w).to(device)
+    batch = {k: v.to(device) for k, v in make_batch(x, rows).items()}
+    target = torch.from_numpy(np.asarray(y[rows], dtype=np.int64)).to(device)
+    return batch, target, weights, size
+
+
+def _encode_stream_batch(
+    batch: StreamBatch, vectorizer: Any, input_kind: str, world: int
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, int]:
+    """Vectorize one rank's share of a streamed batch (in a DataLoader worker), padded with
+    zero-weight copies of the batch's first row to the share size of every rank."""
+    texts, labels = list(batch.texts), list(batch.labels)
+    share = -(-batch.size // world)
+    weights = np.zeros(share, dtype=np.float32)
+    weights[: len(texts)] = 1.0
+    if len(texts) < share:
+        assert batch.filler is not None
+        texts += [batch.filler[0]] * (share - len(texts))
+        labels += [batch.filler[1]] * (share - len(labels))
+    inputs = encode(vectorizer, texts, input_kind)
+    tensors = make_batch(inputs, np.arange(len(texts)))
+    return tensors, torch.tensor(labels, dtype=torch.int64), torch.from_numpy(weights), batch.size
+
+
+def _stream_items(
+    stream: TextStream,
+    vectorizer: Any,
+    input_kind: str,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    val_split: float,
+    part: str,
+    device: torch.device,
+    shuffle: bool = True,
+) -> Any:
+    """The epoch's items from a stream, read and vectorized by ``stream.num_workers``
+    DataLoader workers (in this process when 0)."""
+    from torch.utils.data import DataLoader
+
+    world = distributed.world_size()
+    reader = stream.reader(
+        batch_size,
+        functools.partial(
+            _encode_stream_batch, vectorizer=vectorizer, input_kind=input_kind, world=world
+        ),
+        seed=seed,
+        epoch=epoch,
+        part=part,
+        val_split=val_split,
+        shuffle=shuffle,
+        rank=distributed.rank() if world > 1 else 0,
+        world_size=world,
+    )
+    loader = DataLoader(reader, batch_size=None, num_workers=stream.num_workers)
+    for batch, target, weights, size in loader:
+        yield (
+            {k: v.to(device) for k, v in batch.items()},
+            target.to(device),
+            weights.to(device),
+            int(size),
+        )
+
+
+def _sum_val(
+    model: nn.Module,
+    batch: dict[str, torch.Tensor],
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    num_classes: int,
+) -> tuple[float, np.ndarray]:
+    """Summed log loss (clipped as ``metrics.log_loss`` clips) and confusion counts of the
+    rows with a non-zero weight (the others are padding)."""
+    real = weights.cpu().numpy() > 0
+    proba = torch.softmax(model(**batch).float(), 1).double().cpu().numpy()[real]
+    truth = target.cpu().numpy()[real]
+    picked = np.clip(proba[np.arange(len(truth)), truth], 1e-15, 1.0)
+    counts = np.bincount(truth * num_classes + proba.argmax(1), minlength=num_classes**2)
+    return float(-np.log(picked).sum()), counts
+
+
+@torch.no_grad()
+def _stream_val_metrics(
+    model: nn.Module,
+    stream: TextStream,
+    vectorizer: Any,
+    input_kind: str,
+    val_split: float,
+    seed: int,
+    num_classes: int,
+    device: torch.device,
+) -> tuple[dict[str, float], int]:
+    """Validation metrics over the stream's held-out lines, split over the ranks."""
+    was_training = model.training
+    model.eval()
+    loss_sum, confusion = 0.0, np.zeros(num_classes**2, dtype=np.int64)
+    try:
+        world = distributed.world_size()
+        for batch, target, weights, _ in _stream_items(
+            stream,
+            vectorizer,
+            input_kind,
+            256 * world,
+            seed=seed,
+            epoch=0,
+            val_split=val_split,
+            part="val",
+            device=device,
+            shuffle=False,
+        ):
+            if not bool((weights > 0).any()):
+                continue
+            loss, counts = _sum_val(model, batch, target, weights, num_classes)
+            loss_sum += loss
+            confusion += counts
+    finally:
+        model.train(was_training)
+    sums = distributed.all_reduce_sum([loss_sum, *confusion])
+    confusion = sums[1:].astype(np.int64)
+    n = int(confusion.sum())
+    if n == 0:
+        raise ValueError(
+            f"val_split={val_split} held out no line of {stream.path}; use a larger "
+            "val_split, a longer file, or val_split=0 (no validation)"
+        )
+    return _metrics_from_sums(float(sums[0]), confusion.reshape(num_classes, num_classes)), n
+
+
+@torch.no_grad()
+def _sharded_val_metrics(
+    model: nn.Module, x_val: Any, y_val: np.ndarray, num_classes: int
+) -> dict[str, float]:
+    """Validation metrics with the items split over the ranks and the sums all-reduced."""
+    idx = np.arange(len(y_val))[distributed.rank() :: distributed.world_size()]
+    loss_sum, confusion = 0.0, np.zeros(num_classes**2, dtype=np.int64)
+    if len(idx):
+        proba = torch.softmax(predict_logits(model, _take(x_val, idx), batch_size=256), 1)
+        proba_np = proba.double().numpy()
+        truth = np.asarray(y_val[idx], dtype=np.int64)
+        picked = np.clip(proba_np[np.arange(len(idx)), truth], 1e-15, 1.0)
+        loss_sum = float(-np.log(picked).sum())
+        confusion += np.bincount(truth * num_classes + proba_np.argmax(1), minlength=num_classes**2)
+    sums = distributed.all_reduce_sum([loss_sum, *confusion])
+    return _metrics_from_sums(float(sums[0]), sums[1:].astype(np.int64).reshape(num_classes, -1))
+
+
+def _check_stream(stream: TextStream, model: nn.Module) -> None:
+    if not stream.labelled:
+        raise ValueError(
+            f"{stream.path} is a {stream.format!r} stream without labels; a classifier "
+            "needs a JSONL or TSV file with a label column"
+        )
+    if not stream.label_names or len(stream.label_names) < 2:
+        raise ValueError(
+            f"the stream's label_names are {stream.label_names!r}; fit the vectorizer with "
+            "seqlab.data.streaming.fit_vocabulary(vectorizer, stream) (it collects them) or "
+            "pass label_names= with at least two labels"
+        )
+    if (getattr(model, "config", None) or {}).get("nb_scaling"):
+        raise ValueError(
+            "nb_scaling (NBSVM) needs the whole training matrix before training, which a "
+            "stream does not hold; drop nbsvm / nb_scaling or load the data in memory"
+        )
 
 
 def _format_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> str:

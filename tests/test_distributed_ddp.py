@@ -1,0 +1,223 @@
+"""Data-parallel training under torchrun on CPU (gloo over loopback): equivalence with one
+process, a rank killed mid-run, and checkpoints that change the number of ranks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ddp_worker as worker
+import seqlab.lm
+from seqlab.training import distributed
+from seqlab.training.trainer import fit
+
+HERE = Path(__file__).resolve().parent
+LAUNCH_TIMEOUT_S = 240  # a hung job fails the test instead of blocking the suite
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun(*args: str, nproc: int = 2, env: dict[str, str] | None = None):
+    """Run ``tests/ddp_worker.py ARGS`` under torchrun on loopback; return the process."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={nproc}",
+        "--master-addr=127.0.0.1",
+        f"--master-port={free_port()}",
+        "--max-restarts=0",
+        str(HERE / "ddp_worker.py"),
+        *args,
+    ]
+    full_env = {
+        **os.environ,
+        "MASTER_ADDR": "127.0.0.1",
+        "OMP_NUM_THREADS": "1",
+        "SEQLAB_DIST_TIMEOUT": "60",
+        **(env or {}),
+    }
+    return subprocess.run(
+        cmd, env=full_env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S
+    )
+
+
+def weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+@pytest.fixture(scope="module")
+def two_rank_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One torchrun job of 2 ranks: the seeded classifier, streamed classifier and LM runs."""
+    out = tmp_path_factory.mktemp("ddp2")
+    tsv = worker.write_tsv(out / "toy.tsv")
+    proc = torchrun("train", str(out), str(tsv))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return out
+
+
+@pytest.mark.slow
+def test_distributed_two_ranks_match_one_process(two_rank_runs: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single"
+    worker.train_both(single)
+    worker.train_stream(single, two_rank_runs / "toy.tsv")
+    # A global batch of 8 on 2 ranks (4 rows each; the last batch of 3 rows splits 2 + 1)
+    # gives the weights of one process with batches of 8.
+    for part in ("clf", "lm", "stream"):
+        assert_same_weights(two_rank_runs / part, single / part)
+    init, _, _ = worker.classifier_parts()
+    trained = weights(single / "clf")
+    moved = max(float((trained[k] - v.detach()).abs().max()) for k, v in init.state_dict().items())
+    assert moved > 1e-2  # the runs really trained: equality is not of untouched weights
+    # metrics are summed over the ranks, so the histories agree too
+    h2 = json.loads((two_rank_runs / "clf" / "history.json").read_text())
+    h1 = json.loads((single / "clf" / "history.json").read_text())
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert h2[key] == pytest.approx(h1[key], rel=1e-5)
+    config = json.loads((two_rank_runs / "clf" / "config.json").read_text())
+    assert config["train"]["world_size"] == 2
+    lm2 = json.loads((two_rank_runs / "lm" / "history.json").read_text())
+    lm1 = json.loads((single / "lm" / "history.json").read_text())
+    assert [h["tokens"] for h in lm2] == [h["tokens"] for h in lm1]
+    assert lm2[-1]["train_loss"] == pytest.approx(lm1[-1]["train_loss"], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_distributed_checkpoint_of_two_ranks_resumes_on_one(
+    two_rank_runs: Path, tmp_path: Path
+) -> None:
+    resumed = tmp_path / "resumed"
+    for part in ("clf", "lm"):
+        shutil.copytree(two_rank_runs / part, resumed / part)
+    # continue both runs in this (plain, one-process) interpreter ...
+    worker.train_both(resumed, epochs=2, steps=6, resume=True)
+    # ... and compare with uninterrupted one-process runs of the same length
+    straight = tmp_path / "straight"
+    worker.train_both(straight, epochs=2, steps=6)
+    for part in ("clf", "lm"):
+        assert_same_weights(resumed / part, straight / part)
+    history = json.loads((resumed / "clf" / "history.json").read_text())
+    assert history["epoch"] == [1, 2]
+
+
+@pytest.mark.slow
+def test_distributed_killed_rank_fails_cleanly_then_resumes(tmp_path: Path) -> None:
+    tsv = worker.write_tsv(tmp_path / "toy.tsv")
+    out = tmp_path / "run"
+    command = [
+        "cli",
+        "classify",
+        "train",
+        "--data",
+        str(tsv),
+        "--model",
+        "lstm",
+        "--embedding-dim",
+        "8",
+        "--hidden-size",
+        "8",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--lr",
+        "0.05",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+    # 37 training rows in global batches of 8: 5 steps an epoch; rank 1 dies at step 7
+    failed = torchrun(*command, env={"KILL_RANK_AT_STEP": "1:7"})
+    assert failed.returncode != 0
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["step"] == 5
+    # no half-written run: the final files are absent, and no temporary file was left over
+    for name in ("config.json", "model.safetensors", "metrics.json"):
+        assert not (out / name).exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert json.loads((out / "history.json").read_text())["epoch"] == [1]
+
+    done = torchrun(*command, "--resume")
+    assert done.returncode == 0, done.stderr[-4000:]
+    history = json.loads((out / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3
+    assert done.stdout.count("run folder:") == 1  # only rank 0 prints the summary
+
+
+def test_distributed_plain_run_is_a_world_of_one() -> None:
+    assert not distributed.is_distributed()
+    assert distributed.world_size() == 1 and distributed.is_main()
+    with distributed.session("cpu") as device:
+        assert device == torch.device("cpu")
+        assert not torch.distributed.is_initialized()
+    rows, w = distributed.shard_rows(np.array([4, 5, 6]))
+    assert rows.tolist() == [4, 5, 6] and w.tolist() == [1.0, 1.0, 1.0]
+    assert distributed.all_reduce_sum([1.0, 2.0]).tolist() == [1.0, 2.0]
+    assert distributed.broadcast_bytes(b"xyz") == b"xyz"
+
+
+def test_distributed_shards_cover_the_batch_with_zero_weight_padding(monkeypatch) -> None:
+    rows = np.array([10, 11, 12, 13, 14])
+    got = []
+    for r in range(3):
+        monkeypatch.setattr(distributed, "world_size", lambda: 3)
+        monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+        monkeypatch.setattr(distributed, "rank", lambda r=r: r)
+        got.append(distributed.shard_rows(rows))
+    assert [g[0].tolist() for g in got] == [[10, 13], [11, 14], [12, 10]]
+    assert [g[1].tolist() for g in got] == [[1, 1], [1, 1], [1, 0]]
+    real = sorted(int(x) for g in got for x, wt in zip(*g) if wt > 0)
+    assert real == rows.tolist()
+
+
+def test_distributed_batch_size_must_split_over_the_ranks(monkeypatch) -> None:
+    monkeypatch.setattr(distributed, "world_size", lambda: 4)
+    with pytest.raises(ValueError, match=r"batch_size=30 is the global batch .* 4 ranks"):
+        distributed.check_batch_size(30)
+    distributed.check_batch_size(32)
+    model, vec, ds = worker.classifier_parts()
+    with pytest.raises(ValueError, match="multiple of 4"):
+        fit(model, vec, ds, epochs=1, batch_size=6, progress=False)
+
+
+def test_distributed_torchrun_device_is_the_local_gpu(monkeypatch) -> None:
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert distributed.launched_by_torchrun()
+    assert distributed.local_device("cuda") == torch.device("cuda", 1)
+    assert distributed.local_device("auto") == torch.device("cuda", 1)
+    assert distributed.local_device("cuda:0") == torch.device("cuda", 0)
+    assert distributed.local_device("cpu") == torch.device("cpu")
+    assert not distributed.is_main()
+
+
+def test_distributed_lm_resume_needs_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        seqlab.lm.train(text=worker.lm_text(), steps=2, out=tmp_path / "none", resume=True)
