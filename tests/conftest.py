@@ -22,3 +22,52 @@ def shared_data() -> Path:
 def real_imdb_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SEQLAB_CACHE folder shared by the slow real-IMDB tests, so the archive is parsed once."""
     return tmp_path_factory.mktemp("real-imdb-cache")
+
+
+@pytest.fixture(scope="session")
+def serve_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny real runs for the `seqlab serve` tests, trained once per session (seconds):
+    a folder of two classifier runs laid out like `seqlab demo`'s (`demo/bow`, `demo/lstm`),
+    a character language model (`nz`), word2vec vectors saved by `seqlab embed train`
+    (`vectors.safetensors`) and the same vectors as a GloVe text file (`glove.txt`)."""
+    from click.testing import CliRunner
+
+    import seqlab
+    import seqlab.data.datasets as ds
+    from seqlab.cli.main import cli
+    from seqlab.embeddings import KeyedVectors, save_glove
+    from seqlab.models.dense import BagOfWordsMLP
+    from seqlab.models.rnn import LSTMClassifier
+    from seqlab.text import TextVectorizer
+
+    root = tmp_path_factory.mktemp("serve-runs")
+    full = ds.snippets()
+    train, _ = ds.train_test_split(full, test_size=0.6, seed=0)
+    common = {"seed": 0, "device": "cpu", "progress": False, "val_split": 0.1}
+    vec = TextVectorizer(output_mode="multi_hot").fit(train.texts)
+    seqlab.fit(BagOfWordsMLP(vec.vocab_size), vec, train, epochs=1, batch_size=128, lr=1e-2,
+               out=root / "demo" / "bow", **common)  # fmt: skip
+    vec = TextVectorizer(output_mode="int", max_tokens=3000).fit(train.texts)
+    model = LSTMClassifier(vocab_size=vec.vocab_size, embedding_dim=8, hidden_size=8, seed=0)
+    seqlab.fit(model, vec, train, epochs=1, max_steps=3, batch_size=64, out=root / "demo" / "lstm",
+               **common)  # fmt: skip
+    (root / "demo" / "summary.json").write_text("{}")
+    seqlab.lm.train(text=ds.corpus("nietzsche")[:12000], steps=3, hidden_size=32, embedding_dim=16,
+                    num_layers=1, batch_size=8, seq_len=32, out=root / "nz", device="cpu",
+                    progress=False, seed=0)  # fmt: skip
+    corpus = root / "corpus.txt"
+    corpus.write_text("\n".join(full.texts[:3000]), encoding="utf-8")
+    vectors = root / "vectors.safetensors"
+    args = ["embed", "train", str(corpus), "--out", str(vectors), "--dim", "16", "--epochs", "1",
+            "--min-count", "3", "--standardize", "keras", "--quiet", "--device", "cpu"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    save_glove(KeyedVectors.load(vectors), root / "glove.txt")
+    return {
+        "demo": root / "demo",
+        "bow": root / "demo" / "bow",
+        "lstm": root / "demo" / "lstm",
+        "nz": root / "nz",
+        "vectors": vectors,
+        "glove": root / "glove.txt",
+    }

@@ -1,0 +1,316 @@
+"""Load test of ``seqlab serve`` on loopback: requests/s and p50 / p99 latency of
+``POST /v1/classify`` with and without micro-batching, for N concurrent clients.
+
+    python benchmarks/bench_serve.py            # bow + lstm, 1/8/32 clients, 10 s each
+    python benchmarks/bench_serve.py --quick    # bow only, 8 clients, 3 s -> serve.quick.json
+    python benchmarks/bench_serve.py --runs runs/demo/bow-nbsvm runs/demo/lstm
+
+Setup (not timed): unless ``--runs`` is given, two classifiers are trained on the bundled
+movie-review snippets (a bag-of-words MLP on uni+bigrams and a small LSTM) into a temporary
+folder. For each setting (``--batch`` / ``--no-batch``) the server is started as its own
+process (``seqlab serve ... --host 127.0.0.1``) so that client and server do not share one
+Python interpreter. Then, for each model and each client count, that many asyncio clients
+(one keep-alive connection each, through a minimal HTTP/1.1 client that costs less CPU than
+httpx) send one-text requests (``"explain": false``: the prediction
+path, where batching applies) back to back for ``--seconds`` seconds or ``--max-requests``
+requests, whichever comes first, after a short warm-up. Only 127.0.0.1 is ever contacted.
+
+Reported per (model, clients, batching): completed requests, errors, requests/s, latency
+p50 / p99 / mean (ms), and the mean batch size the server formed (from ``/v1/models``).
+Results go to ``benchmarks/results/serve.json`` (``serve.quick.json`` with ``--quick``),
+written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "src"))  # run from a checkout without installing
+
+from seqlab._utils import atomic_write_json  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only, always
+
+
+def train_runs(folder: Path, quick: bool) -> tuple[list[Path], list[str]]:
+    """Train the benchmark's classifiers on the snippets; return their folders and the
+    held-out texts the clients send."""
+    import torch
+
+    import seqlab
+    import seqlab.data.datasets as ds
+    from seqlab.models.dense import BagOfWordsMLP
+    from seqlab.models.rnn import LSTMClassifier
+    from seqlab.text import TextVectorizer
+
+    full = ds.snippets()
+    train, test = ds.train_test_split(full, test_size=0.2, seed=0)
+    if quick:
+        train, _ = ds.train_test_split(train, test_size=0.7, seed=0)
+    common = {"seed": 0, "device": "cpu", "progress": False, "val_split": 0.1}
+    vec = TextVectorizer(output_mode="multi_hot", ngram_range=(1, 2)).fit(train.texts)
+    seqlab.fit(BagOfWordsMLP(vec.vocab_size), vec, train, epochs=1 if quick else 3,
+               batch_size=256, lr=1e-2, out=folder / "bow", **common)  # fmt: skip
+    runs = [folder / "bow"]
+    if not quick:
+        vec = TextVectorizer(output_mode="int", max_tokens=10_000).fit(train.texts)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = LSTMClassifier(vocab_size=vec.vocab_size, embedding_dim=32, hidden_size=32)
+        seqlab.fit(model, vec, train, epochs=2, batch_size=64, lr=3e-3, out=folder / "lstm",
+                   **common)  # fmt: skip
+        runs.append(folder / "lstm")
+    return runs, list(test.texts)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(runs: list[Path], batch: bool, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "seqlab.cli.main", "serve", *map(str, runs), "--host", HOST,
+           "--port", str(port), "--batch" if batch else "--no-batch", "--log-level", "warning"]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> dict[str, Any]:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with code {proc.returncode} before serving")
+        try:
+            return httpx.get(url + "/v1/models", timeout=2.0).json()
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server at {url} did not answer within {timeout:.0f} s")
+
+
+def batch_stats(url: str, model: str) -> dict[str, Any]:
+    import httpx
+
+    models = httpx.get(url + "/v1/models", timeout=10.0).json()["models"]
+    return next(m for m in models if m["name"] == model).get("batching") or {}
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams: on two cores, httpx's own
+    cost per request would be measured as much as the server's."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int):
+        self.reader, self.writer, self.port = reader, writer, port
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        return cls(reader, writer, port)
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def load(
+    port: int, model: str, texts: list[str], clients: int, seconds: float, max_requests: int
+) -> dict[str, Any]:
+    """``clients`` concurrent clients, one request at a time each, for ``seconds`` seconds
+    or ``max_requests`` requests in all; returns the latencies and the error count."""
+    bodies = [json.dumps({"model": model, "texts": [t], "explain": False}).encode() for t in texts]
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    connections = [await Connection.open(port) for _ in range(clients)]
+
+    async def one(conn: Connection, i: int) -> float:
+        start = time.perf_counter()
+        status, payload = await conn.post("/v1/classify", bodies[i % len(bodies)])
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {payload[:200]!r}")
+        return time.perf_counter() - start
+
+    try:
+        # Warm-up: first-call costs paid, not counted.
+        for _ in range(2):
+            await asyncio.gather(*(one(c, k) for k, c in enumerate(connections)))
+        stop_at = time.perf_counter() + seconds
+
+        async def client(k: int) -> None:
+            nonlocal errors, sent
+            i = k
+            while time.perf_counter() < stop_at and sent < max_requests:
+                sent += 1
+                try:
+                    latencies.append(await one(connections[k], i))
+                except Exception:
+                    errors += 1
+                    connections[k].close()
+                    connections[k] = await Connection.open(port)
+                i += clients
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(clients)))
+        elapsed = time.perf_counter() - start
+    finally:
+        for conn in connections:
+            conn.close()
+    lat = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 3),
+        "requests_per_s": round(len(latencies) / elapsed, 1) if elapsed > 0 else 0.0,
+        "p50_ms": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
+        "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
+        "mean_ms": round(float(lat.mean()), 2) if len(lat) else None,
+    }
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for name in ("seqlab", "torch", "fastapi", "uvicorn"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="bow only, 8 clients, 3 s: a smoke run"
+    )
+    parser.add_argument("--runs", nargs="+", type=Path, help="classifier run folders to serve")
+    parser.add_argument("--clients", nargs="+", type=int, help="client counts [1 8 32; quick: 8]")
+    parser.add_argument("--seconds", type=float, help="measured seconds per setting [10; quick: 3]")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="cap per setting")
+    parser.add_argument("--out", type=Path, help="result file [results/serve.json]")
+    args = parser.parse_args()
+    clients = args.clients or ([8] if args.quick else [1, 8, 32])
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    out = args.out or HERE / "results" / ("serve.quick.json" if args.quick else "serve.json")
+    if any(c < 1 for c in clients) or seconds <= 0:
+        parser.error("--clients must be >= 1 and --seconds > 0")
+
+    with tempfile.TemporaryDirectory(prefix="seqlab-bench-serve-") as tmp:
+        if args.runs:
+            import seqlab.data.datasets as ds
+
+            runs = list(args.runs)
+            texts = list(ds.train_test_split(ds.snippets(), test_size=0.2, seed=0)[1].texts)
+        else:
+            print("training the benchmark's classifiers (not timed) ...", flush=True)
+            runs, texts = train_runs(Path(tmp), args.quick)
+        names = [r.name for r in runs]
+        results = []
+        for batch in (False, True):
+            port = free_port()
+            url = f"http://{HOST}:{port}"
+            proc = start_server(runs, batch, port)
+            try:
+                wait_ready(url, proc)
+                for model in names:
+                    for n in clients:
+                        before = batch_stats(url, model)
+                        r = asyncio.run(load(port, model, texts, n, seconds, args.max_requests))
+                        after = batch_stats(url, model)
+                        if batch and after:
+                            done = after["texts"] - before["texts"]
+                            runs_ = after["batches"] - before["batches"]
+                            r["mean_batch"] = round(done / runs_, 2) if runs_ else None
+                        r.update({"model": model, "clients": n, "batching": batch})
+                        results.append(r)
+                        print(
+                            f"{model:>6} clients {n:>3} batching {'on ' if batch else 'off'}  "
+                            f"{r['requests_per_s']:>8.1f} req/s  p50 {r['p50_ms']:>7} ms  "
+                            f"p99 {r['p99_ms']:>7} ms  errors {r['errors']}"
+                            + (f"  mean batch {r.get('mean_batch')}" if batch else ""),
+                            flush=True,
+                        )
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    speedups = {}
+    for r in results:
+        if r["batching"]:
+            base = next(
+                x for x in results
+                if not x["batching"] and x["model"] == r["model"] and x["clients"] == r["clients"]
+            )  # fmt: skip
+            if base["requests_per_s"]:
+                key = f"{r['model']}@{r['clients']}"
+                speedups[key] = round(r["requests_per_s"] / base["requests_per_s"], 2)
+    report = {
+        "benchmark": "serve",
+        "quick": bool(args.quick),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "what": "POST /v1/classify, one text per request, explain=false, over loopback",
+        "seconds_per_setting": seconds,
+        "clients": clients,
+        "server": {"max_batch": 64, "batch_wait_ms": 5.0, "process": "separate, uvicorn"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": versions(),
+        "results": results,
+        "throughput_ratio_batched_over_unbatched": speedups,
+    }
+    atomic_write_json(out, report)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""``seqlab serve``: serve trained runs over HTTP with a web page (see :mod:`seqlab.serve`).
+
+seqlab serve runs/demo                       # every run folder that seqlab demo wrote
+seqlab serve runs/lstm runs/nz vectors.safetensors --port 8080
+seqlab serve sentiment=runs/lstm glove=glove.6B.50d.txt.gz --embeddings-limit 50000
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
+    # NAME=PATH names a model; a path that exists as written is never split at "=".
+    from pathlib import Path
+
+    out: list[str | tuple[str, str]] = []
+    for item in runs:
+        name, sep, path = item.partition("=")
+        out.append((name, path) if sep and name and path and not Path(item).exists() else item)
+    return out
+
+
+@click.command("serve")
+@click.argument("runs", nargs=-1, required=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; the default is reachable from this machine only.",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--max-text-chars", default=5_000, show_default=True, help="Characters per text or prompt."
+)
+@click.option("--max-texts", default=64, show_default=True, help="Texts per classify request.")
+@click.option("--max-length", default=2_000, show_default=True, help="Tokens per generation.")
+@click.option(
+    "--max-body-bytes", default=1_000_000, show_default=True, help="Request body size (413)."
+)
+@click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds per request (504 past it)."
+)
+@click.option(
+    "--batch/--no-batch",
+    default=True,
+    show_default=True,
+    help="Gather concurrent classify requests into one forward pass.",
+)
+@click.option("--max-batch", default=64, show_default=True, help="Most texts in one batch.")
+@click.option(
+    "--batch-wait-ms",
+    default=5.0,
+    show_default=True,
+    help="Under concurrent load, how long a batch waits for more texts (a lone client never waits).",
+)
+@click.option(
+    "--embeddings-limit",
+    type=int,
+    default=None,
+    help="Read only the first N words of GloVe / word2vec files.",
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+def serve(
+    runs: tuple[str, ...],
+    host: str,
+    port: int,
+    max_text_chars: int,
+    max_texts: int,
+    max_length: int,
+    max_body_bytes: int,
+    timeout: float,
+    batch: bool,
+    max_batch: int,
+    batch_wait_ms: float,
+    embeddings_limit: int | None,
+    device: str,
+    log_level: str,
+) -> None:
+    """Serve RUNS (classifier / language-model run folders, a folder of runs such as
+    seqlab demo's, or word-vector files; NAME=PATH names one) over HTTP, with a web page
+    at http://HOST:PORT/ and the API under /v1 (docs at /docs)."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        raise click.ClickException(
+            f"seqlab serve needs FastAPI and uvicorn ({exc.name} is missing): "
+            "pip install 'seqlab[serve]'"
+        ) from exc
+    from seqlab.serve.app import Limits, create_app
+
+    try:
+        limits = Limits(
+            max_text_chars=max_text_chars,
+            max_texts=max_texts,
+            max_length=max_length,
+            max_body_bytes=max_body_bytes,
+            timeout_s=timeout,
+        )
+        app = create_app(
+            _named(runs),
+            limits=limits,
+            batch=batch,
+            max_batch=max_batch,
+            batch_wait_ms=batch_wait_ms,
+            device=device,
+            embeddings_limit=embeddings_limit,
+        )
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for model in app.state.models.values():
+        click.echo(f"loaded {model.kind:<10} {model.name}  ({model.source})")
+    if not _is_loopback(host):
+        click.echo(
+            f"warning: --host {host} makes the server reachable from other machines; "
+            "it has no authentication",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving on http://{shown}:{port}/  (API docs: /docs; Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
