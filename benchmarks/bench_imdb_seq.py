@@ -101,12 +101,13 @@ MODELS: dict[str, tuple[float, str, dict[str, Any]]] = {
             **NON_STATIC,
         },
     ),
-    # Conv(7) -> max-pool(5) -> Conv(7) -> global max: wider than the lecture's 32 filters,
-    # and dropout before the output layer; 128-d embeddings learned from scratch.
+    # Conv(7) -> max-pool(5) -> Conv(7) -> global max, 64 filters, dropout before the output
+    # layer. Chosen on the validation split: fine-tuned GloVe 50-d vectors (validation 0.871
+    # at epoch 2) beat 128-d vectors learned from scratch (0.847 at epoch 5; test 0.828).
     "cnn": (
         0.87,
         "imdb",
-        {"model": "cnn", "embedding_dim": 128, "num_filters": 64, "dropout": 0.5},
+        {"model": "cnn", "num_filters": 64, "dropout": 0.5, **NON_STATIC},
     ),
     # Kim (2014), non-static: widths 3, 4, 5 with 100 filters each, global max, dropout 0.5.
     "kim-cnn": (
