@@ -147,6 +147,13 @@ def lm() -> None:
     metavar="KEY=VALUE",
     help="Any other training setting, e.g. --set schedule=step --set clip=0.5.",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    default=None,
+    help="Read the corpus file as it trains instead of into memory, for files larger than "
+    "memory (default recipe; the same batches).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @_user_errors
@@ -172,6 +179,7 @@ def train_command(
     lr: float | None,
     max_tokens: int | None,
     settings: tuple[str, ...],
+    stream: bool | None,
     resume: bool,
     quiet: bool,
 ) -> None:
@@ -183,6 +191,11 @@ def train_command(
     \b
     torchrun --nproc-per-node 2 -m seqlab.cli.main lm train --corpus nietzsche \\
         --minutes 10 --device cpu --out runs/nz-ddp
+
+    --stream trains from a text file larger than memory (each rank reads only its streams):
+
+    \b
+    seqlab lm train --corpus big.txt --level word --stream --minutes 60 --out runs/big
     """
     import seqlab.lm
     from seqlab.training import distributed
@@ -200,6 +213,7 @@ def train_command(
         "maxlen": maxlen,
         "lr": lr,
         "max_tokens": max_tokens,
+        "stream": stream or None,  # absent: the recipe's (or on resume, the stored) value
     }
     overrides.update({k: v for k, v in options.items() if v is not None})
     model_ = seqlab.lm.train(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -213,6 +213,19 @@ class WordVocabulary:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         counts = Counter(tokenize_words(text.lower() if lower else text))
+        return cls.from_counts(counts, max_tokens=max_tokens, lower=lower)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str, int], max_tokens: int | None = 10_000, lower: bool = True
+    ) -> WordVocabulary:
+        """The vocabulary of token ``counts`` (a mapping in first-occurrence order, as a
+        ``Counter`` updated token by token keeps it): what :meth:`fit` gives on the text they
+        were counted from, so a corpus can be counted in pieces (:mod:`seqlab.lm.stream`).
+
+        >>> WordVocabulary.from_counts({"b": 1, "a": 2, "c": 1}, max_tokens=4).itos
+        ['', '[UNK]', 'a', 'b']
+        """
         table = Vocabulary.from_counts(counts, max_tokens=max_tokens, num_documents=1)
         return cls(table.itos, lower=lower)
 

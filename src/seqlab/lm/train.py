@@ -45,6 +45,10 @@ every rank; held-out evaluation runs on rank 0 only; a checkpoint holds the hidd
 all the streams, so it resumes under any number of ranks. Under DDP the dropout masks come
 from ``(seed, step, rank)``, and an interrupt (Ctrl-C) leaves the last periodic checkpoint
 (writing one would need the other ranks).
+
+Streaming (``stream=True``, default recipe only): the same rows are read from the corpus file
+by :func:`seqlab.lm.stream.batch_streams`, each rank opening only its own streams, and the
+checkpoint records where each stream resumes (``streams``: token positions).
 """
 
 from __future__ import annotations
@@ -110,6 +114,8 @@ RESUMABLE_FIELDS = (
     "eval_seconds",
     "eval_tokens",
     "checkpoint_seconds",
+    "stream",  # a streamed run takes the same batches as one read into memory
+    "stream_block",
 )
 
 
@@ -160,6 +166,9 @@ class LMConfig:
     checkpoint_seconds: float = 120.0  # training seconds between checkpoints
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
+    # default recipe: read the corpus file as streams instead of into memory (same batches)
+    stream: bool = False
+    stream_block: int = 1 << 16  # bytes read at a time per stream (see seqlab.lm.stream)
 
     def validate(self) -> LMConfig:
         """Raise ValueError naming the first bad field; returns self."""
@@ -190,6 +199,14 @@ class LMConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0 or None, got {value!r}")
+        if self.stream and self.recipe != "default":
+            raise ValueError(
+                f"stream=True reads the corpus as contiguous streams, which the {self.recipe!r} "
+                "recipe (shuffled windows over the whole text) cannot do; use recipe='default' "
+                "(--recipe default) or drop stream=True (--stream)"
+            )
+        if isinstance(self.stream_block, bool) or int(self.stream_block) < 1:
+            raise ValueError(f"stream_block must be >= 1 (bytes), got {self.stream_block!r}")
         if all(getattr(self, name) is None for name in BUDGET_FIELDS):
             raise ValueError(
                 "no training budget: give epochs=, steps= or minutes= (training stops at the "
@@ -305,6 +322,12 @@ def train(
     Under ``torchrun`` ``batch_size`` is the global batch (see the module docstring) and
     ``device="auto"`` or ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
 
+    ``stream=True`` (default recipe; ``corpus`` a UTF-8 text file) trains from a file larger
+    than memory: one scan fits the vocabulary and finds where each stream starts, then every
+    stream (under ``torchrun``, only this rank's) and the held-out part are read from the
+    file ``stream_block`` bytes at a time (:mod:`seqlab.lm.stream`). The batches, and so the
+    run, are exactly those of the in-memory path; resume scans the file again.
+
     >>> lm = train("nietzsche", level="char", minutes=10, out="runs/nz")  # doctest: +SKIP
     >>> lm.generate("the will to truth", length=400, temperature=0.5, seed=0)  # doctest: +SKIP
     """
@@ -315,16 +338,56 @@ def train(
             raise ValueError("resume=True needs out= (the run folder holding checkpoint/)")
         return _resume(out, corpus, text, level, recipe, seed, budget, overrides, device, progress)
     cfg = make_config(recipe or "default", level or "char", seed=seed, **budget, **overrides)
+    cfg.validate()
+    index = None
     if text is None:
         if corpus is None:
             raise ValueError("give corpus= (a bundled name or a file) or text=")
-        text = load_corpus(corpus)
         cfg.corpus = _corpus_label(corpus)
+        if cfg.stream:
+            index = _scan(cfg, corpus)
+        else:
+            text = load_corpus(corpus)
     elif corpus is not None:
         raise ValueError("give corpus= or text=, not both")
-    cfg.validate()
-    trainer = _Trainer.new(cfg, text, device, out, progress)
+    elif cfg.stream:
+        raise ValueError(
+            "stream=True reads a corpus file as it trains, but text= was given; write the text "
+            "to a file and pass corpus=PATH, or drop stream=True"
+        )
+    trainer = _Trainer.new(cfg, text, device, out, progress, index=index)
     return trainer.run()
+
+
+def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
+    """The :class:`seqlab.lm.stream.CorpusIndex` of the corpus file: scanned by rank 0 and
+    sent to the other ranks (each then reads its own streams from the same path)."""
+    from seqlab.lm.stream import CorpusIndex, scan_corpus, stream_path
+
+    path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
+
+    def scan() -> CorpusIndex:
+        return scan_corpus(
+            path, cfg.level, cfg.lower, cfg.max_tokens, cfg.val_fraction, int(cfg.stream_block)
+        )
+
+    if distributed.world_size() == 1:
+        return scan()
+    blob = None
+    if distributed.is_main():
+        try:
+            blob = json.dumps(scan().to_dict()).encode()
+        except (ValueError, FileNotFoundError) as exc:  # the other ranks must not wait
+            distributed.broadcast_bytes(json.dumps({"error": str(exc)}).encode())
+            raise
+    received = distributed.broadcast_bytes(blob)
+    assert received is not None
+    d = json.loads(received)
+    if "error" in d:
+        raise ValueError(f"rank 0 could not scan {str(corpus)!r}: {d['error']}")
+    index = CorpusIndex.from_dict(d)
+    index.path = path.resolve()
+    return index
 
 
 def _resume(
@@ -371,17 +434,27 @@ def _resume(
         stored.update(budget)  # a new budget replaces the old one as a whole
     stored.update({k: v for k, v in given.items() if v is not None and k in RESUMABLE_FIELDS})
     cfg = LMConfig(**stored).validate()
+    index = None
     if text is None:
         source = corpus if corpus is not None else cfg.corpus
         if source is None:
             raise ValueError("the run was trained on text=...; pass the same text= to resume")
-        text = load_corpus(source)
-    if _sha256(text) != state["corpus_sha256"]:
+        if cfg.stream:  # scanned again (the file is never read into memory)
+            index = _scan(cfg, source)
+        else:
+            text = load_corpus(source)
+    elif cfg.stream:
+        raise ValueError(
+            "stream=True reads a corpus file, but text= was given; resume with corpus=PATH "
+            "or stream=False"
+        )
+    sha = index.sha256 if index is not None else _sha256(text or "")
+    if sha != state["corpus_sha256"]:
         raise ValueError(
             "the corpus differs from the one the checkpoint was trained on; resume with the "
             "same text"
         )
-    trainer = _Trainer.new(cfg, text, device, out, progress, vocab_dict=state["vocab"])
+    trainer = _Trainer.new(cfg, text, device, out, progress, vocab_dict=state["vocab"], index=index)
     trainer.restore(state, tensors)
     return trainer.run()
 
@@ -494,14 +567,16 @@ class _Trainer:
         cfg: LMConfig,
         vocab: Vocab,
         model: nn.Module,
-        train_ids: np.ndarray,
-        val_ids: np.ndarray,
+        train_ids: np.ndarray | None,
+        val_ids: np.ndarray | None,
         corpus_sha256: str,
         device: torch.device,
         out: Path | None,
         progress: bool,
+        index: Any = None,
     ) -> None:
         self.cfg = cfg
+        self.index = index  # a seqlab.lm.stream.CorpusIndex when the corpus is streamed
         self.vocab = vocab
         self.model = model
         self.train_ids = train_ids
@@ -534,25 +609,36 @@ class _Trainer:
     def new(
         cls,
         cfg: LMConfig,
-        text: str,
+        text: str | None,
         device: torch.device,
         out: PathLike | None,
         progress: bool,
         vocab_dict: dict[str, Any] | None = None,
+        index: Any = None,
     ) -> _Trainer:
         distributed.check_batch_size(cfg.batch_size)
-        train_text, val_text = split_text(text, cfg.val_fraction)
-        if vocab_dict is not None:
-            vocab = vocabulary_from_dict(vocab_dict)
-        elif cfg.level == "char":
-            # The character set of the whole corpus: a character seen only in the held-out
-            # part would otherwise make the validation loss undefined. Words come from the
-            # training part only, and unseen held-out words are [UNK].
-            vocab = build_vocabulary(text, "char", lower=cfg.lower)
+        train_ids: np.ndarray | None = None
+        val_ids: np.ndarray | None = None
+        if index is not None:  # streamed: the scan fitted the same vocabulary
+            if vocab_dict is not None:
+                index.vocab = vocabulary_from_dict(vocab_dict)
+            vocab = index.vocab
+            sha = index.sha256
         else:
-            vocab = build_vocabulary(train_text, "word", cfg.lower, cfg.max_tokens)
-        train_ids = vocab.encode(train_text, errors="ignore")
-        val_ids = vocab.encode(val_text, errors="ignore")
+            assert text is not None
+            train_text, val_text = split_text(text, cfg.val_fraction)
+            if vocab_dict is not None:
+                vocab = vocabulary_from_dict(vocab_dict)
+            elif cfg.level == "char":
+                # The character set of the whole corpus: a character seen only in the held-out
+                # part would otherwise make the validation loss undefined. Words come from the
+                # training part only, and unseen held-out words are [UNK].
+                vocab = build_vocabulary(text, "char", lower=cfg.lower)
+            else:
+                vocab = build_vocabulary(train_text, "word", cfg.lower, cfg.max_tokens)
+            train_ids = vocab.encode(train_text, errors="ignore")
+            val_ids = vocab.encode(val_text, errors="ignore")
+            sha = _sha256(text)
         torch.manual_seed(cfg.seed)
         model = registry.build(
             model_name(cfg.model),
@@ -565,9 +651,7 @@ class _Trainer:
             input_encoding=cfg.input_encoding,
         ).to(device)
         out_path = None if out is None else Path(out)
-        trainer = cls(
-            cfg, vocab, model, train_ids, val_ids, _sha256(text), device, out_path, progress
-        )
+        trainer = cls(cfg, vocab, model, train_ids, val_ids, sha, device, out_path, progress, index)
         trainer.net = distributed.wrap(model, device)
         trainer._epoch_plan(0)  # fail now, not after the first evaluation, if the text is short
         return trainer
@@ -583,8 +667,17 @@ class _Trainer:
         if cfg.recipe == "default":
             # A random shift per epoch moves the chunk boundaries, so each epoch cuts the
             # text at different places.
-            offset = int(gen.integers(cfg.seq_len)) if len(self.train_ids) > 4 * cfg.seq_len else 0
-            data = batchify(self.train_ids[offset:], cfg.batch_size)
+            n_train = self._train_tokens()
+            offset = int(gen.integers(cfg.seq_len)) if n_train > 4 * cfg.seq_len else 0
+            if self.index is not None:  # the same rows, read from the file; only this rank's
+                from seqlab.lm.stream import batch_streams
+
+                world = self.world
+                rank = distributed.rank() if world > 1 else 0
+                data: Any = batch_streams(self.index, cfg.batch_size, offset, rank, world)
+            else:
+                assert self.train_ids is not None
+                data = batchify(self.train_ids[offset:], cfg.batch_size)
             plan: Any = (data, chunk_starts(data.shape[1], cfg.seq_len))
         else:
             if self._windows is None:
@@ -594,6 +687,17 @@ class _Trainer:
             plan = [order[i : i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
         self._plan_epoch, self._plan = epoch, plan
         return plan
+
+    def _train_tokens(self) -> int:
+        if self.index is not None:
+            return self.index.tokens("train")
+        assert self.train_ids is not None
+        return len(self.train_ids)
+
+    def _stream_positions(self) -> list[int]:
+        """Token index (in the training part) where each stream's next chunk starts."""
+        data, starts = self._epoch_plan(self.epoch)
+        return data.all_positions(starts[self.batch_index])
 
     def _num_batches(self, plan: Any) -> int:
         return len(plan[1]) if self.cfg.recipe == "default" else len(plan)
@@ -649,10 +753,14 @@ class _Trainer:
         hidden = None
         if cfg.recipe == "default":
             data, starts = plan
-            x, y = get_chunk(data, starts[self.batch_index], cfg.seq_len)
-            n = y.size  # targets in the global batch
-            if world > 1:  # this rank's streams; equal shares, so the plain mean is exact
-                x, y = x[distributed.rank() :: world], y[distributed.rank() :: world]
+            if self.index is not None:  # read from the file: this rank's streams only
+                x, y = data.chunk(starts[self.batch_index], cfg.seq_len)
+                n = y.shape[1] * cfg.batch_size  # targets in the global batch
+            else:
+                x, y = get_chunk(data, starts[self.batch_index], cfg.seq_len)
+                n = y.size  # targets in the global batch
+                if world > 1:  # this rank's streams; equal shares, so the plain mean is exact
+                    x, y = x[distributed.rank() :: world], y[distributed.rank() :: world]
             logits, hidden = self.net(self._to_device(x), detach_state(self.hidden))
             target = self._to_device(y)
             loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())  # (B*T, V)
@@ -699,8 +807,9 @@ class _Trainer:
             atomic_write_json(self.out / "vocab.json", self.vocab.to_dict())
         self._log(
             f"training {cfg.model.upper()} x{cfg.num_layers} ({cfg.hidden_size}) on "
-            f"{len(self.train_ids):,} {cfg.level} tokens, vocabulary {len(self.vocab)}, "
+            f"{self._train_tokens():,} {cfg.level} tokens, vocabulary {len(self.vocab)}, "
             f"recipe {cfg.recipe!r}, device {self.device}"
+            + (f", streamed from {self.index.path}" if self.index is not None else "")
         )
         if not self.history:
             self.evaluate_now()
@@ -737,6 +846,15 @@ class _Trainer:
 
     def _val_loss(self, max_tokens: int | None) -> tuple[float, int] | None:
         cfg = self.cfg
+        if cfg.recipe == "default" and self.index is not None:
+            from seqlab.lm.stream import streamed_loss
+
+            if self.index.tokens("val") < 2:
+                return None
+            return streamed_loss(
+                self.model, self.index, "val", seq_len=cfg.seq_len, max_tokens=max_tokens
+            )
+        assert self.val_ids is not None
         if cfg.recipe == "default":
             if len(self.val_ids) < 2:
                 return None
@@ -872,6 +990,8 @@ class _Trainer:
             "optimizer": {"param_groups": opt["param_groups"], "state": opt_state},
             "hidden": len(self.hidden or ()),
         }
+        if self.index is not None:  # where each stream resumes (a token index of the file)
+            state["streams"] = self._stream_positions()
         text = json.dumps(state)
         folder = self.out / "checkpoint"
         atomic_write_bytes(
@@ -912,6 +1032,15 @@ class _Trainer:
         for name in ("train_time", "loss_sum", "last_eval_time"):
             setattr(self, name, float(state[name]))
         self.history = list(state["history"])
+        if self.index is not None and "streams" in state:
+            # The readers seek to these positions on the next step; they must be where this
+            # epoch's plan puts them, or the corpus is not the one the run was trained on.
+            expected = self._stream_positions()
+            if [int(p) for p in state["streams"]] != expected:
+                raise ValueError(
+                    "the checkpoint's stream positions do not match the corpus; resume with "
+                    "the file the run was trained on, unchanged"
+                )
         if not self.main:
             self.loss_sum = 0.0  # rank 0 holds the sum since the last evaluation
         self.last_checkpoint_time = self.train_time
