@@ -77,6 +77,8 @@ RECURRENT: dict[str, Any] = {
     "clip_grad_norm": 5.0,
     "lr": 2e-3,
     "epochs": 10,
+    # Keras's LSTM initialisation (forget-gate bias 1); ignored by the RNN and GRU.
+    "model_options": {"unit_forget_bias": True},
 }
 
 # name -> (floor, dataset, train_classifier arguments on top of COMMON)

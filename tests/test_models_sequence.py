@@ -291,7 +291,7 @@ def test_models_sequence_bad_inputs_are_refused() -> None:
 def test_models_lstm_unit_forget_bias_like_keras():
     from seqlab.models.rnn import LSTMClassifier
 
-    m = LSTMClassifier(vocab_size=20, hidden_size=4, bidirectional=True)
+    m = LSTMClassifier(vocab_size=20, hidden_size=4, bidirectional=True, unit_forget_bias=True)
     for name, p in m.layers[0].named_parameters():
         if name.startswith("bias_ih"):
             assert (
@@ -299,6 +299,6 @@ def test_models_lstm_unit_forget_bias_like_keras():
             )
         elif name.startswith("bias_hh"):
             assert p.abs().sum() == 0
-    off = LSTMClassifier(vocab_size=20, hidden_size=4, unit_forget_bias=False)
+    off = LSTMClassifier(vocab_size=20, hidden_size=4)  # PyTorch's initialisation by default
     assert off.layers[0].bias_ih_l0[4:8].tolist() != [1.0] * 4
-    assert m.config["unit_forget_bias"] is True
+    assert m.config["unit_forget_bias"] is True and off.config["unit_forget_bias"] is False
