@@ -8,6 +8,7 @@ binary these tests skip and say so.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -25,6 +26,7 @@ sync_api = pytest.importorskip(
 )
 
 import uvicorn  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from seqlab.serve import create_app  # noqa: E402
 
@@ -107,7 +109,21 @@ def test_serve_browser_classify_shows_label_and_coloured_words(page, tmp_path):
     assert (tmp_path / "classify.png").stat().st_size > 10_000
 
 
-def test_serve_browser_generate_streams_with_the_slider_temperature_and_stops(page, tmp_path):
+def test_serve_browser_generate_streams_with_the_slider_temperature_and_stops(
+    page, tmp_path, monkeypatch
+):
+    # The tiny test model writes 2,000 tokens in a fraction of a second on a quiet machine:
+    # slow it down (the server runs in this process) so that Stop meets a running stream.
+    from seqlab.lm.model import LanguageModel
+
+    original = LanguageModel.stream
+
+    def slow_stream(self, *args, **kwargs):
+        for piece in original(self, *args, **kwargs):
+            time.sleep(0.003)
+            yield piece
+
+    monkeypatch.setattr(LanguageModel, "stream", slow_stream)
     page.focus("#tab-classify")  # keyboard: arrows move between the tabs
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.id") == "tab-generate"
@@ -125,7 +141,8 @@ def test_serve_browser_generate_streams_with_the_slider_temperature_and_stops(pa
         page.click("#generate-submit")
     body = json.loads(sent.value.post_data)
     assert body["temperature"] == 1.0 and body["seed"] == 5 and body["length"] == 2000
-    page.wait_for_function("document.querySelector('#generate-text').textContent.length > 5")
+    # (no wait_for_function: the page's CSP forbids the eval it polls with)
+    expect(page.locator("#generate-text")).to_have_text(re.compile(r"[\s\S]{6,}"))
     assert page.is_enabled("#generate-stop")
     page.click("#generate-stop")
     page.wait_for_selector("#generate-status:has-text('Stopped after')")
