@@ -8,7 +8,7 @@ training, ``history.json``, ``metrics.json`` and ``curves.png``. Loading it need
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -345,18 +345,31 @@ def stream_loss(
         raise ValueError(f"need at least 2 known tokens to evaluate, got {len(ids)}")
     batch_size = max(1, min(int(batch_size), len(ids) // 2))
     data = batchify(ids, batch_size)
+    chunks = (get_chunk(data, start, seq_len) for start in chunk_starts(data.shape[1], seq_len))
+    return chunks_loss(model, chunks)
+
+
+def chunks_loss(
+    model: nn.Module, chunks: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> tuple[float, int]:
+    """Summed cross-entropy (nats) and the number of predictions over consecutive ``(x, y)``
+    chunks of shape (B, T) (targets = inputs shifted by one), the recurrent state carried
+    from one chunk to the next; the model is in eval mode meanwhile."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0, None
     try:
-        for start in chunk_starts(data.shape[1], seq_len):
-            x, y = get_chunk(data, start, seq_len)
-            logits, state = model(torch.from_numpy(np.ascontiguousarray(x)).to(device), state)
-            state = detach_state(state)
-            target = torch.from_numpy(np.ascontiguousarray(y)).to(device)
-            total += float(F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="sum"))
-            count += target.numel()
+        with torch.inference_mode():
+            for x, y in chunks:
+                inputs = torch.from_numpy(np.ascontiguousarray(x)).to(device)
+                logits, state = model(inputs, state)
+                state = detach_state(state)
+                target = torch.from_numpy(np.ascontiguousarray(y)).to(device)
+                total += float(
+                    F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="sum")
+                )
+                count += target.numel()
     finally:
         model.train(was_training)
     return total, count

@@ -44,13 +44,13 @@ import hashlib
 import re
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab._utils import PathLike
@@ -64,7 +64,7 @@ from seqlab.lm.data import (
     tokenize_words,
     vocabulary_from_dict,
 )
-from seqlab.models.lm import detach_state
+from seqlab.lm.model import chunks_loss
 
 __all__ = [
     "DEFAULT_BLOCK",
@@ -552,20 +552,11 @@ def streamed_loss(
     batch_size = max(1, min(int(batch_size), n // 2))
     width = n // batch_size
     readers = [TokenReader(index, part, r * width) for r in range(batch_size)]
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in chunk_starts(width, seq_len):
             length = min(int(seq_len), width - 1 - start)
             ids = np.stack([r.window(length) for r in readers])
-            x, y = ids[:, :-1], ids[:, 1:]
-            logits, state = model(torch.from_numpy(np.ascontiguousarray(x)).to(device), state)
-            state = detach_state(state)
-            target = torch.from_numpy(np.ascontiguousarray(y)).to(device)
-            total += float(F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="sum"))
-            count += target.numel()
-    finally:
-        model.train(was_training)
-    return total, count
+            yield ids[:, :-1], ids[:, 1:]
+
+    return chunks_loss(model, chunks())
