@@ -9,6 +9,7 @@ import torch
 
 from seqlab.generation import (
     GREEDY_TEMPERATURE,
+    TokenSampler,
     filter_top_k,
     filter_top_p,
     next_token_probs,
@@ -17,7 +18,7 @@ from seqlab.generation import (
     stop_at,
     stream_tokens,
 )
-from seqlab.models.lm import LSTMLanguageModel
+from seqlab.models.lm import CharLSTM, GRULanguageModel, LSTMLanguageModel, NumpyStepper
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -176,3 +177,74 @@ def test_generation_stop_at_streams_before_the_end():
     assert "".join(gen) == "cdef"
     with pytest.raises(ValueError, match="stop"):
         stop_at(["a"], [""])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        lambda: LSTMLanguageModel(vocab_size=11, embedding_dim=6, hidden_size=8, num_layers=3),
+        lambda: GRULanguageModel(vocab_size=11, embedding_dim=6, hidden_size=8, num_layers=2),
+        lambda: CharLSTM(vocab_size=11, hidden_size=8),  # one-hot input
+        lambda: LSTMLanguageModel(vocab_size=11, embedding_dim=8, hidden_size=8, tie_weights=True),
+    ],
+    ids=["lstm-3-layers", "gru-2-layers", "one-hot-lstm", "tied-lstm"],
+)
+def test_generation_numpy_stepper_equals_the_model_step(model):
+    torch.manual_seed(0)
+    m = model().eval()
+    with torch.no_grad():  # random biases too, so that every bias path is exercised
+        for p in m.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        _, state = m(torch.tensor([[1, 2, 3]]))
+        stepper = NumpyStepper(m, state)
+        for tok in [4, 0, 10, 10, 7]:
+            want, state = m.step(torch.tensor([tok]), state)
+            np.testing.assert_allclose(stepper.logits_after(tok), want[0].numpy(), atol=1e-5)
+        # From a zero state, as forward() with no state.
+        fresh = NumpyStepper(m)
+        np.testing.assert_allclose(
+            fresh.logits_after(5), m(torch.tensor([[5]]))[0][0, 0].numpy(), atol=1e-5
+        )
+
+
+def test_generation_numpy_stepper_copies_the_weights():
+    m = LSTMLanguageModel(vocab_size=5, embedding_dim=4, hidden_size=4, num_layers=1).eval()
+    stepper = m.numpy_stepper()
+    before = stepper.logits_after(1).copy()
+    with torch.no_grad():
+        m.decoder.bias.add_(1.0)  # training after the stepper was made does not reach it
+    assert np.allclose(NumpyStepper(m).logits_after(1), before + 1.0, atol=1e-6)
+    assert np.allclose(m.numpy_stepper().logits_after(1), before + 1.0, atol=1e-6)
+
+
+def test_generation_token_sampler_frequencies_follow_the_tempered_distribution():
+    with np.errstate(divide="ignore"):  # log(0) = -inf on purpose
+        logits = np.log(np.array([0.5, 0.3, 0.15, 0.05, 0.0], dtype=np.float32))
+    draw = TokenSampler(temperature=0.5, seed=0)
+    counts = np.bincount([draw(logits) for _ in range(20_000)], minlength=5)
+    want = _lecture_sample_distribution(np.array([0.5, 0.3, 0.15, 0.05, 1e-300]), 0.5)
+    np.testing.assert_allclose(counts / counts.sum(), want, atol=0.01)
+    assert counts[4] == 0  # probability 0 is never drawn
+    np.testing.assert_allclose(draw.probs(logits), want, atol=1e-6)
+
+
+def test_generation_token_sampler_seed_banned_and_filters():
+    logits = np.array([2.0, 1.0, 0.5, 0.0, -1.0], dtype=np.float32)
+
+    def draws(seed: int) -> list[int]:
+        sampler = TokenSampler(1.0, seed=seed)
+        return [sampler(logits) for _ in range(50)]
+
+    assert draws(4) == draws(4) and draws(4) != draws(5)
+    banned = TokenSampler(1.0, seed=0, banned=[0, 1])
+    assert not {0, 1} & {banned(logits) for _ in range(200)}
+    top2 = TokenSampler(1.0, top_k=2, seed=0)
+    assert {top2(logits) for _ in range(200)} == {0, 1}
+    np.testing.assert_allclose(
+        top2.probs(logits), next_token_probs(torch.from_numpy(logits), 1.0, top_k=2), atol=1e-6
+    )
+    assert TokenSampler(GREEDY_TEMPERATURE / 10, seed=0)(logits) == 0
+    with pytest.raises(ValueError, match="temperature"):
+        TokenSampler(0.0)
+    with pytest.raises(ValueError, match="top_k"):
+        TokenSampler(1.0, top_k=0)

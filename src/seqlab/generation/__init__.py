@@ -9,6 +9,7 @@ top-k and nucleus (top-p) filtering, seeds, stop strings, and the two generation
 
 from seqlab.generation.sampling import (
     GREEDY_TEMPERATURE,
+    TokenSampler,
     check_temperature,
     filter_top_k,
     filter_top_p,
@@ -21,6 +22,7 @@ from seqlab.generation.sampling import (
 
 __all__ = [
     "GREEDY_TEMPERATURE",
+    "TokenSampler",
     "check_temperature",
     "filter_top_k",
     "filter_top_p",

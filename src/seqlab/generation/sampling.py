@@ -23,8 +23,13 @@ state)`` for single tokens):
 * ``loop="window"`` is the lecture's loop: every step re-reads the last ``maxlen`` tokens
   from a zero state, O(maxlen) work per token, which is what a model trained on windows saw.
 
-Random draws use a CPU :class:`torch.Generator` seeded with ``seed``, so the same seed gives
-the same text (on the same model and device).
+The loops draw with :class:`TokenSampler`: the same distribution as :func:`next_token_probs`,
+computed in NumPy, and one uniform number from ``numpy.random.default_rng(seed)`` per token
+turned into a token by inverse CDF (a binary search of the cumulative sum), so the same seed
+gives the same text (on the same model). :func:`sample_next` keeps the PyTorch version
+(``torch.multinomial`` with a :class:`torch.Generator`) for single draws. When the model has
+``numpy_stepper`` (seqlab's recurrent language models), the state loop steps it in NumPy:
+per token, PyTorch's fixed cost of a call on a (1, H) tensor outweighs the arithmetic.
 """
 
 from __future__ import annotations
@@ -174,6 +179,67 @@ def sample_next(
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
+class TokenSampler:
+    """Draw token ids from logits, one uniform number per draw from
+    ``numpy.random.default_rng(seed)``: ``banned`` ids removed, the temperature (the
+    lecture's formula, argmax below :data:`GREEDY_TEMPERATURE`), ``top_k``, ``top_p``, as in
+    :func:`next_token_probs`, and the token picked by inverse CDF. ``seed=None`` draws from
+    fresh entropy.
+
+    >>> draw = TokenSampler(temperature=1e-7, seed=0)
+    >>> draw(np.array([0.0, 5.0, 1.0], dtype=np.float32))
+    1
+    """
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = 0,
+        banned: Sequence[int] | None = None,
+    ) -> None:
+        self.temperature = check_temperature(temperature)
+        filter_top_k(torch.zeros(1), top_k)  # validate now, not at the first token
+        filter_top_p(torch.zeros(1), top_p)
+        self.top_k, self.top_p = top_k, top_p
+        self.banned = sorted({int(b) for b in banned}) if banned else []
+        self.rng = np.random.default_rng(None if seed is None else int(seed))
+
+    def probs(self, logits: np.ndarray | torch.Tensor) -> np.ndarray:
+        """The distribution the next token is drawn from (float64, sums to 1)."""
+        if isinstance(logits, torch.Tensor):
+            logits = logits.detach().float().cpu().numpy()
+        z = np.array(logits, dtype=np.float64).reshape(-1)
+        if self.banned:
+            z[self.banned] = -np.inf
+        if self.top_k is not None or self.top_p is not None:
+            probs = next_token_probs(torch.from_numpy(z), self.temperature, self.top_k, self.top_p)
+            return probs.numpy().astype(np.float64)
+        if self.temperature < GREEDY_TEMPERATURE:
+            out = np.zeros_like(z)
+            out[int(np.argmax(z))] = 1.0
+            return out
+        z = z / self.temperature
+        z -= z.max()
+        p = np.exp(z)
+        p /= p.sum()
+        return p
+
+    def __call__(self, logits: np.ndarray | torch.Tensor) -> int:
+        """One token id drawn from ``logits`` (shape (V,))."""
+        p = self.probs(logits)
+        if self.temperature < GREEDY_TEMPERATURE:
+            return int(np.argmax(p))
+        cdf = np.cumsum(p)
+        # The first index whose cumulative mass exceeds u: a zero-probability token adds no
+        # mass, so it can never be that index (u < cdf[-1]).
+        i = int(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right"))
+        if i >= len(p) or p[i] == 0:  # u rounded up to the total: the last possible token
+            i = int(np.flatnonzero(p)[-1])
+        return i
+
+
 def stream_tokens(
     model: nn.Module,
     prompt_ids: Sequence[int],
@@ -190,8 +256,9 @@ def stream_tokens(
     """Yield ``length`` token ids sampled from ``model`` after ``prompt_ids``, one at a time.
 
     ``loop="state"`` feeds the prompt once and then only the newest token, carrying the
-    recurrent state; ``loop="window"`` re-reads the last ``maxlen`` tokens from a zero state
-    at each step (the lecture's loop). ``seed=None`` draws from fresh entropy.
+    recurrent state (in NumPy when the model offers ``numpy_stepper``); ``loop="window"``
+    re-reads the last ``maxlen`` tokens from a zero state at each step (the lecture's loop).
+    Draws: :class:`TokenSampler` seeded with ``seed`` (``None`` = fresh entropy).
 
     >>> from seqlab.models.lm import LSTMLanguageModel
     >>> m = LSTMLanguageModel(vocab_size=5, embedding_dim=4, hidden_size=4, num_layers=1)
@@ -210,21 +277,14 @@ def stream_tokens(
         )
     if loop == "window" and (maxlen is None or int(maxlen) < 1):
         raise ValueError(f"loop='window' needs maxlen >= 1, got maxlen={maxlen!r}")
-    check_temperature(temperature)
-    filter_top_k(torch.zeros(1), top_k)  # validate now, not at the first token
-    filter_top_p(torch.zeros(1), top_p)
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(int(seed))
+    sampler = TokenSampler(temperature, top_k, top_p, seed, banned)
     return _generate(
         model,
         prompt,
         int(length),
         loop=loop,
         maxlen=None if maxlen is None else int(maxlen),
-        sampler=lambda logits: sample_next(logits, temperature, top_k, top_p, generator, banned),
+        sampler=sampler,
     )
 
 
@@ -235,7 +295,7 @@ def _generate(
     *,
     loop: str,
     maxlen: int | None,
-    sampler: Callable[[torch.Tensor], int],
+    sampler: Callable[[torch.Tensor | np.ndarray], int],
 ) -> Iterator[int]:
     device = next(model.parameters()).device
     was_training = model.training
@@ -254,11 +314,17 @@ def _generate(
     try:
         if loop == "state":
             last, state = run(prompt, None)
+            stepper = None
+            if hasattr(model, "numpy_stepper"):
+                stepper = model.numpy_stepper(state)
             for i in range(length):
                 tok = sampler(last)
                 yield tok
                 if i + 1 < length:  # no forward pass after the last token
-                    last, state = run([tok], state)
+                    if stepper is not None:
+                        last = stepper.logits_after(tok)
+                    else:
+                        last, state = run([tok], state)
         else:
             assert maxlen is not None
             context = list(prompt)
