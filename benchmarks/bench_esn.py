@@ -10,8 +10,10 @@
    (input_scaling=1, input_connectivity=0.1, rc_connectivity=0.1, no bias, normal W,
    Bernoulli W_in), ``fit(x_train, y_train, warmup=100)``, ``run(x_test)`` continuing from
    the training state. Both libraries run over the same seeds in one process (an untimed
-   warm-up fit first), 100 seeds; RMSE and fit time per seed, medians, and a Mann-Whitney
-   test of the two RMSE samples. README value: 0.0020 (one draw).
+   warm-up fit first), 500 seeds; RMSE and fit time per seed, medians, and a Mann-Whitney
+   test of the two RMSE samples. README value: 0.0020 (one draw). 500 seeds, not 100: the
+   RMSE over seeds is heavy-tailed, and 100 seeds left a 7 % gap between the two medians
+   (p = 0.047) that 300 further seeds (100-399) did not reproduce (ratio 0.997, p = 0.66).
    Persistence and linear-AR on the same split are reported next to them.
 2. A 100-step closed-loop forecast from the start of the test part; the configuration is
    chosen by closed-loop NRMSE on a validation window before the test window.
@@ -364,6 +366,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     TAG = ".quick" if quick else ""
     out_path = Path(args.out) if args.out else RESULTS / ("esn.quick.json" if quick else "esn.json")
     seeds = list(range(3 if quick else 100))
+    mg_seeds = list(range(3 if quick else 500))
     result: dict[str, Any] = {
         "benchmark": "esn",
         "quick": quick,
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
     }
     print("Mackey-Glass quick-start ...", flush=True)
-    result["mackey_glass_one_step"] = bench_mackey_glass(seeds, not args.no_reservoirpy)
+    result["mackey_glass_one_step"] = bench_mackey_glass(mg_seeds, not args.no_reservoirpy)
     gen_grid = [
         {**QUICKSTART, **RPY_DEFAULTS},
         {**QUICKSTART, "ridge": 1e-8, "input_connectivity": 1.0, "input_scaling": 0.5},
