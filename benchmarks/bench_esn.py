@@ -255,7 +255,10 @@ NEURAL_FORECAST: dict[str, dict[str, Any]] = {
     },
     "sunspots": {
         "base": {"hidden_size": 32, "lags": 132, "weight_decay": 1e-3, "patience": 20, "seed": 0},
-        # 0: the LSTM alone; 100: the LSTM on the residuals of a linear AR(100) part
+        # 0: the LSTM alone; 100: the LSTM on the residuals of a linear AR(100) part.
+        # A wider validation grid with ar_lags=100 (hidden 32/64 x weight decay 1e-3/1e-2 x
+        # dropout 0/0.3, one trial run) gave validation NRMSE 0.3229-0.3232 everywhere, the
+        # linear AR alone 0.3224: the network finds nothing the AR leaves over.
         "grid": {"ar_lags": [0, 100]},
     },
 }
