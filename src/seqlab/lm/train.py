@@ -24,10 +24,10 @@ Recipes (:data:`RECIPES`; every field can still be overridden):
   3-layer stack is several times slower per character. What decides the result in so short
   a run is the number of updates, and on a CPU the cost of a step grows far more slowly than
   the batch at these sizes (2 threads: 4.5 steps/s with 32 streams, 7.7 with 16, 11.3 with 8:
-  a quarter of the batch buys 2.5x the updates). Trial
-  runs of 10 minutes on one thread (one seed, held-out loss): 32 streams lr 3e-3 1.419
-  (1,438 steps), 16 streams lr 3e-3 1.329, lr 2e-3 1.337 (3,250 steps), 8 streams lr 2e-3
-  1.317 (5,179 steps). Light dropout is enough for so few epochs.
+  a quarter of the batch buys 2.5x the updates). Trial runs of 10 minutes on one thread (one
+  seed, held-out loss): 32 streams lr 3e-3 1.419 (1,438 steps), 16 streams lr 3e-3 1.329,
+  lr 2e-3 1.337 (3,250 steps), 8 streams lr 2e-3 1.317 (5,179 steps); on two threads the
+  8-stream default reaches 1.287 (7,517 steps). Light dropout is enough for so few epochs.
 
 Learning-rate schedules (``schedule=``): ``"cosine"`` (linear warm-up over the first
 ``warmup`` fraction, then a half cosine from ``lr`` down to ``min_lr * lr``), ``"step"``
@@ -220,8 +220,8 @@ class LMConfig:
 
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
-    # Small batches: on two CPU cores a batch of 8 streams costs little more per step than
-    # one of 32, so the same 10 minutes buy 2.5x the updates (see the module docstring).
+    # Small batches: on two CPU cores a step with 8 streams costs 40% of one with 32, so the
+    # same 10 minutes buy 2.5x the updates (see the module docstring).
     ("default", "char"): {"batch_size": 8, "lr": 2e-3},
     ("default", "word"): {
         "lower": True,
