@@ -15,8 +15,8 @@ the test part, and the same validation protocol runs inside the 80%.
 Text handling (every IMDB model): vocabulary of the 20,000 most frequent ids (10,000 for
 embedding-dense, as in the lecture), each review cut to its last 500 tokens (Keras's
 truncating="pre"; 92% of reviews are shorter), batches of similar-length reviews padded to
-their longest (seqlab's default). kim-cnn, lstm, bilstm, gru and the BBC model start from
-GloVe 6B 50-d vectors, fine-tuned (``<data-dir>/embeddings/glove.6B.50d.txt.gz``). Settings
+their longest (seqlab's default). Every model but rnn starts from GloVe 6B 50-d vectors,
+fine-tuned (``<data-dir>/embeddings/glove.6B.50d.txt.gz``). Settings
 per model are in MODELS below, with the few measurements behind them; choices were made on
 validation accuracy, never on test.
 
@@ -90,6 +90,8 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
     # 1e-3 (0.766) beat them at lr 3e-3 (0.760), learned 32-d vectors at lr 3e-3 (0.755;
     # test 0.7475), learned 64-d with weight decay 1e-5 (0.751) and the lecture's 8-d at
     # lr 1e-3 (0.746); 20,000 ids (0.732) and the first 20 words (0.699) do worse.
+    # A second round of one-off trials around that setting (validation accuracy): weight decay
+    # 1e-5 0.7664 (kept, a one-review margin), dropout 0.6 0.7662, 0.3 0.757, batch 32 0.7596.
     "embedding-dense": (
         0.76,
         "imdb",
@@ -99,6 +101,7 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
             "max_tokens": 10_000,
             "dropout": 0.5,
             "lr": 1e-3,
+            "weight_decay": 1e-5,
             "epochs": 15,
             "patience": 3,
             **NON_STATIC,
@@ -125,10 +128,12 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         "imdb",
         {"model": "rnn", "embedding_dim": 64, **RECURRENT},
     ),
+    # 128 units: validation 0.8986 against 0.8950 with 64 (the embeddings comparison below
+    # keeps 64).
     "lstm": (
         0.89,
         "imdb",
-        {"model": "lstm", **RECURRENT, **NON_STATIC},
+        {"model": "lstm", **RECURRENT, **NON_STATIC, "hidden_size": 128},
     ),
     "bilstm": (
         0.89,
@@ -141,20 +146,26 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         "imdb",
         {"model": "gru", **RECURRENT, **NON_STATIC},
     ),
-    # Three dilated layers (delays 1, 2, 4; 15-token receptive field), max over time.
+    # Three dilated layers (delays 1, 2, 4; 15-token receptive field), max over time. Fine-tuned
+    # GloVe 50-d: validation 0.8824, against 0.8644 with 128-d vectors learned from scratch.
     "tdnn": (
         0.87,
         "imdb",
         {
             "model": "tdnn",
-            "embedding_dim": 128,
             "num_filters": 128,
             "pooling": "max",
             "dropout": 0.3,
+            **NON_STATIC,
         },
     ),
-    # Issue 4's comparison: the same kim-cnn / lstm with 50-d vectors learned from scratch,
-    # GloVe 50-d frozen, and (the rows above) GloVe 50-d fine-tuned.
+    # Issue 4's comparison: the same kim-cnn / lstm (64 units) with 50-d vectors learned from
+    # scratch, GloVe 50-d frozen, and GloVe 50-d fine-tuned (kim-cnn above, lstm-64 here).
+    "lstm-64": (
+        None,
+        "imdb",
+        {"model": "lstm", **RECURRENT, **NON_STATIC},
+    ),
     "kim-cnn-learned": (
         None,
         "imdb",
@@ -191,8 +202,11 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         },
     ),
 }
-# gru is an alternative to bilstm; the -learned / -frozen rows are the embeddings comparison.
-DEFAULT_MODELS = [m for m in MODELS if m != "gru" and not m.endswith(("-learned", "-frozen"))]
+# gru is an alternative to bilstm; lstm-64 and the -learned / -frozen rows are the embeddings
+# comparison.
+DEFAULT_MODELS = [
+    m for m in MODELS if m not in ("gru", "lstm-64") and not m.endswith(("-learned", "-frozen"))
+]
 QUICK = {"imdb_train": 1000, "imdb_test": 1000, "epochs": 1, "truncate": 200}
 
 
