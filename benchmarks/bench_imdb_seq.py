@@ -129,7 +129,7 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         {"model": "rnn", "embedding_dim": 64, **RECURRENT},
     ),
     # 128 units: validation 0.8986 against 0.8950 with 64 (the embeddings comparison below
-    # keeps 64).
+    # keeps 64); with dropout 0.5 instead of 0.3, 0.8930.
     "lstm": (
         0.89,
         "imdb",
@@ -147,7 +147,8 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         {"model": "gru", **RECURRENT, **NON_STATIC},
     ),
     # Three dilated layers (delays 1, 2, 4; 15-token receptive field), max over time. Fine-tuned
-    # GloVe 50-d: validation 0.8824, against 0.8644 with 128-d vectors learned from scratch.
+    # GloVe 50-d: validation 0.8824, against 0.8644 with 128-d vectors learned from scratch;
+    # with dropout 0.5 instead of 0.3, 0.8770.
     "tdnn": (
         0.87,
         "imdb",
