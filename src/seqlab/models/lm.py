@@ -187,10 +187,10 @@ class NumpyStepper:
 
     Generation makes one call per token, and a PyTorch call on a (1, H) tensor costs several
     microseconds of dispatch before any arithmetic; a 2 x LSTM(256) step is ~20 such calls.
-    Here the first layer's input projection is a table lookup (one row per token: embedding
-    @ W_ih^T + biases, or W_ih^T + biases for one-hot input), the other layers are two
-    ``vector @ matrix`` products, and the cell is a handful of NumPy ufuncs. The weights are
-    copied at construction, so later training of the model does not affect the stepper.
+    Here the first layer's input projection is a row of W_ih^T (one-hot input) or one small
+    product (embedding), the other layers are two ``vector @ matrix`` products, and the cell
+    is a handful of NumPy ufuncs. The weights are copied at construction, so later training
+    of the model does not affect the stepper.
 
     LSTM (PyTorch's gate order i, f, g, o)::
 
@@ -219,43 +219,33 @@ class NumpyStepper:
                 [arr(getattr(rnn, f"{n}_l{k}")) for n in _CELL_WEIGHTS]
                 for k in range(self.num_layers)
             ]
-            w_ih0, _, b_ih0, b_hh0 = layers[0]
-            # Input projection of every token: the first layer's x @ W_ih^T as a table.
-            inputs = (
-                np.eye(model.vocab_size, dtype=np.float32)
-                if model.one_hot
-                else arr(model.embedding.weight)  # type: ignore[union-attr]
-            )
-            table = inputs @ w_ih0.T + b_ih0
-            if self.cell == "lstm":
-                table += b_hh0  # an LSTM adds both biases; a GRU keeps b_hh inside r * (...)
-            self.table = np.ascontiguousarray(table)
-            self.w_ih = [None] + [np.ascontiguousarray(w.T) for w, _, _, _ in layers[1:]]
+            # The first layer reads the embedded token; with one-hot input, x @ W_ih^T is
+            # row `token` of W_ih^T, no product needed.
+            self.emb = None if model.one_hot else arr(model.embedding.weight)  # type: ignore[union-attr]
+            self.w_ih = [np.ascontiguousarray(w.T) for w, _, _, _ in layers]
             self.w_hh = [np.ascontiguousarray(w.T) for _, w, _, _ in layers]
-            if self.cell == "lstm":
-                self.b_ih = [None] + [bi + bh for _, _, bi, bh in layers[1:]]
+            if self.cell == "lstm":  # an LSTM adds both biases; a GRU keeps b_hh inside r * (.)
+                self.b_ih = [bi + bh for _, _, bi, bh in layers]
                 self.b_hh: list[np.ndarray | None] = [None] * self.num_layers
             else:
-                self.b_ih = [None] + [bi for _, _, bi, _ in layers[1:]]
+                self.b_ih = [bi for _, _, bi, _ in layers]
                 self.b_hh = [bh for _, _, _, bh in layers]
             self.w_out = np.ascontiguousarray(arr(model.decoder.weight).T)
             self.b_out = arr(model.decoder.bias)
-            zeros = np.zeros(self.hidden, dtype=np.float32)
             if state is None:
-                self.h = [zeros.copy() for _ in range(self.num_layers)]
-                self.c = [zeros.copy() for _ in range(self.num_layers)]
-            else:
-                if state[0].shape[1] != 1:
-                    raise ValueError(
-                        f"NumpyStepper steps a batch of one, got a state for a batch of "
-                        f"{state[0].shape[1]}"
-                    )
-                self.h = [arr(state[0][k, 0]).copy() for k in range(self.num_layers)]
-                self.c = (
-                    [arr(state[1][k, 0]).copy() for k in range(self.num_layers)]
-                    if self.cell == "lstm"
-                    else []
+                n_parts = 2 if self.cell == "lstm" else 1
+                state = tuple(torch.zeros(self.num_layers, 1, self.hidden) for _ in range(n_parts))
+            elif state[0].shape[1] != 1:
+                raise ValueError(
+                    f"NumpyStepper steps a batch of one, got a state for a batch of "
+                    f"{state[0].shape[1]}"
                 )
+            self.h = [arr(state[0][k, 0]).copy() for k in range(self.num_layers)]
+            self.c = (
+                [arr(state[1][k, 0]).copy() for k in range(self.num_layers)]
+                if self.cell == "lstm"
+                else []
+            )
 
     def logits_after(self, token: int) -> np.ndarray:
         """Feed ``token``, update the state, return the next-token logits (vocab_size,)."""
@@ -263,10 +253,10 @@ class NumpyStepper:
         x: np.ndarray | None = None
         for k in range(self.num_layers):
             h = self.h[k]
-            if k == 0:
-                a = self.table[token]
+            if k == 0 and self.emb is None:
+                a = self.w_ih[0][token] + self.b_ih[0]
             else:
-                a = x @ self.w_ih[k]  # type: ignore[operator]
+                a = (self.emb[token] if k == 0 else x) @ self.w_ih[k]  # type: ignore[index]
                 a += self.b_ih[k]
             if self.cell == "lstm":
                 z = a + h @ self.w_hh[k]
