@@ -67,6 +67,25 @@ COMMON: dict[str, Any] = {
 GLOVE = "embeddings/glove.6B.50d.txt.gz"  # under --data-dir
 NON_STATIC: dict[str, Any] = {"pretrained": GLOVE, "freeze": False}
 FROZEN: dict[str, Any] = {"pretrained": GLOVE, "freeze": True}
+# Word vectors trained by seqlab on IMDB's own text: skip-gram word2vec, 100-d, on the 25,000
+# training and 50,000 unlabelled reviews (never the test reviews; labels unused), tokenized as
+# the classifiers tokenize (Keras's rule, HTML breaks removed). See imdb_word2vec(). GloVe
+# 6B 50-d comes from Wikipedia and newswire; these know how reviewers write ("it's",
+# "don't", "10/10" and film jargon are in, and 100 dimensions instead of 50). On validation
+# (fine-tuned, everything else equal) they beat GloVe for every model tried: cnn 0.888 vs
+# 0.871, kim-cnn 0.907 vs 0.894.
+IMDB_W2V = "@imdb-word2vec"
+W2V_PARAMS: dict[str, Any] = {
+    "dim": 100,
+    "window": 5,
+    "sg": True,
+    "negative": 5,
+    "min_count": 5,
+    "sample": 1e-3,
+    "epochs": 5,
+    "seed": 0,
+}
+IMDB_VECTORS: dict[str, Any] = {"pretrained": IMDB_W2V, "freeze": False}
 # Recurrent models learn more slowly than the convnets: a one-off trial of an LSTM(64) with
 # 128-d embeddings learned from scratch, max pooling, lr 1e-3 (one thread, 140 s per epoch)
 # still gained validation accuracy at epoch 5 (0.876; test 0.865). Hence pretrained vectors,
@@ -108,16 +127,30 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         },
     ),
     # Conv(7) -> max-pool(5) -> Conv(7) -> global max, 64 filters, dropout before the output
-    # layer. Chosen on the validation split: fine-tuned GloVe 50-d vectors (validation 0.871
-    # at epoch 2) beat 128-d vectors learned from scratch (0.847 at epoch 5; test 0.828).
+    # layer. Chosen on the validation split: IMDB word2vec 100-d, fine-tuned (validation 0.888
+    # at epoch 2) beat fine-tuned GloVe 50-d (0.871; test 0.859) and 128-d vectors learned
+    # from scratch (0.847 at epoch 5; test 0.828).
     "cnn": (
         0.87,
         "imdb",
-        {"model": "cnn", "num_filters": 64, "dropout": 0.5, **NON_STATIC},
+        {"model": "cnn", "num_filters": 64, "dropout": 0.5, **IMDB_VECTORS},
     ),
     # Kim (2014), non-static: widths 3, 4, 5 with 100 filters each, global max, dropout 0.5.
+    # IMDB word2vec 100-d: validation 0.907 at epoch 3; GloVe 50-d: 0.894 at epoch 6 (test
+    # 0.879).
     "kim-cnn": (
         0.89,
+        "imdb",
+        {"model": "kim-cnn", "num_filters": 100, "dropout": 0.5, **IMDB_VECTORS},
+    ),
+    # The GloVe runs above, kept for the embeddings comparison (not in the default set).
+    "cnn-glove": (
+        None,
+        "imdb",
+        {"model": "cnn", "num_filters": 64, "dropout": 0.5, **NON_STATIC},
+    ),
+    "kim-cnn-glove": (
+        None,
         "imdb",
         {"model": "kim-cnn", "num_filters": 100, "dropout": 0.5, **NON_STATIC},
     ),
@@ -203,10 +236,12 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
         },
     ),
 }
-# gru is an alternative to bilstm; lstm-64 and the -learned / -frozen rows are the embeddings
-# comparison.
+# gru is an alternative to bilstm; lstm-64 and the -learned / -frozen / -glove rows are the
+# embeddings comparison.
 DEFAULT_MODELS = [
-    m for m in MODELS if m not in ("gru", "lstm-64") and not m.endswith(("-learned", "-frozen"))
+    m
+    for m in MODELS
+    if m not in ("gru", "lstm-64") and not m.endswith(("-learned", "-frozen", "-glove"))
 ]
 QUICK = {"imdb_train": 1000, "imdb_test": 1000, "epochs": 1, "truncate": 200}
 
@@ -232,6 +267,43 @@ def load_data(name: str, data_dir: Path, quick: bool, seed: int, cache: dict):
     return train, test
 
 
+def imdb_word2vec(data_dir: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
+    """Train (once; cached) the IMDB word2vec vectors of ``IMDB_VECTORS``: seqlab's skip-gram
+    on the train and unsup reviews, in word2vec text format under seqlab's cache folder."""
+    from seqlab._utils import atomic_write_json, cache_dir, read_json
+    from seqlab.data.datasets import imdb
+    from seqlab.embeddings import Word2Vec
+    from seqlab.embeddings.io import save_word2vec_format
+    from seqlab.text.tokenize import word_tokenizer
+
+    params = {**W2V_PARAMS, **({"epochs": 1} if quick else {})}
+    tag = "quick" if quick else "-".join(f"{k}{v}" for k, v in params.items())
+    path = cache_dir() / "bench" / f"imdb-train-unsup-w2v-{tag}.txt"
+    meta = path.with_suffix(".json")
+    if path.is_file() and meta.is_file():
+        return path, {**read_json(meta), "cached": True}
+    tokenize = word_tokenizer("keras", strip_html=True)  # the classifiers' tokens
+    texts: list[str] = []
+    for part in imdb(("train", "unsup"), data_dir=data_dir / "imdb", progress=False):
+        texts.extend(part.texts[:2000] if quick else part.texts)
+    sentences = [tokenize(t) for t in texts]
+    t0 = time.perf_counter()
+    model = Word2Vec(progress=False, **params).fit(sentences)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_word2vec_format(model.wv, path)  # written atomically
+    info = {
+        "params": params,
+        "corpus": "IMDB train + unsup reviews",
+        "file": str(path),
+        "reviews": len(sentences),
+        "tokens": int(sum(map(len, sentences))),
+        "words": len(model.wv),
+        "fit_s": round(time.perf_counter() - t0, 1),
+    }
+    atomic_write_json(meta, info)
+    return path, {**info, "cached": False}
+
+
 def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) -> dict[str, Any]:
     import torch
 
@@ -239,7 +311,11 @@ def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) ->
 
     floor, _, options = MODELS[name]
     settings = {**COMMON, **options}
-    if "pretrained" in settings:
+    vectors: dict[str, Any] | None = None
+    if settings.get("pretrained") == IMDB_W2V:
+        path, vectors = imdb_word2vec(data_dir, quick)
+        settings["pretrained"] = str(path)
+    elif "pretrained" in settings:
         settings["pretrained"] = str(data_dir / settings["pretrained"])
     if quick:
         settings.update(epochs=QUICK["epochs"], truncate=QUICK["truncate"])
@@ -275,6 +351,7 @@ def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) ->
         "model_config": run.config_dict()["model"]["config"],
         "pretrained": run.train_config.get("pretrained"),
         "settings": settings,
+        **({"word2vec": vectors} if vectors else {}),
     }
     if "f1_macro" in test_metrics:
         result["test_f1_macro"] = float(test_metrics["f1_macro"])

@@ -54,6 +54,8 @@ def test_trainer_learns_and_reports_history(data, tmp_path):
     assert run.history["val_accuracy"][-1] >= 0.9
     assert set(run.history) >= {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
     assert run.history["epoch"] == [1, 2, 3, 4]
+    # train_time_s: the training pass alone; time_s adds the validation pass
+    assert all(0 < a <= b for a, b in zip(run.history["train_time_s"], run.history["time_s"]))
     best = run.metrics["best_epoch"]
     assert run.metrics["val"]["accuracy"] == run.history["val_accuracy"][best - 1]
     assert run.metrics["val"]["loss"] == min(run.history["val_loss"])

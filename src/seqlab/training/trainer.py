@@ -104,7 +104,8 @@ def fit(
     Validation: ``val`` when given, else a seeded stratified ``val_split`` of ``train``
     (``val_split=0`` trains on everything, with no validation). After each epoch the history
     gets ``loss``, ``accuracy`` (``f1_macro`` with more than two classes), the same with a
-    ``val_`` prefix, and ``time_s``.
+    ``val_`` prefix, ``time_s`` (the epoch with its validation) and ``train_time_s`` (the
+    training pass alone).
 
     Model selection: ``monitor`` (default ``"val_loss"``, lower is better; or
     ``"val_accuracy"``; ``"loss"`` / ``"accuracy"`` without validation) picks the best epoch;
@@ -306,6 +307,7 @@ def fit(
                 clip_grad_norm,
                 max_steps,
             )
+            train_time = time.perf_counter() - t0
             if streaming and train_config["train_size"] is None:
                 train_config["train_size"] = loop.last_seen
             if stream_val:
@@ -323,6 +325,7 @@ def fit(
                 val_logs = classification_metrics(y_val, proba, num_classes)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             logs["time_s"] = round(time.perf_counter() - t0, 3)
+            logs["train_time_s"] = round(train_time, 3)
             loop.end_epoch(epoch, logs, patience, max_steps)
             if progress:
                 tqdm.write(_format_epoch(epoch, epochs, logs))
@@ -481,7 +484,11 @@ class _Loop:
     def summary(self, restore_best: bool) -> dict[str, Any]:
         """metrics.json: the monitored best epoch and the metrics of the returned weights."""
         chosen = self.best_epoch if (restore_best and self.best_epoch) else self.epoch
-        at = {k: v[chosen - 1] for k, v in self.history.items() if k not in ("epoch", "time_s")}
+        at = {
+            k: v[chosen - 1]
+            for k, v in self.history.items()
+            if k not in ("epoch", "time_s", "train_time_s")
+        }
         return {
             "monitor": self.monitor,
             "best_epoch": self.best_epoch,
@@ -815,7 +822,7 @@ def _check_stream(stream: TextStream, model: nn.Module) -> None:
 
 def _format_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> str:
     parts = [f"epoch {epoch + 1}/{epochs}"]
-    parts += [f"{k} {v:.4f}" for k, v in logs.items() if k != "time_s"]
+    parts += [f"{k} {v:.4f}" for k, v in logs.items() if not k.endswith("time_s")]
     parts.append(f"({logs['time_s']:.1f} s)")
     return "  ".join(parts)
 
