@@ -159,6 +159,7 @@ def run_seqlab(train, val, test, vec, cfg: dict) -> dict:
             batch_size=cfg["batch_size"],
             optimizer=cfg["optimizer"],
             lr=cfg["lr"],
+            clip_grad_norm=cfg["clip"],
             seed=cfg["seed"],
             device="cpu",
             progress=False,
@@ -220,6 +221,7 @@ def _train_plain(model, cfg: dict, n: int, make_batches, get_batch, score_val) -
     import copy
 
     import torch.nn.functional as F
+    from torch import nn
 
     opt = _optimizer(model, cfg)
     epoch_s, losses, val_acc = [], [], []
@@ -233,6 +235,8 @@ def _train_plain(model, cfg: dict, n: int, make_batches, get_batch, score_val) -
             loss = F.cross_entropy(model(**inputs), target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if cfg["clip"] is not None:  # as seqlab.fit's clip_grad_norm
+                nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
             opt.step()
             total += float(loss.detach()) * len(rows)
         epoch_s.append(round(time.perf_counter() - t0, 2))
@@ -381,6 +385,9 @@ def main() -> int:
     parser.add_argument("--optimizer", choices=("adam", "rmsprop", "sgd"), default="adam")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--clip", type=float, default=None, help="gradient-norm clipping, every variant alike"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads per variant")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {VARIANTS}"
@@ -407,6 +414,7 @@ def main() -> int:
         "optimizer": args.optimizer,
         "lr": args.lr,
         "seed": args.seed,
+        "clip": args.clip,
         "threads": args.threads,
     }
     name = "lstm_speed.quick.json" if args.quick else "lstm_speed.json"
@@ -467,6 +475,7 @@ def main() -> int:
                 "batch_size": cfg["batch_size"],
                 "optimizer": cfg["optimizer"],
                 "lr": cfg["lr"],
+                "clip_grad_norm": cfg["clip"],
                 "seed": cfg["seed"],
             },
             "issue_baseline_epoch_s": ISSUE_BASELINE_EPOCH_S,
