@@ -243,7 +243,7 @@ def _train_plain(model, cfg: dict, n: int, make_batches, get_batch, score_val) -
         losses.append(round(total / n, 4))
         model.eval()
         val_acc.append(round(score_val(), 4))
-        if val_acc[-1] == max(val_acc):
+        if best_state is None or val_acc[-1] > max(val_acc[:-1]):  # the first best, as argmax
             best_state = copy.deepcopy(model.state_dict())
         print(f"    epoch {epoch + 1}: {epoch_s[-1]} s, loss {losses[-1]}, "
               f"val accuracy {val_acc[-1]}", flush=True)  # fmt: skip
