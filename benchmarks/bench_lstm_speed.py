@@ -275,19 +275,24 @@ def run_keras_style(train, val, test, vec, cfg: dict) -> dict:
         index = torch.from_numpy(rows)
         return {"tokens": x[index]}, y[index]
 
-    def accuracy(ds) -> float:
-        xs = torch.from_numpy(np.asarray(vec.transform(ds.texts)))
+    def encoded(ds):
+        return torch.from_numpy(np.asarray(vec.transform(ds.texts)))
+
+    def accuracy(xs, labels) -> float:
         correct = 0
         with torch.no_grad():
             for i in range(0, len(xs), 256):
                 pred = model(tokens=xs[i : i + 256]).argmax(1).numpy()
-                correct += int((pred == ds.labels[i : i + 256]).sum())
-        return correct / len(ds)
+                correct += int((pred == labels[i : i + 256]).sum())
+        return correct / len(labels)
 
+    x_val = encoded(val)  # once, not every epoch
     with RssSampler() as rss:
-        trained = _train_plain(model, cfg, len(y), batches, get, lambda: accuracy(val))
+        trained = _train_plain(
+            model, cfg, len(y), batches, get, lambda: accuracy(x_val, val.labels)
+        )
     t0 = time.perf_counter()
-    test_accuracy = accuracy(test)
+    test_accuracy = accuracy(encoded(test), test.labels)
     return {
         **trained,
         "test_accuracy": test_accuracy,
@@ -318,22 +323,24 @@ def run_bucketed_padded(train, val, test, vec, cfg: dict) -> dict:
         b["lengths"] = b["lengths"].clamp(min=1)
         return b, y[torch.from_numpy(rows)]
 
-    def accuracy(ds) -> float:
-        ds_seqs = encode(vec, ds.texts, "sequence")
+    def accuracy(ds_seqs, labels) -> float:
         correct = 0
         with torch.no_grad():
             for rows in bucket_batches(sequence_lengths(ds_seqs), 256, shuffle=False):
                 b = sequence_batch(ds_seqs, rows)
                 b["lengths"] = b["lengths"].clamp(min=1)
                 pred = model(**b).argmax(1).numpy()
-                correct += int((pred == ds.labels[rows]).sum())
-        return correct / len(ds)
+                correct += int((pred == labels[rows]).sum())
+        return correct / len(labels)
 
     padded = sum(len(b) * max(int(lengths[b].max()), 1) for b in batches(0))
+    val_seqs = encode(vec, val.texts, "sequence")  # once, not every epoch
     with RssSampler() as rss:
-        trained = _train_plain(model, cfg, len(y), batches, get, lambda: accuracy(val))
+        trained = _train_plain(
+            model, cfg, len(y), batches, get, lambda: accuracy(val_seqs, val.labels)
+        )
     t0 = time.perf_counter()
-    test_accuracy = accuracy(test)
+    test_accuracy = accuracy(encode(vec, test.texts, "sequence"), test.labels)
     return {
         **trained,
         "test_accuracy": test_accuracy,
