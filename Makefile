@@ -12,9 +12,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 
-$(VENV)/.installed: $(PY) pyproject.toml constraints.txt
+$(VENV)/.installed: $(PY) pyproject.toml constraints.txt | $(VENV)/.cc
 	$(PIP) -e .
 	touch $@
+
+# A C compiler builds seqlab's CPU LSTM kernel on first use (without one, nn.LSTM is used
+# and the kernel's tests skip): install gcc where apt is available and cc is not.
+$(VENV)/.cc: | $(PY)
+	@command -v cc >/dev/null || command -v gcc >/dev/null || \
+	  (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq gcc)) || \
+	  echo "warning: no C compiler; seqlab's LSTM kernel falls back to nn.LSTM"
+	@if command -v cc >/dev/null || command -v gcc >/dev/null; then touch $@; fi
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) -e '.[dev]'

@@ -157,6 +157,24 @@ class SequenceClassifier(nn.Module, abc.ABC):
         ``T'`` is the longest length in the batch (extra trailing padding is cut off), and
         lengths of 0 become 1 (one padding token, i.e. a zero vector).
         """
+        data, lengths = self.checked_input(tokens=tokens, lengths=lengths, values=values)
+        if self.embedding is not None:
+            x = self.embedding(data)
+        else:
+            x = data.to(torch.get_default_dtype()) if not data.is_floating_point() else data
+        mask = length_mask(lengths, x.shape[1])  # (B, T')
+        x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
+        return x, lengths
+
+    def checked_input(
+        self,
+        tokens: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        values: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The checked input of :meth:`embed` before the embedding lookup: token ids
+        ``(B, T')`` (or values ``(B, T', F)``) cut to the longest length, and lengths ``(B)``
+        with 0 raised to 1."""
         if self.input_size is None:
             if tokens is None:
                 raise TypeError(
@@ -191,14 +209,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
         if data.shape[1] < longest:  # T == 0: room for the one padding token
             pad = longest - data.shape[1]
             data = torch.nn.functional.pad(data, (0, 0, 0, pad) if data.dim() == 3 else (0, pad))
-        lengths = lengths.clamp(min=1)
-        if self.embedding is not None:
-            x = self.embedding(data)
-        else:
-            x = data.to(torch.get_default_dtype()) if not data.is_floating_point() else data
-        mask = length_mask(lengths, x.shape[1])  # (B, T')
-        x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
-        return x, lengths
+        return data, lengths.clamp(min=1)
 
     def forward(
         self,

@@ -4,7 +4,10 @@ Batches are run padded, not packed, yet padding never changes a result: a layer 
 forward never sees later steps, and the reverse direction of a bidirectional layer reads
 each sequence reversed within its own length. The time loop runs inside PyTorch's fused
 kernels (oneDNN on the CPU, cuDNN on a GPU); batches whose sequences have similar lengths
-(the trainer's length buckets) waste the least work.
+(the trainer's length buckets) waste the least work. An LSTM on the CPU (float32) runs its
+recurrence in seqlab's own compiled kernel instead (:mod:`seqlab.models._lstm_cpu`: each
+sequence stops at its length; up to 64 units, 1.4-1.8x faster than ``nn.LSTM`` forward and
+backward), with ``nn.LSTM`` as the fallback (no C compiler, larger layers, a GPU).
 
 Layout of the stack (``num_layers=3, residual=True``; ``+`` is a skip connection, the
 "carry" that lets the signal and its gradient bypass a layer)::
@@ -24,6 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from seqlab.models import _lstm_cpu
 from seqlab.models.embedding import (
     SequenceClassifier,
     check_choice,
@@ -156,24 +160,87 @@ class RecurrentClassifier(SequenceClassifier):
         # it too starts at the true last token. Positions past a length hold values that
         # nothing below reads (pooling masks them).
         lengths = lengths.to(x.device)
-        rev = _reverse_index(lengths, x.shape[1]) if self.bidirectional else None
-        h = x  # (B, T, D)
+        fast = self.cell == "lstm" and _lstm_cpu.usable(
+            x, self.hidden_size, *self.layers.parameters()
+        )
+        return self._run(lengths, fast, x=x)
+
+    def forward(
+        self,
+        tokens: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        values: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` for token ids (or numeric values), as
+        :meth:`SequenceClassifier.forward`. An LSTM on the CPU with a trainable or frozen
+        embedding table smaller than the batch takes a shortcut with the same result: the
+        first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
+        instead of to every looked-up vector, ``E[tokens] W_ih^T + b``."""
+        table = self.embedding.weight if self.embedding is not None else None
+        if (
+            tokens is None
+            or table is None
+            or self.cell != "lstm"
+            or not _lstm_cpu.usable(table, self.hidden_size, *self.layers.parameters())
+        ):
+            return super().forward(tokens=tokens, lengths=lengths, values=values)
+        data, lengths = self.checked_input(tokens=tokens, lengths=lengths)
+        lengths = lengths.to(data.device)
+        if data.numel() < table.shape[0]:
+            x = self.embedding(data).masked_fill(
+                ~length_mask(lengths, data.shape[1]).unsqueeze(-1), 0.0
+            )
+            return self._run(lengths, True, x=x)
+        return self._run(lengths, True, tokens=data)
+
+    def _run(
+        self,
+        lengths: torch.Tensor,
+        fast: bool,
+        x: torch.Tensor | None = None,
+        tokens: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The stack, pooling and head on vectors ``x (B, T, D)``, or (``fast`` only) on
+        token ids ``(B, T)`` that the first layer projects through the embedding table."""
+        steps = (x if x is not None else tokens).shape[1]
+        rev = _reverse_index(lengths, steps) if self.bidirectional else None
+        h = x  # (B, T, D); None when the first layer reads tokens
         for i, layer in enumerate(self.layers):
+            if i == 0 and tokens is not None:
+                table = self.embedding.weight
+                if rev is None:
+                    out = _lstm_cpu.lstm_tokens(tokens, lengths, table, *_weights(layer, ""))
+                else:
+                    fwd = _lstm_cpu.lstm_tokens(tokens, lengths, table, *_weights(layer, ""))
+                    bwd = _lstm_cpu.lstm_tokens(
+                        tokens.gather(1, rev), lengths, table, *_weights(layer, "_reverse")
+                    )
+                    out = torch.cat([fwd, _gather_steps(bwd, rev)], dim=-1)  # (B, T, 2H)
+                h = out
+                continue
             inputs = self.dropout(h) if i > 0 else h
             if rev is None:
-                out, _ = layer(inputs)  # (B, T, H)
+                if fast:
+                    out = _lstm_cpu.lstm(inputs, lengths, *_weights(layer, ""))
+                else:
+                    out, _ = layer(inputs)  # (B, T, H)
             else:
-                fwd = self._direction(i, inputs, reverse=False)
-                bwd = self._direction(i, _gather_steps(inputs, rev), reverse=True)
+                fwd = self._direction(i, inputs, lengths, fast, reverse=False)
+                rev_in = _gather_steps(inputs, rev)
+                bwd = self._direction(i, rev_in, lengths, fast, reverse=True)
                 out = torch.cat([fwd, _gather_steps(bwd, rev)], dim=-1)  # (B, T, 2H)
             if self.residual and i > 0:
                 out = out + h
             h = out
         return self.head(self.dropout(self._pool(h, lengths)))  # (B, num_classes)
 
-    def _direction(self, i: int, x: torch.Tensor, reverse: bool) -> torch.Tensor:
+    def _direction(
+        self, i: int, x: torch.Tensor, lengths: torch.Tensor, fast: bool, reverse: bool
+    ) -> torch.Tensor:
         """One direction of bidirectional layer ``i``, run as a one-directional layer."""
         layer = self.layers[i]
+        if fast:
+            return _lstm_cpu.lstm(x, lengths, *_weights(layer, "_reverse" if reverse else ""))
         suffix = "_reverse"
         params = {
             name.removesuffix(suffix): getattr(layer, name)
@@ -203,6 +270,12 @@ class RecurrentClassifier(SequenceClassifier):
         if self.pooling == "max":
             return h.masked_fill(~mask, float("-inf")).amax(dim=1)
         return h.masked_fill(~mask, 0.0).sum(dim=1) / lengths.unsqueeze(1).to(h.dtype)
+
+
+def _weights(layer: nn.LSTM, suffix: str) -> tuple[torch.Tensor, ...]:
+    """``(w_ih, w_hh, b_ih, b_hh)`` of one direction of a one-layer ``nn.LSTM``."""
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return tuple(getattr(layer, name + suffix) for name in names)
 
 
 def _unit_forget_bias(layers: nn.ModuleList, hidden_size: int) -> None:

@@ -1,0 +1,166 @@
+"""seqlab's compiled CPU LSTM kernel: equal to nn.LSTM, forward and backward."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from seqlab.models import _lstm_cpu
+from seqlab.models.rnn import LSTMClassifier
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None,
+    reason="no C compiler (make test installs gcc with apt); the kernel falls back to nn.LSTM",
+)
+
+
+@pytest.fixture(autouse=True)
+def _kernel_on(monkeypatch):
+    monkeypatch.setenv("SEQLAB_LSTM_KERNEL", "c")  # a build failure is an error, not a fallback
+    assert _lstm_cpu.available()
+
+
+def _weights(m: torch.nn.LSTM, suffix: str = "") -> list[torch.Tensor]:
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return [getattr(m, n + suffix) for n in names]
+
+
+def _grads(tensors) -> list[torch.Tensor]:
+    out = [t.grad.clone() for t in tensors]
+    for t in tensors:
+        t.grad = None
+    return out
+
+
+# hidden 7 and 20: widths that are not multiples of the kernel's 16-column blocks;
+# batch 6: a last group of rows that is not full
+@pytest.mark.parametrize(("batch", "steps", "inputs", "hidden"), [(6, 9, 5, 7), (9, 13, 3, 20)])
+def test_kernel_matches_nn_lstm_forward_and_backward(batch, steps, inputs, hidden):
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(inputs, hidden, batch_first=True)
+    x = torch.randn(batch, steps, inputs, requires_grad=True)
+    lengths = torch.randint(0, steps + 1, (batch,))
+    lengths[0] = steps
+    weight = torch.randn(batch, steps, hidden)  # a loss that reads every true step
+    params = [x, *m.parameters()]
+
+    out = _lstm_cpu.lstm(x, lengths, *_weights(m))
+    (out * weight).sum().backward()
+    got = _grads(params)
+
+    ref, _ = m(x)
+    inside = (torch.arange(steps)[None, :] < lengths[:, None]).unsqueeze(-1)
+    (ref * inside * weight).sum().backward()
+    want = _grads(params)
+
+    assert out.shape == (batch, steps, hidden)
+    torch.testing.assert_close(out, ref * inside, atol=1e-5, rtol=1e-4)
+    assert not out[~inside.expand_as(out)].any(), "steps past a length must be zero"
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-4)
+
+
+def test_kernel_result_does_not_depend_on_the_number_of_threads():
+    torch.manual_seed(1)
+    m = torch.nn.LSTM(4, 8, batch_first=True)
+    x = torch.randn(40, 11, 4, requires_grad=True)
+    lengths = torch.randint(1, 12, (40,))
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out = _lstm_cpu.lstm(x, lengths, *_weights(m))
+            out.pow(2).sum().backward()
+            results.append([out.detach(), *_grads([x, *m.parameters()])])
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"bidirectional": True},
+        {"num_layers": 2, "residual": True, "pooling": "mean"},
+        {"bidirectional": True, "num_layers": 2, "pooling": "max"},
+    ],
+)
+def test_classifier_with_the_kernel_equals_nn_lstm(monkeypatch, options):
+    """The whole classifier, token shortcut included ((E W^T + b)[tokens] for the first
+    layer): the same logits and gradients as with nn.LSTM, padding row included."""
+    model = LSTMClassifier(vocab_size=30, embedding_dim=6, hidden_size=5, seed=3, **options)
+    with torch.no_grad():
+        model.embedding.weight[0] = 0.5  # a padding row that is not zero
+    tokens = torch.randint(1, 30, (8, 10))
+    tokens[2, 1] = 0  # the padding id inside a sequence
+    lengths = torch.tensor([10, 4, 7, 1, 10, 3, 9, 6])
+    assert tokens.numel() >= 30  # large enough a batch for the shortcut to be taken
+
+    runs = []
+    for kernel in ("c", "torch"):
+        monkeypatch.setenv("SEQLAB_LSTM_KERNEL", kernel)
+        logits = model(tokens=tokens, lengths=lengths)
+        logits.sum().backward()
+        runs.append([logits.detach(), *_grads(list(model.parameters()))])
+    for a, b in zip(*runs, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert not runs[0][1][0].any(), "the padding row of the embedding must get no gradient"
+
+
+def test_classifier_on_numeric_values_uses_the_kernel_and_matches(monkeypatch):
+    model = LSTMClassifier(input_size=3, hidden_size=4, num_classes=1, seed=0)
+    values = torch.randn(5, 12, 3)
+    lengths = torch.tensor([12, 5, 8, 1, 12])
+    out_c = model(values=values, lengths=lengths)
+    monkeypatch.setenv("SEQLAB_LSTM_KERNEL", "torch")
+    out_t = model(values=values, lengths=lengths)
+    torch.testing.assert_close(out_c, out_t, atol=1e-6, rtol=1e-5)
+
+
+def test_usable_only_where_it_pays_off():
+    x = torch.zeros(2, 3, 4)
+    assert _lstm_cpu.usable(x, 64)
+    assert not _lstm_cpu.usable(x, _lstm_cpu.MAX_HIDDEN + 1)
+    assert not _lstm_cpu.usable(x.double(), 32)
+
+
+def test_env_variable_choices(monkeypatch):
+    monkeypatch.setenv("SEQLAB_LSTM_KERNEL", "torch")
+    assert not _lstm_cpu.available()
+    monkeypatch.setenv("SEQLAB_LSTM_KERNEL", "fast")
+    with pytest.raises(ValueError, match="SEQLAB_LSTM_KERNEL must be auto, c or torch, got 'fast'"):
+        _lstm_cpu.available()
+
+
+def test_bad_lengths_are_refused():
+    m = torch.nn.LSTM(2, 3, batch_first=True)
+    with pytest.raises(ValueError, match=r"lengths must be 2 values in \[0, 4\]"):
+        _lstm_cpu.lstm(torch.zeros(2, 4, 2), torch.tensor([4, 5]), *_weights(m))
+
+
+def test_fresh_build_goes_to_the_cache_and_leaves_the_process_float_mode_alone(tmp_path):
+    """A first build (in a new cache folder) writes one library and no temporary files, and
+    loading it does not switch the process to flush-denormals-to-zero (what -ffast-math's
+    startup code would do to PyTorch as well)."""
+    code = (
+        "import torch\n"
+        "from seqlab.models import _lstm_cpu\n"
+        "assert _lstm_cpu.available()\n"
+        "tiny = torch.tensor([1e-40]) * torch.tensor([1.0])\n"
+        "print(tiny.item() > 0)\n"
+    )
+    env = {**os.environ, "SEQLAB_CACHE": str(tmp_path), "SEQLAB_LSTM_KERNEL": "c"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"
+    files = sorted(p.name for p in (tmp_path / "kernels").iterdir())
+    assert len(files) == 1 and files[0].startswith("lstm_cpu-") and files[0].endswith(".so")
