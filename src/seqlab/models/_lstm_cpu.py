@@ -167,6 +167,7 @@ class _Recurrence(torch.autograd.Function):
         return h
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, dh: torch.Tensor):  # noqa: ANN001, ANN205
         lib = _lib
         assert lib is not None
