@@ -1,7 +1,8 @@
-/* The recurrent part of a one-directional LSTM layer on the CPU, row by row.
+/* The recurrent part of a one-directional LSTM layer on the CPU, a few rows at a time.
 
    Each sequence of a batch is independent of the others, so a row runs through its own
-   `len` steps with the recurrent weights hot in the L1 cache, and rows are split between
+   `len` steps with the recurrent weights hot in the L1 cache (four rows in step, sharing
+   each load of a weight; shorter rows idle on zeros), and groups of rows are split between
    OpenMP threads with nothing to synchronise (the result does not depend on their number).
    Built with -fopenmp: loaded into a process that has imported torch, libgomp.so.1 resolves
    to torch's own copy, so these loops share PyTorch's thread pool. The input projection
@@ -18,8 +19,10 @@
 #include <string.h>
 
 /* tanh as a rational function of degree 13/6 on [-7.9, 7.9] (Eigen's generic_fast_tanh_float;
-   within a few ulp of tanhf, and exactly +-1 in float outside that range). Only multiplies,
-   adds and one divide, so loops over it vectorise without a vector math library. */
+   +-1 outside), within 2.8e-7 of tanh everywhere (checked on a 1e-5 grid over [-20, 20]).
+   Only multiplies, adds and one divide, so loops over it vectorise without a vector math
+   library. The sigmoid derived from it has the same absolute error (so a gate of 1e-9 reads
+   0, which no gate or gradient notices). */
 static inline float tanh_r(float x)
 {
     const float clamp = 7.90531110763549805f;
@@ -128,8 +131,9 @@ static inline void cell_backward(int H, const float *restrict a, const float *re
     }
 }
 
-#define PF 2 /* backward: fetch the data of step t - PF while step t runs (reverse walks
-                 defeat the hardware prefetcher on some CPUs) */
+#define PF 2 /* backward: ask for the saved data of step t - PF while step t runs. The walk
+                 goes backwards through memory, which not every CPU's prefetcher follows; on
+                 the development machine (Zen 3) it made no measurable difference either way */
 
 static inline void prefetch_step(int H, const float *act, const float *c, const float *tc,
                                  const float *dh, long long base)

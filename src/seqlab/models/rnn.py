@@ -184,14 +184,10 @@ class RecurrentClassifier(SequenceClassifier):
             or not _lstm_cpu.usable(table, self.hidden_size, *self.layers.parameters())
         ):
             return super().forward(tokens=tokens, lengths=lengths, values=values)
-        data, lengths = self.checked_input(tokens=tokens, lengths=lengths)
-        lengths = lengths.to(data.device)
-        if data.numel() < table.shape[0]:
-            x = self.embedding(data).masked_fill(
-                ~length_mask(lengths, data.shape[1]).unsqueeze(-1), 0.0
-            )
-            return self._run(lengths, True, x=x)
-        return self._run(lengths, True, tokens=data)
+        data, checked = self.checked_input(tokens=tokens, lengths=lengths)
+        if data.numel() < table.shape[0]:  # few positions: looking the vectors up costs less
+            return super().forward(tokens=tokens, lengths=lengths)
+        return self._run(checked.to(data.device), True, tokens=data)
 
     def _run(
         self,
