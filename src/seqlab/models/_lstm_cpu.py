@@ -246,9 +246,10 @@ def _recurrence(gx: torch.Tensor, w_hh: torch.Tensor, lengths: torch.Tensor) -> 
     return _Recurrence.apply(gx, w_hh, lengths)
 
 
-# Above this many units per direction, PyTorch's batched matrix products win: forward and
-# backward of a 128 x 221-step batch, 2 threads, measured against nn.LSTM: 1.8x faster at
-# hidden 32, 1.4x at 64, 0.83x at 128 and 256.
+# Above this many units per direction PyTorch's batched matrix products catch up: forward +
+# backward of a 128 x 221-step batch on 2 threads against nn.LSTM (benchmarks/
+# bench_lstm_kernel.py, median of paired ratios): 1.37x at hidden 32, 1.25x at 64, 0.95x at
+# 128, 0.84x at 256.
 MAX_HIDDEN = 64
 
 

@@ -6,8 +6,8 @@ each sequence reversed within its own length. The time loop runs inside PyTorch'
 kernels (oneDNN on the CPU, cuDNN on a GPU); batches whose sequences have similar lengths
 (the trainer's length buckets) waste the least work. An LSTM on the CPU (float32) runs its
 recurrence in seqlab's own compiled kernel instead (:mod:`seqlab.models._lstm_cpu`: each
-sequence stops at its length; up to 64 units, 1.4-1.8x faster than ``nn.LSTM`` forward and
-backward), with ``nn.LSTM`` as the fallback (no C compiler, larger layers, a GPU).
+sequence stops at its length; up to 64 units, 1.25-1.4x faster than ``nn.LSTM`` forward
+and backward), with ``nn.LSTM`` as the fallback (no C compiler, larger layers, a GPU).
 
 Layout of the stack (``num_layers=3, residual=True``; ``+`` is a skip connection, the
 "carry" that lets the signal and its gradient bypass a layer)::
