@@ -165,3 +165,29 @@ def test_fresh_build_goes_to_the_cache_and_leaves_the_process_float_mode_alone(t
     assert done.stdout.strip() == "True"
     files = sorted(p.name for p in (tmp_path / "kernels").iterdir())
     assert len(files) == 1 and files[0].startswith("lstm_cpu-") and files[0].endswith(".so")
+
+
+def test_without_a_compiler_the_model_falls_back_to_nn_lstm_with_a_warning(tmp_path):
+    code = (
+        "import warnings, torch\n"
+        "from seqlab.models import _lstm_cpu\n"
+        "from seqlab.models.rnn import LSTMClassifier\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    m = LSTMClassifier(vocab_size=20, hidden_size=4)\n"
+        "    out = m(tokens=torch.tensor([[3, 4, 5]]), lengths=torch.tensor([3]))\n"
+        "print(tuple(out.shape), _lstm_cpu.available())\n"
+        "print([str(w.message) for w in caught])\n"
+    )
+    env = {**os.environ, "CC": str(tmp_path / "no-such-cc"), "SEQLAB_CACHE": str(tmp_path)}
+    env.pop("SEQLAB_LSTM_KERNEL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    shape_line, warnings_line = done.stdout.strip().splitlines()
+    assert shape_line == "(1, 2) False"
+    assert "seqlab's CPU LSTM kernel is unavailable, using nn.LSTM" in warnings_line
+
+    env["SEQLAB_LSTM_KERNEL"] = "c"  # asked for the kernel: a failed build is an error
+    failed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "no-such-cc" in failed.stderr

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from seqlab._utils import cache_dir
 
-__all__ = ["available", "lstm"]
+__all__ = ["MAX_HIDDEN", "available", "lstm", "lstm_tokens", "usable"]
 
 _SOURCE = Path(__file__).with_name("_lstm_cpu.c")
 # No -ffast-math: GCC 12 would link crtfastmath.o, which flushes denormals to zero for the
@@ -89,7 +89,7 @@ def _build() -> ctypes.CDLL:
         os.close(fd)
         try:
             result = subprocess.run(
-                [compiler, *_FLAGS, str(_SOURCE), "-o", tmp, "-lm"],
+                [compiler, *_FLAGS, str(_SOURCE), "-o", tmp],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -132,7 +132,12 @@ def available() -> bool:
     choice = os.environ.get(_ENV, "auto").lower()
     if choice not in ("auto", "c", "torch"):
         raise ValueError(f"{_ENV} must be auto, c or torch, got {choice!r}")
-    return choice != "torch" and _load() is not None
+    if choice == "torch":
+        return False
+    lib = _load()
+    if lib is None and choice == "c":  # the build failed on an earlier call
+        raise RuntimeError(f"{_ENV}=c but the CPU LSTM kernel failed to build on an earlier call")
+    return lib is not None
 
 
 def _threads(batch: int) -> int:
