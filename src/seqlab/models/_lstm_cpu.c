@@ -131,21 +131,6 @@ static inline void cell_backward(int H, const float *restrict a, const float *re
     }
 }
 
-#define PF 2 /* backward: ask for the saved data of step t - PF while step t runs. The walk
-                 goes backwards through memory, which not every CPU's prefetcher follows; on
-                 the development machine (Zen 3) it made no measurable difference either way */
-
-static inline void prefetch_step(int H, const float *act, const float *c, const float *tc,
-                                 const float *dh, long long base)
-{
-    const char *a = (const char *)(act + base * 4 * H);
-    for (int off = 0; off < 16 * H; off += 64) __builtin_prefetch(a + off);
-    const char *p[3] = {(const char *)(c + base * H), (const char *)(tc + base * H),
-                        (const char *)(dh + base * H)};
-    for (int i = 0; i < 3; i++)
-        for (int off = 0; off < 4 * H; off += 64) __builtin_prefetch(p[i] + off);
-}
-
 /* Forward for all B rows, R at a time, the groups split between `threads` OpenMP threads.
    Layouts (contiguous float32): gx (B, T, G) input projection plus both biases;
    whh_t (H, G) = W_hh transposed; out: h (B, T, H), act (B, T, G) the gates after their
@@ -224,7 +209,6 @@ void lstm_backward(int B, int T, int H, int threads, const long long *lengths,
             for (int r = 0; r < R; r++) {
                 if (t >= len[r]) { dp[r] = zeros; continue; }
                 const long long base = (long long)(grp * R + r) * T + t;
-                if (t >= PF) prefetch_step(H, act, c, tc, dh, base - PF);
                 const float *cp = t > 0 ? c + (base - 1) * H : zeros;
                 cell_backward(H, act + base * G, tc + base * H, cp, dh + base * H,
                               dhrec + r * H, dcrec + r * H, dz + base * G);

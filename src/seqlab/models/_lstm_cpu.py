@@ -141,7 +141,7 @@ def available() -> bool:
 
 
 def _threads(batch: int) -> int:
-    """PyTorch's CPU thread count, at most one thread per 8 rows (rows are the unit of work)."""
+    """PyTorch's CPU thread count, at most one thread per 8 rows (two groups of four)."""
     return max(1, min(torch.get_num_threads(), batch // 8))
 
 

@@ -201,30 +201,15 @@ class RecurrentClassifier(SequenceClassifier):
         steps = (x if x is not None else tokens).shape[1]
         rev = _reverse_index(lengths, steps) if self.bidirectional else None
         h = x  # (B, T, D); None when the first layer reads tokens
-        for i, layer in enumerate(self.layers):
-            if i == 0 and tokens is not None:
-                table = self.embedding.weight
-                if rev is None:
-                    out = _lstm_cpu.lstm_tokens(tokens, lengths, table, *_weights(layer, ""))
-                else:
-                    fwd = _lstm_cpu.lstm_tokens(tokens, lengths, table, *_weights(layer, ""))
-                    bwd = _lstm_cpu.lstm_tokens(
-                        tokens.gather(1, rev), lengths, table, *_weights(layer, "_reverse")
-                    )
-                    out = torch.cat([fwd, _gather_steps(bwd, rev)], dim=-1)  # (B, T, 2H)
-                h = out
-                continue
-            inputs = self.dropout(h) if i > 0 else h
-            if rev is None:
-                if fast:
-                    out = _lstm_cpu.lstm(inputs, lengths, *_weights(layer, ""))
-                else:
-                    out, _ = layer(inputs)  # (B, T, H)
-            else:
-                fwd = self._direction(i, inputs, lengths, fast, reverse=False)
-                rev_in = _gather_steps(inputs, rev)
+        for i in range(len(self.layers)):
+            reads_tokens = i == 0 and tokens is not None
+            inputs = tokens if reads_tokens else (self.dropout(h) if i > 0 else h)
+            out = self._direction(i, inputs, lengths, fast, reverse=False)  # (B, T, H)
+            if rev is not None:
+                # token ids (B, T) or vectors (B, T, F), reversed within each length
+                rev_in = inputs.gather(1, rev) if reads_tokens else _gather_steps(inputs, rev)
                 bwd = self._direction(i, rev_in, lengths, fast, reverse=True)
-                out = torch.cat([fwd, _gather_steps(bwd, rev)], dim=-1)  # (B, T, 2H)
+                out = torch.cat([out, _gather_steps(bwd, rev)], dim=-1)  # (B, T, 2H)
             if self.residual and i > 0:
                 out = out + h
             h = out
@@ -233,10 +218,16 @@ class RecurrentClassifier(SequenceClassifier):
     def _direction(
         self, i: int, x: torch.Tensor, lengths: torch.Tensor, fast: bool, reverse: bool
     ) -> torch.Tensor:
-        """One direction of bidirectional layer ``i``, run as a one-directional layer."""
+        """One direction of layer ``i`` on vectors ``x (B, T, F)``, or on token ids ``(B, T)``
+        (``fast`` only: the kernel reads them through the embedding table)."""
         layer = self.layers[i]
         if fast:
-            return _lstm_cpu.lstm(x, lengths, *_weights(layer, "_reverse" if reverse else ""))
+            weights = _weights(layer, "_reverse" if reverse else "")
+            if x.dim() == 2:
+                return _lstm_cpu.lstm_tokens(x, lengths, self.embedding.weight, *weights)
+            return _lstm_cpu.lstm(x, lengths, *weights)
+        if not self.bidirectional:
+            return layer(x)[0]
         suffix = "_reverse"
         params = {
             name.removesuffix(suffix): getattr(layer, name)
