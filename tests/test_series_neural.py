@@ -118,6 +118,53 @@ def test_series_neural_residual_highway_and_multivariate_inputs() -> None:
         fc.predict(u[:, :1])
 
 
+def test_series_neural_pool_reads_block_means_of_the_window() -> None:
+    u = _sine(200)
+    fc = NeuralForecaster("lstm", pool=4, **TINY).fit(u[:-1], u[1:])
+    net = fc.network_
+    # the network reads lags / pool = 3 steps, each the mean of 4 consecutive window steps
+    window = torch.randn(5, 12, 1)
+    lengths = torch.full((5,), 12)
+    means = window.reshape(5, 3, 4, 1).mean(dim=2)  # newest block = the last 4 steps
+    with torch.no_grad():
+        got = net(values=window, lengths=lengths)
+        want = net.network(values=means, lengths=torch.full((5,), 3))
+    torch.testing.assert_close(got, want)
+    np.testing.assert_allclose(fc.predict(u[:120])[:120], fc.predict(u[:-1])[:120], atol=1e-6)
+    with pytest.raises(ValueError, match="lags=12 is not a multiple of pool=5.*use lags=10"):
+        NeuralForecaster(lags=12, pool=5)
+
+
+def test_series_neural_pooled_hybrid_starts_as_the_linear_model() -> None:
+    u = _sine(300)
+    kwargs = {**TINY, "ar_lags": 6, "pool": 3, "epochs": 1, "lr": 1e-9, "seed": 0}
+    hybrid = NeuralForecaster("lstm", **kwargs).fit(u[:-1], u[1:])
+    assert hybrid.network_.network.network.head.weight.abs().max() < 1e-6  # head starts at 0
+    # with a negligible learning rate the hybrid predicts what its linear part predicts
+    z = hybrid._padded(u[:-1])
+    steps = torch.arange(len(u) - 1)
+    with torch.no_grad():
+        recent = hybrid._windows(z, steps)[:, -6:].flatten(1)
+        linear = (recent @ hybrid.network_.ar_weight + hybrid.network_.ar_bias).double().numpy()
+    linear = linear * hybrid.target_scale_ + hybrid.target_mean_
+    np.testing.assert_allclose(hybrid.predict(u[:-1]), linear, atol=1e-4)
+
+
+def test_series_neural_ensemble_is_the_mean_of_its_seeds() -> None:
+    u = _sine(300)
+    kwargs = {**TINY, "val_fraction": 0.0}
+    both = NeuralForecaster("gru", seed=3, ensemble=2, **kwargs).fit(u[:-1], u[1:])
+    one = NeuralForecaster("gru", seed=3, **kwargs).fit(u[:-1], u[1:]).predict(u[:-1])
+    two = NeuralForecaster("gru", seed=4, **kwargs).fit(u[:-1], u[1:]).predict(u[:-1])
+    np.testing.assert_allclose(both.predict(u[:-1]), (one + two) / 2, rtol=1e-5, atol=1e-6)
+    assert len(both.networks_) == 2 and both.network_ is both.networks_[0]
+    # val_fraction=0: nothing held out, exactly `epochs` epochs, the last one kept
+    assert [row["epoch"] for row in both.history_] == [1, 2, 3, 4] and both.best_epoch_ == 4
+    assert both.config["ensemble"] == 2
+    with pytest.raises(ValueError, match="ensemble must be an integer >= 1, got 0"):
+        NeuralForecaster(ensemble=0)
+
+
 def test_series_neural_forecaster_errors_name_the_parameter() -> None:
     u = _sine(100)
     with pytest.raises(

@@ -257,9 +257,10 @@ class _NeuralBase:
         self.history_: list[dict[str, float]] = []
         self.best_epoch_: int | None = None
 
-    def _build(self, input_size: int, outputs: int) -> nn.Module:
+    def _build(self, input_size: int, outputs: int, seed: int | None = None) -> nn.Module:
         cls = get_model(self.model)
-        net = cls(input_size=input_size, num_classes=outputs, seed=self.seed, **self.model_kwargs)
+        seed = self.seed if seed is None else seed
+        net = cls(input_size=input_size, num_classes=outputs, seed=seed, **self.model_kwargs)
         return net.to(self._device)
 
     def _check_fitted(self) -> nn.Module:
@@ -311,7 +312,15 @@ class NeuralForecaster(_NeuralBase):
     first, in closed form (ridge ``ar_ridge``) on all the full windows given to ``fit``, and
     the network, whose output layer starts at zero, learns what it leaves over; epoch 0 is
     then the linear model alone, so early stopping keeps it unless the network improves on
-    the held-out windows. See the module docstring for the training loop.
+    the held-out windows. ``pool=k > 1`` averages the window over blocks of ``k`` steps
+    before the network reads it (``lags / k`` steps of ``k``-step means, the newest block
+    ending at ``t``; ``lags`` must be a multiple of ``k``): a recurrent network then sees a
+    long, noisy history as a short, smoother sequence; the linear part of a hybrid still
+    reads the raw steps. ``ensemble=n > 1`` trains ``n`` networks with seeds ``seed`` ..
+    ``seed + n - 1`` and predicts their mean (``networks_``; ``network_``, ``history_`` and
+    ``best_epoch_`` describe the first). ``val_fraction=0`` holds nothing out and trains for
+    exactly ``epochs`` epochs (choose ``epochs`` on a validation split then). See the module
+    docstring for the training loop.
 
     >>> u = np.sin(np.arange(400) / 4.0)[:, None]
     >>> fc = NeuralForecaster("lstm", hidden_size=8, lags=10, epochs=3, seed=0)
@@ -337,6 +346,8 @@ class NeuralForecaster(_NeuralBase):
         residual: bool = False,
         ar_lags: int = 0,
         ar_ridge: float = 1e-6,
+        pool: int = 1,
+        ensemble: int = 1,
         **model_kwargs: Any,
     ) -> None:
         super().__init__(
@@ -365,13 +376,24 @@ class NeuralForecaster(_NeuralBase):
                 "steps of the window; use ar_lags <= lags"
             )
         self.ar_ridge = _check_float("ar_ridge", ar_ridge, 0.0, math.inf, low_open=False)
+        self.pool = _check_int("pool", pool, 1)
+        if self.lags % self.pool:
+            raise ValueError(
+                f"lags={lags} is not a multiple of pool={pool}: the window is averaged over "
+                f"blocks of pool steps; use lags={self.lags - self.lags % self.pool or self.pool}"
+                " or a pool that divides lags"
+            )
+        self.ensemble = _check_int("ensemble", ensemble, 1)
         self.config = {
             **self.config,
             "lags": self.lags,
             "residual": residual,
             "ar_lags": self.ar_lags,
             "ar_ridge": self.ar_ridge,
+            "pool": self.pool,
+            "ensemble": self.ensemble,
         }
+        self.networks_: list[nn.Module] = []
         self.input_mean_: np.ndarray | None = None
         self.input_scale_: np.ndarray | None = None
         self.target_mean_: np.ndarray | None = None
@@ -397,7 +419,7 @@ class NeuralForecaster(_NeuralBase):
         recent = self._windows(z, steps)[:, -self.ar_lags :].flatten(1).double().cpu().numpy()
         phi = np.concatenate([np.ones((len(recent), 1)), recent], axis=1)
         coef = ridge_solve(phi, t[steps].double().cpu().numpy(), self.ar_ridge)
-        head = getattr(net, "head", None)
+        head = getattr(net.network if isinstance(net, _Pooled) else net, "head", None)
         if isinstance(head, nn.Linear):
             # the network starts by adding nothing: epoch 0 is the linear model alone
             nn.init.zeros_(head.weight)
@@ -446,8 +468,31 @@ class NeuralForecaster(_NeuralBase):
         # window of step s starts at row s of the padded series; full windows: s >= lags - 1
         steps = torch.arange(self.lags - 1, u.shape[0], device=dev)
         train_steps, val_steps = steps[: n_full - n_val], steps[n_full - n_val :]
-        with _seeded_training(self.seed, dev):
-            net = self._build(u.shape[1], y.shape[1])
+        fitted = [
+            self._fit_one(seed, z, t, steps, train_steps, val_steps, (u.shape[1], y.shape[1]))
+            for seed in range(self.seed, self.seed + self.ensemble)
+        ]
+        self.networks_ = [net for net, _, _ in fitted]
+        self.network_, self.history_, self.best_epoch_ = fitted[0]
+        self.input_dim_, self.output_dim_ = u.shape[1], y.shape[1]
+        return self
+
+    def _fit_one(
+        self,
+        seed: int,
+        z: torch.Tensor,
+        t: torch.Tensor,
+        steps: torch.Tensor,
+        train_steps: torch.Tensor,
+        val_steps: torch.Tensor,
+        sizes: tuple[int, int],
+    ) -> tuple[nn.Module, list[dict[str, float]], int]:
+        """Build and train one network with ``seed``: (network, history, best epoch)."""
+        dev = self._device
+        with _seeded_training(seed, dev):
+            net = self._build(*sizes, seed=seed)
+            if self.pool > 1:
+                net = _Pooled(net, self.pool)
             if self.ar_lags:
                 net = self._hybrid(net, z, t, steps)
 
@@ -461,11 +506,11 @@ class NeuralForecaster(_NeuralBase):
                     total += float(((self._forward(net, z, chunk) - t[chunk]) ** 2).sum())
                 return total / (len(val_steps) * t.shape[1])
 
-            self.history_, self.best_epoch_ = _train(
+            history, best_epoch = _train(
                 net,
                 len(train_steps),
                 batch_loss,
-                val_loss if n_val else None,
+                val_loss if len(val_steps) else None,
                 epochs=self.epochs,
                 lr=self.lr,
                 batch_size=self.batch_size,
@@ -473,15 +518,13 @@ class NeuralForecaster(_NeuralBase):
                 lr_decay=self.lr_decay,
                 weight_decay=self.weight_decay,
                 grad_clip=self.grad_clip,
-                seed=self.seed,
+                seed=seed,
             )
-        self.network_ = net
-        self.input_dim_, self.output_dim_ = u.shape[1], y.shape[1]
-        return self
+        return net, history, best_epoch
 
     def predict(self, inputs: Any) -> np.ndarray:
         """Causal one-step predictions ``(T, D_out)``, one per input step, in target units."""
-        net = self._check_fitted()
+        self._check_fitted()
         u = _as_2d(inputs, "inputs")
         if u.shape[1] != self.input_dim_:
             raise ValueError(
@@ -492,11 +535,27 @@ class NeuralForecaster(_NeuralBase):
         outs = []
         with torch.no_grad():
             for chunk in torch.arange(u.shape[0], device=dev).split(max(self.batch_size, 1024)):
-                outs.append(self._forward(net, z, chunk).cpu())
+                mean = sum(self._forward(m, z, chunk) for m in self.networks_) / len(self.networks_)
+                outs.append(mean.cpu())
         pred = torch.cat(outs).double().numpy() if outs else np.zeros((0, self.output_dim_))
         if self.residual:
             pred = pred + self._base(u)
         return pred * self.target_scale_ + self.target_mean_
+
+
+class _Pooled(nn.Module):
+    """``network`` on the window averaged over blocks of ``pool`` steps (newest block last)."""
+
+    def __init__(self, network: nn.Module, pool: int) -> None:
+        super().__init__()
+        self.network, self.pool = network, pool
+
+    def forward(self, values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        b, steps, d = values.shape
+        pooled = values.reshape(b, steps // self.pool, self.pool, d).mean(dim=2)
+        return self.network(
+            values=pooled, lengths=torch.div(lengths, self.pool, rounding_mode="floor")
+        )
 
 
 class _Hybrid(nn.Module):
