@@ -12,6 +12,12 @@ fitted on train, one-step NRMSE in sunspot units); the record behind its sunspot
 2. LSTM trials (``TRIALS``): each setting fitted on the train part with several seeds and
    scored on validation only, one seed at a time and as the mean of the seeds' predictions.
    The test score of the setting chosen on validation comes from ``bench_esn.py``.
+
+    python benchmarks/bench_sunspots_lstm.py --grid-test  # -> sunspots_lstm_grid_test.json
+
+3. Sensitivity, after the choice: every point of ``bench_esn.py``'s sunspots LSTM grid scored
+   on validation (fitted on train) and on test (refitted on train + validation), to show how
+   much the test score depends on the point that validation picked. Nothing is chosen here.
 """
 
 from __future__ import annotations
@@ -66,15 +72,56 @@ TRIALS: dict[str, dict[str, Any]] = {
 }
 
 
+def grid_test(values: np.ndarray, quick: bool, start: float) -> dict[str, Any]:
+    """Part 3: validation and test NRMSE of every point of bench_esn.py's sunspots grid."""
+    from bench_esn import LAGS, NEURAL_FORECAST
+
+    cfg = NEURAL_FORECAST["sunspots"]
+    points = [{"pool": p, "epochs": e} for p in cfg["grid"]["pool"] for e in cfg["grid"]["epochs"]]
+    if quick:
+        points = [{"pool": 6, "epochs": 3}]
+    rows = []
+    for point in points:
+        rep = evaluate_forecast(values, "lstm", {**cfg["base"], **point}, lags=LAGS)
+        m = rep.metrics
+        rows.append(
+            {
+                **point,
+                "val": m["lstm"]["val"]["nrmse"],
+                "test": m["lstm"]["test"]["nrmse"],
+                "linear_ar_test": m["linear-ar"]["test"]["nrmse"],
+            }
+        )
+        print(f"  {point}: val {rows[-1]['val']:.4f} test {rows[-1]['test']:.4f}", flush=True)
+    result = {
+        "base": cfg["base"],
+        "points": rows,
+        "linear_ar": {
+            "lags": rep.config["ar_lags"],
+            **{k: v["nrmse"] for k, v in m["linear-ar"].items()},
+        },
+        "test_below_linear_ar": sum(r["test"] < r["linear_ar_test"] for r in rows),
+        "machine": {"platform": platform.platform(), "torch": torch.__version__, "threads": 1},
+        "seconds": time.perf_counter() - start,
+    }
+    out = RESULTS / f"sunspots_lstm_grid_test{'.quick' if quick else ''}.json"
+    atomic_write_json(out, result)
+    print(f"{result['test_below_linear_ar']} of {len(rows)} points below the AR on test -> {out}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--data-dir", default=os.environ.get("SEQLAB_DATA", "../shared/data"))
     parser.add_argument("--seeds", type=int, default=3, help="seeds per LSTM setting")
+    parser.add_argument("--grid-test", action="store_true", help="part 3 only (see above)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     start = time.perf_counter()
     values = sunspots(args.data_dir).values
+    if args.grid_test:
+        return grid_test(values, args.quick, start)
     split = split_by_time(len(values), 0.1, 0.2)
     scaler = StandardScaler().fit(values[split.train])
     z = scaler.transform(values)

@@ -10,7 +10,8 @@ seqlab series classify --data japanese-vowels --data-dir ../shared/data --model 
 
 Neural models (lstm, gru, rnn, tdnn, cnn) take --seed and --device; every other argument of
 :class:`~seqlab.series.neural.NeuralForecaster` / ``NeuralSequenceClassifier`` goes through
-``--set KEY=VALUE`` (``hidden_size``, ``epochs``, ``lr``, ``lags``, ``num_layers`` ...).
+``--set KEY=VALUE`` (``hidden_size``, ``epochs``, ``lr``, ``lags``, ``ar_lags``, ``pool``,
+``ensemble``, ``num_layers`` ...).
 
 Each command parses its options and calls one function of :mod:`seqlab.series.experiments`.
 """
