@@ -84,7 +84,7 @@ def test_cli_classify_seq_train_every_model(model, table, tmp_path) -> None:
     args = ["--data", table, "--model", model, "--epochs", "1", "--max-steps", "2"]
     result = _train([*args, *MODEL_ARGS[model], "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"run folder: {out}" in result.output and "stopped: max_steps" in result.output
+    assert f"run folder: {out}" in result.output and "stopped: steps" in result.output
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["name"] == model
     for key, value in EXPECTED_CONFIG[model].items():

@@ -76,8 +76,8 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
 def assert_same_run(a: Path, b: Path) -> None:
     ha = json.loads((a / "history.json").read_text())
     hb = json.loads((b / "history.json").read_text())
-    keys = ("step", "tokens", "train_loss", "val_loss", "lr")
-    assert [[h[k] for k in keys] for h in ha] == [[h[k] for k in keys] for h in hb]
+    keys = ("step", "tokens", "loss", "val_loss", "lr")
+    assert [ha[k] for k in keys] == [hb[k] for k in keys]
     wa, wb = weights(a), weights(b)
     assert wa.keys() == wb.keys()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -213,7 +213,8 @@ def test_lm_stream_resume_equals_an_uninterrupted_run(tmp_path):
     seqlab.lm.train(path, steps=7, out=tmp_path / "resumed", **kw)
     state = json.loads((tmp_path / "resumed" / "checkpoint" / "state.json").read_text())
     assert (state["step"], state["epoch"], state["batch_index"]) == (7, 1, 2)
-    assert len(state["streams"]) == 4  # each stream's token position in the file's tokens
+    # each stream's token position in the file's tokens
+    assert len(state["task"]["streams"]) == 4
     lm = seqlab.lm.train(path, steps=12, out=tmp_path / "resumed", resume=True, progress=False)
     assert lm.metrics["epochs"] == pytest.approx(2.4)
     wa, wb = weights(tmp_path / "straight"), weights(tmp_path / "resumed")

@@ -191,7 +191,7 @@ def test_trainer_multiclass_reports_macro_f1():
 def test_trainer_max_steps_stops_early(data):
     ds, vec = data
     run = fit(bag_model(vec), vec, ds, epochs=5, batch_size=8, max_steps=3, progress=False)
-    assert run.metrics["stopped"] == "max_steps" and run.metrics["epochs_run"] == 1
+    assert run.metrics["stopped"] == "steps" and run.metrics["epochs_run"] == 1
 
 
 class _MeanEmbedding(nn.Module):

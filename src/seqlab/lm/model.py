@@ -237,7 +237,9 @@ class LanguageModel:
             },
         )
         if self.history:
-            atomic_write_json(path / "history.json", self.history)
+            from seqlab.training.loop import history_dict
+
+            atomic_write_json(path / "history.json", history_dict(self.history))
         if self.metrics:
             atomic_write_json(path / "metrics.json", self.metrics)
         self.path = path
@@ -260,7 +262,13 @@ class LanguageModel:
         load_model_bytes(model, (path / "model.safetensors").read_bytes())
         model.to(resolve_device(device))
         model.eval()
-        history = read_json(path / "history.json") if (path / "history.json").is_file() else []
+        from seqlab.training.loop import history_rows
+
+        history = (
+            history_rows(read_json(path / "history.json"))
+            if (path / "history.json").is_file()
+            else []
+        )
         metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
         return cls(model, vocab, config.get("train"), history, metrics, path=path)
 

@@ -61,8 +61,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import math
-import struct
 import sys
 import time
 from collections.abc import Callable
@@ -71,41 +69,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors
-import safetensors.torch
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from seqlab._utils import (
     PathLike,
     atomic_write_bytes,
-    atomic_write_json,
     read_json,
 )
 from seqlab.lm.data import (
     LEVELS,
-    Vocab,
-    batchify,
     build_vocabulary,
-    build_windows,
-    chunk_starts,
     detokenize_words,
-    get_chunk,
     load_corpus,
     split_text,
     vocabulary_from_dict,
 )
-from seqlab.lm.model import (
-    LanguageModel,
-    load_model_tensors,
-    model_tensors,
-    stream_loss,
-    window_loss,
-)
+from seqlab.lm.model import LanguageModel
+from seqlab.lm.task import LanguageModelTask
 from seqlab.models import registry
-from seqlab.models.lm import detach_state, model_name
-from seqlab.training import distributed
+from seqlab.models.lm import model_name
+from seqlab.training import distributed, loop
+from seqlab.training.checkpoint import read_checkpoint
 
 RECIPE_NAMES = ("default", "lecture")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -117,7 +101,9 @@ RESUMABLE_FIELDS = (
     "eval_every",
     "eval_seconds",
     "eval_tokens",
-    "checkpoint_seconds",
+    "checkpoint_every",
+    "threads",
+    "progress",
     "stream",  # a streamed run takes the same batches as one read into memory
     "stream_block",
 )
@@ -167,7 +153,8 @@ class LMConfig:
     eval_every: int | None = None  # steps between evaluations (None: by time only)
     eval_seconds: float = 30.0  # training seconds between evaluations
     eval_tokens: int | None = 20_000  # predictions per periodic evaluation (None: all)
-    checkpoint_seconds: float = 120.0  # training seconds between checkpoints
+    checkpoint_every: float = 60.0  # seconds between checkpoints (and at every epoch end)
+    threads: int | None = None  # torch threads for the run (None: torch's default)
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
     # default recipe: read the corpus file as streams instead of into memory (same batches)
@@ -308,6 +295,7 @@ def train(
     device: str | torch.device = "auto",
     resume: bool = False,
     progress: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
     **overrides: Any,
 ) -> LanguageModel:
     """Train a character- or word-level language model and return it, ready to generate.
@@ -321,7 +309,7 @@ def train(
 
     With ``out``, the run folder gets ``config.json``, ``vocab.json``, ``model.safetensors``,
     ``history.json``, ``metrics.json``, ``curves.png`` and ``checkpoint/`` (written every
-    ``checkpoint_seconds`` and at the end, atomically). ``resume=True`` continues from that
+    ``checkpoint_every`` seconds, at every epoch end and at the end, atomically). ``resume=True`` continues from that
     checkpoint — exactly where it stopped, the same batches, the same random numbers — up to
     the budget given now (or the stored one); the other settings come from the checkpoint.
 
@@ -342,7 +330,9 @@ def train(
     if resume:
         if out is None:
             raise ValueError("resume=True needs out= (the run folder holding checkpoint/)")
-        return _resume(out, corpus, text, level, recipe, seed, budget, overrides, device, progress)
+        return _resume(
+            out, corpus, text, level, recipe, seed, budget, overrides, device, progress, clock
+        )
     cfg = make_config(recipe or "default", level or "char", seed=seed, **budget, **overrides)
     cfg.validate()
     index = None
@@ -361,8 +351,7 @@ def train(
             "stream=True reads a corpus file as it trains, but text= was given; write the text "
             "to a file and pass corpus=PATH, or drop stream=True"
         )
-    trainer = _Trainer.new(cfg, text, device, out, progress, index=index)
-    return trainer.run()
+    return _run(cfg, text, device, out, progress, index=index, clock=clock)
 
 
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
@@ -407,6 +396,7 @@ def _resume(
     overrides: dict[str, Any],
     device: torch.device,
     progress: bool,
+    clock: Callable[[], float],
 ) -> LanguageModel:
     path = Path(out) / "checkpoint" / "state.safetensors"
     # rank 0 reads the checkpoint and sends it to every rank (no shared folder needed)
@@ -416,10 +406,15 @@ def _resume(
         raise FileNotFoundError(
             f"{path}: no checkpoint to resume from; train without resume=True first"
         )
-    tensors = safetensors.torch.load(blob)
-    (header_size,) = struct.unpack("<Q", blob[:8])
-    state = json.loads(json.loads(blob[8 : 8 + header_size])["__metadata__"]["state"])
-    stored = dict(state["config"])
+    _, state = read_checkpoint(blob)
+    if "extra" not in state:
+        raise ValueError(
+            f"{path} was written by an older seqlab whose checkpoints this version cannot "
+            "resume; the finished run in that folder still loads, or train again without "
+            "--resume (--overwrite)"
+        )
+    extra = state["extra"]
+    stored = _upgrade_config(dict(extra["config"]))
     given = {"level": level, "recipe": recipe, "seed": seed, **overrides}
     names = {f.name for f in dataclasses.fields(LMConfig)}
     unknown = sorted(set(overrides) - names)
@@ -455,14 +450,22 @@ def _resume(
             "or stream=False"
         )
     sha = index.sha256 if index is not None else _sha256(text or "")
-    if sha != state["corpus_sha256"]:
+    if sha != extra["corpus_sha256"]:
         raise ValueError(
             "the corpus differs from the one the checkpoint was trained on; resume with the "
             "same text"
         )
-    trainer = _Trainer.new(cfg, text, device, out, progress, vocab_dict=state["vocab"], index=index)
-    trainer.restore(state, tensors)
-    return trainer.run()
+    return _run(
+        cfg,
+        text,
+        device,
+        out,
+        progress,
+        vocab_dict=extra["vocab"],
+        index=index,
+        resume=True,
+        clock=clock,
+    )
 
 
 def evaluate(
@@ -565,501 +568,141 @@ def demo_step(
 # ---------------------------------------------------------------------- the loop
 
 
-class _Trainer:
-    """One training run: the data plan, the loop, evaluation, checkpoints."""
-
-    def __init__(
-        self,
-        cfg: LMConfig,
-        vocab: Vocab,
-        model: nn.Module,
-        train_ids: np.ndarray | None,
-        val_ids: np.ndarray | None,
-        corpus_sha256: str,
-        device: torch.device,
-        out: Path | None,
-        progress: bool,
-        index: Any = None,
-    ) -> None:
-        self.cfg = cfg
-        self.index = index  # a seqlab.lm.stream.CorpusIndex when the corpus is streamed
-        self.vocab = vocab
-        self.model = model
-        self.train_ids = train_ids
-        self.val_ids = val_ids
-        self.corpus_sha256 = corpus_sha256
-        self.device = device
-        self.out = out
-        self.progress = progress
-        self.net = model  # the DDP wrapper under torchrun (set by `new`)
-        self.world = distributed.world_size()
-        self.main = distributed.is_main()
-        self.optimizer = _make_optimizer(cfg, model)
-        self.step = 0
-        self.epoch = 0
-        self.batch_index = 0
-        self.train_time = 0.0
-        self.tokens = 0
-        self.history: list[dict[str, Any]] = []
-        self.hidden: tuple[torch.Tensor, ...] | None = None
-        self.loss_sum = 0.0  # since the last evaluation
-        self.loss_count = 0
-        self.last_eval_time = 0.0
-        self.last_checkpoint_time = 0.0
-        self._windows: tuple[np.ndarray, np.ndarray] | None = None
-        self._plan_epoch = -1
-        self._plan: Any = None
-        self._rng_before_step: dict[str, torch.Tensor] | None = None
-
-    @classmethod
-    def new(
-        cls,
-        cfg: LMConfig,
-        text: str | None,
-        device: torch.device,
-        out: PathLike | None,
-        progress: bool,
-        vocab_dict: dict[str, Any] | None = None,
-        index: Any = None,
-    ) -> _Trainer:
-        distributed.check_batch_size(cfg.batch_size)
-        train_ids: np.ndarray | None = None
-        val_ids: np.ndarray | None = None
-        if index is not None:  # streamed: the scan fitted the same vocabulary
-            if vocab_dict is not None:
-                index.vocab = vocabulary_from_dict(vocab_dict)
-            vocab = index.vocab
-            sha = index.sha256
+def _run(
+    cfg: LMConfig,
+    text: str | None,
+    device: torch.device,
+    out: PathLike | None,
+    progress: bool,
+    vocab_dict: dict[str, Any] | None = None,
+    index: Any = None,
+    resume: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+) -> LanguageModel:
+    """Prepare the data and the model, train on the one loop, write the run folder."""
+    distributed.check_batch_size(cfg.batch_size)
+    train_ids: np.ndarray | None = None
+    val_ids: np.ndarray | None = None
+    if index is not None:  # streamed: the scan fitted the same vocabulary
+        if vocab_dict is not None:
+            index.vocab = vocabulary_from_dict(vocab_dict)
+        vocab = index.vocab
+        sha = index.sha256
+    else:
+        assert text is not None
+        train_text, val_text = split_text(text, cfg.val_fraction)
+        if vocab_dict is not None:
+            vocab = vocabulary_from_dict(vocab_dict)
+        elif cfg.level == "char":
+            # The character set of the whole corpus: a character seen only in the held-out
+            # part would otherwise make the validation loss undefined. Words come from the
+            # training part only, and unseen held-out words are [UNK].
+            vocab = build_vocabulary(text, "char", lower=cfg.lower)
         else:
-            assert text is not None
-            train_text, val_text = split_text(text, cfg.val_fraction)
-            if vocab_dict is not None:
-                vocab = vocabulary_from_dict(vocab_dict)
-            elif cfg.level == "char":
-                # The character set of the whole corpus: a character seen only in the held-out
-                # part would otherwise make the validation loss undefined. Words come from the
-                # training part only, and unseen held-out words are [UNK].
-                vocab = build_vocabulary(text, "char", lower=cfg.lower)
-            else:
-                vocab = build_vocabulary(train_text, "word", cfg.lower, cfg.max_tokens)
-            train_ids = vocab.encode(train_text, errors="ignore")
-            val_ids = vocab.encode(val_text, errors="ignore")
-            sha = _sha256(text)
-        torch.manual_seed(cfg.seed)
-        model = registry.build(
-            model_name(cfg.model),
-            vocab_size=len(vocab),
-            embedding_dim=cfg.embedding_dim,
-            hidden_size=cfg.hidden_size,
-            num_layers=cfg.num_layers,
-            dropout=cfg.dropout,
-            tie_weights=cfg.tie_weights,
-            input_encoding=cfg.input_encoding,
-        ).to(device)
-        out_path = None if out is None else Path(out)
-        trainer = cls(cfg, vocab, model, train_ids, val_ids, sha, device, out_path, progress, index)
-        trainer.net = distributed.wrap(model, device)
-        trainer._epoch_plan(0)  # fail now, not after the first evaluation, if the text is short
-        return trainer
-
-    # ------------------------------------------------------------------ data plan
-
-    def _epoch_plan(self, epoch: int) -> Any:
-        """Default: (batchified array, chunk starts); lecture: (windows, batches of indices)."""
-        if self._plan_epoch == epoch:
-            return self._plan
-        cfg = self.cfg
-        gen = np.random.default_rng([cfg.seed, epoch])
-        if cfg.recipe == "default":
-            # A random shift per epoch moves the chunk boundaries, so each epoch cuts the
-            # text at different places.
-            n_train = self._train_tokens()
-            offset = int(gen.integers(cfg.seq_len)) if n_train > 4 * cfg.seq_len else 0
-            if self.index is not None:  # the same rows, read from the file; only this rank's
-                from seqlab.lm.stream import batch_streams
-
-                world = self.world
-                rank = distributed.rank() if world > 1 else 0
-                data: Any = batch_streams(self.index, cfg.batch_size, offset, rank, world)
-            else:
-                assert self.train_ids is not None
-                data = batchify(self.train_ids[offset:], cfg.batch_size)
-            plan: Any = (data, chunk_starts(data.shape[1], cfg.seq_len))
-        else:
-            if self._windows is None:
-                self._windows = build_windows(self.train_ids, cfg.maxlen, cfg.step)
-            n = len(self._windows[1])
-            order = gen.permutation(n)  # Keras' fit(shuffle=True)
-            plan = [order[i : i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
-        self._plan_epoch, self._plan = epoch, plan
-        return plan
-
-    def _train_tokens(self) -> int:
-        if self.index is not None:
-            return self.index.tokens("train")
-        assert self.train_ids is not None
-        return len(self.train_ids)
-
-    def _stream_positions(self) -> list[int]:
-        """Token index (in the training part) where each stream's next chunk starts."""
-        data, starts = self._epoch_plan(self.epoch)
-        return data.all_positions(starts[self.batch_index])
-
-    def _num_batches(self, plan: Any) -> int:
-        return len(plan[1]) if self.cfg.recipe == "default" else len(plan)
-
-    # ------------------------------------------------------------------ budget
-
-    def epoch_progress(self) -> float:
-        n = self._num_batches(self._epoch_plan(self.epoch))
-        return self.epoch + self.batch_index / n
-
-    def fraction(self) -> float:
-        """Share of the budget used so far (the largest over the budgets given)."""
-        cfg = self.cfg
-        parts = [0.0]
-        if cfg.steps:
-            parts.append(self.step / cfg.steps)
-        if cfg.epochs:
-            parts.append(self.epoch_progress() / cfg.epochs)
-        if cfg.minutes:
-            parts.append(self.train_time / (60.0 * cfg.minutes))
-        return min(1.0, max(parts))
-
-    def done(self) -> bool:
-        return self.fraction() >= 1.0
-
-    def lr_at(self, fraction: float) -> float:
-        cfg = self.cfg
-        if cfg.schedule == "constant":
-            return cfg.lr
-        if cfg.schedule == "step":
-            return cfg.lr * (0.1 ** ((fraction >= 0.5) + (fraction >= 0.75)))
-        if cfg.warmup > 0 and fraction < cfg.warmup:
-            return cfg.lr * max(fraction / cfg.warmup, 0.01)
-        span = max(1e-12, 1.0 - cfg.warmup)
-        cos = 0.5 * (1.0 + math.cos(math.pi * min(1.0, (fraction - cfg.warmup) / span)))
-        return cfg.lr * (cfg.min_lr + (1.0 - cfg.min_lr) * cos)
-
-    # ------------------------------------------------------------------ steps
-
-    def _to_device(self, a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
-
-    def train_step(self) -> None:
-        # The trainer's own state changes only after the update, so that an interrupt in the
-        # middle of a step leaves the state of the last completed step for the checkpoint.
-        cfg = self.cfg
-        world = self.world
-        if world > 1:
-            torch.manual_seed(distributed.rank_seed(cfg.seed, self.step))
-        self._rng_before_step = self._rng_state()
-        plan = self._epoch_plan(self.epoch)
-        self.model.train()
-        hidden = None
-        if cfg.recipe == "default":
-            data, starts = plan
-            if self.index is not None:  # read from the file: this rank's streams only
-                x, y = data.chunk(starts[self.batch_index], cfg.seq_len)
-                n = y.shape[1] * cfg.batch_size  # targets in the global batch
-            else:
-                x, y = get_chunk(data, starts[self.batch_index], cfg.seq_len)
-                n = y.size  # targets in the global batch
-                if world > 1:  # this rank's streams; equal shares, so the plain mean is exact
-                    x, y = x[distributed.rank() :: world], y[distributed.rank() :: world]
-            logits, hidden = self.net(self._to_device(x), detach_state(self.hidden))
-            target = self._to_device(y)
-            loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())  # (B*T, V)
-        else:
-            assert self._windows is not None
-            index = plan[self.batch_index]
-            n = len(index)
-            weights = None
-            if world > 1:
-                index, w = distributed.shard_rows(index)
-                weights = torch.from_numpy(w).to(self.device)
-            logits, _ = self.net(self._to_device(self._windows[0][index]))
-            target = self._to_device(self._windows[1][index])
-            if weights is None:
-                loss = F.cross_entropy(logits[:, -1], target)  # only the next token
-            else:  # scaled so that DDP's mean over the ranks is the global batch mean
-                per_item = F.cross_entropy(logits[:, -1], target, reduction="none")
-                loss = (per_item * weights).sum() * (world / n)
-        lr = self.lr_at(self.fraction())
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.clip > 0:
-            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
-        self.optimizer.step()
-        self.hidden = detach_state(hidden)
-        self._rng_before_step = None
-        # Each rank adds its share; the sum over the ranks is the global batch's loss sum.
-        self.loss_sum += float(loss.detach()) * n / world
-        self.loss_count += n
-        self.tokens += n
-        self.step += 1
-        self.batch_index += 1
-        if self.batch_index >= self._num_batches(plan):
-            self.epoch += 1
-            self.batch_index = 0
-            self.hidden = None  # a new epoch starts new streams
-
-    def run(self) -> LanguageModel:
-        cfg = self.cfg
-        if self.out is not None and self.main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(self.out / "vocab.json", self.vocab.to_dict())
-        self._log(
+            vocab = build_vocabulary(train_text, "word", cfg.lower, cfg.max_tokens)
+        train_ids = vocab.encode(train_text, errors="ignore")
+        val_ids = vocab.encode(val_text, errors="ignore")
+        sha = _sha256(text)
+    torch.manual_seed(cfg.seed)
+    model = registry.build(
+        model_name(cfg.model),
+        vocab_size=len(vocab),
+        embedding_dim=cfg.embedding_dim,
+        hidden_size=cfg.hidden_size,
+        num_layers=cfg.num_layers,
+        dropout=cfg.dropout,
+        tie_weights=cfg.tie_weights,
+        input_encoding=cfg.input_encoding,
+    ).to(device)
+    task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
+    task.plan(0)  # fail now, not after the first evaluation, if the text is short
+    out_path = None if out is None else Path(out)
+    main = distributed.is_main()
+    if progress and main:
+        print(
             f"training {cfg.model.upper()} x{cfg.num_layers} ({cfg.hidden_size}) on "
-            f"{self._train_tokens():,} {cfg.level} tokens, vocabulary {len(self.vocab)}, "
-            f"recipe {cfg.recipe!r}, device {self.device}"
-            + (f", streamed from {self.index.path}" if self.index is not None else "")
+            f"{task.train_tokens():,} {cfg.level} tokens, vocabulary {len(vocab)}, "
+            f"recipe {cfg.recipe!r}, device {device}"
+            + (f", streamed from {index.path}" if index is not None else ""),
+            file=sys.stderr,
+            flush=True,
         )
-        if not self.history:
-            self.evaluate_now()
-        try:
-            while not self.done():
-                t0 = time.perf_counter()
-                self.train_step()
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)  # so that train_time is real
-                self.train_time += time.perf_counter() - t0
-                if self.world > 1:  # rank 0's clock: every rank stops on the same step
-                    self.train_time = distributed.broadcast_float(self.train_time)
-                if self._eval_due():
-                    self.evaluate_now()
-                if (
-                    self.out is not None
-                    and self.train_time - self.last_checkpoint_time >= cfg.checkpoint_seconds
-                ):
-                    self.save_checkpoint()
-        except KeyboardInterrupt:
-            if self.out is not None and self.world == 1:
-                self.save_checkpoint(rng=self._rng_before_step)
-                self._log(f"interrupted; checkpoint written to {self.out / 'checkpoint'}")
-            raise
-        if self.loss_count or not self.history or self.history[-1]["step"] != self.step:
-            self.evaluate_now()
-        return self.finish()
-
-    def _eval_due(self) -> bool:
-        cfg = self.cfg
-        if cfg.eval_every and self.step % cfg.eval_every == 0:
-            return True
-        return self.train_time - self.last_eval_time >= cfg.eval_seconds
-
-    def _val_loss(self, max_tokens: int | None) -> tuple[float, int] | None:
-        cfg = self.cfg
-        if cfg.recipe == "default" and self.index is not None:
-            from seqlab.lm.stream import streamed_loss
-
-            if self.index.tokens("val") < 2:
-                return None
-            return streamed_loss(
-                self.model, self.index, "val", seq_len=cfg.seq_len, max_tokens=max_tokens
-            )
-        assert self.val_ids is not None
-        if cfg.recipe == "default":
-            if len(self.val_ids) < 2:
-                return None
-            return stream_loss(self.model, self.val_ids, seq_len=cfg.seq_len, max_tokens=max_tokens)
-        if len(self.val_ids) <= cfg.maxlen:
-            return None
-        return window_loss(self.model, self.val_ids, cfg.maxlen, max_tokens=max_tokens)
-
-    def _sync_loss(self) -> None:
-        """Gather the ranks' training-loss sums on rank 0 (the others restart from 0)."""
-        if self.world > 1:
-            total = float(distributed.all_reduce_sum([self.loss_sum])[0])
-            self.loss_sum = total if self.main else 0.0
-
-    def evaluate_now(self) -> None:
-        self._sync_loss()
-        val = self._val_loss(self.cfg.eval_tokens) if self.main else None
-        entry: dict[str, Any] = {
-            "step": self.step,
-            "epoch": round(self.epoch_progress(), 6),
-            "time_s": round(self.train_time, 3),
-            "tokens": self.tokens,
-            "lr": self.lr_at(self.fraction()),
-            "train_loss": self.loss_sum / self.loss_count if self.loss_count else None,
-            "val_loss": None if val is None else val[0] / val[1],
-        }
-        self.history.append(entry)
-        self.loss_sum, self.loss_count = 0.0, 0
-        self.last_eval_time = self.train_time
-        bits = "bits/char" if self.cfg.level == "char" else "bits/word"
-        parts = [f"step {self.step}", f"epoch {entry['epoch']:.2f}", f"{self.train_time:.0f}s"]
-        if entry["train_loss"] is not None:
-            parts.append(f"train {entry['train_loss']:.3f}")
-        if entry["val_loss"] is not None:
-            v = entry["val_loss"]
-            parts.append(f"val {v:.3f} nats ({v / math.log(2):.3f} {bits})")
-        parts.append(f"lr {entry['lr']:.2e}")
-        self._log(" | ".join(parts))
-
-    def finish(self) -> LanguageModel:
-        val = self._val_loss(None) if self.main else None
-        metrics: dict[str, Any] = {
-            "steps": self.step,
-            "epochs": round(self.epoch_progress(), 6),
-            "train_time_s": round(self.train_time, 3),
-            "tokens": self.tokens,
-            "tokens_per_s": self.tokens / self.train_time if self.train_time > 0 else None,
-            "train_loss": next(
-                (h["train_loss"] for h in reversed(self.history) if h["train_loss"] is not None),
-                None,
-            ),
-        }
-        if val is not None:
-            from seqlab.lm.model import loss_metrics
-
-            v = loss_metrics(val[0] / val[1], self.cfg.level)
-            v["tokens"] = val[1]
-            v["mode"] = "stream" if self.cfg.recipe == "default" else "window"
-            metrics["val"] = v
-            self._log(
-                f"held-out: {v['loss']:.4f} nats/token, perplexity {v['perplexity']:.2f}"
-                + (f", {v['bits_per_char']:.4f} bits/char" if "bits_per_char" in v else "")
-            )
-        lm = LanguageModel(
-            self.model, self.vocab, asdict(self.cfg), self.history, metrics, path=self.out
-        )
-        self.model.eval()
-        if self.out is not None:
-            self.save_checkpoint()
-        if self.out is not None and self.main:
-            lm.save(self.out)
-            plot_curves(self.history, self.out / "curves.png", title=self._title())
-            self._log(f"run saved to {self.out}")
-        return lm
-
-    def _title(self) -> str:
-        cfg = self.cfg
-        return f"{cfg.corpus or 'text'} ({cfg.level}, {cfg.recipe} recipe, {cfg.model})"
-
-    def _log(self, message: str) -> None:
-        if self.progress and self.main:
-            print(message, file=sys.stderr, flush=True)
-
-    # ------------------------------------------------------------------ checkpoints
-
-    def _rng_state(self) -> dict[str, torch.Tensor]:
-        state = {"rng/torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            state["rng/cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
-
-    def save_checkpoint(self, rng: dict[str, torch.Tensor] | None = None) -> None:
-        """Write ``checkpoint/state.safetensors`` atomically: the weights, the optimizer, the
-        carried hidden state and the random-number state as tensors, and everything else as
-        JSON in the file's metadata (``state.json`` is a readable copy of that JSON).
-
-        ``rng`` replaces the current random-number state (after an interrupted step, the
-        state before that step, so that the resumed run draws the same numbers)."""
-        assert self.out is not None
-        # Every rank takes part (the loss sums and the streams' hidden states are gathered);
-        # rank 0 writes.
-        self._sync_loss()
-        hidden = tuple(distributed.all_gather_rows(h, dim=1) for h in self.hidden or ())
-        if not self.main:
-            self.last_checkpoint_time = self.train_time
-            return
-        tensors = {f"model/{k}": v for k, v in model_tensors(self.model).items()}
-        opt = self.optimizer.state_dict()
-        opt_state: dict[str, dict[str, Any]] = {}
-        for pid, entries in opt["state"].items():
-            opt_state[str(pid)] = {}
-            for name, value in entries.items():
-                if torch.is_tensor(value):
-                    tensors[f"optim/{pid}/{name}"] = value.detach().cpu().contiguous().clone()
-                else:
-                    opt_state[str(pid)][name] = value
-        for i, h in enumerate(hidden):  # (num_layers, batch_size, hidden_size): all streams
-            tensors[f"hidden/{i}"] = h.detach().cpu().contiguous().clone()
-        tensors.update(rng or self._rng_state())
-        state = {
-            "config": asdict(self.cfg),
-            "vocab": self.vocab.to_dict(),
-            "corpus_sha256": self.corpus_sha256,
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch_index": self.batch_index,
-            "train_time": self.train_time,
-            "tokens": self.tokens,
-            "history": self.history,
-            "loss_sum": self.loss_sum,
-            "loss_count": self.loss_count,
-            "last_eval_time": self.last_eval_time,
-            "optimizer": {"param_groups": opt["param_groups"], "state": opt_state},
-            "hidden": len(self.hidden or ()),
-        }
-        if self.index is not None:  # where each stream resumes (a token index of the file)
-            state["streams"] = self._stream_positions()
-        text = json.dumps(state)
-        folder = self.out / "checkpoint"
-        atomic_write_bytes(
-            folder / "state.safetensors", safetensors.torch.save(tensors, metadata={"state": text})
-        )
-        atomic_write_json(folder / "state.json", state)
-        self.last_checkpoint_time = self.train_time
-
-    def restore(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-        """Put the trainer back where :meth:`save_checkpoint` left it."""
-        load_model_tensors(
-            self.model,
-            {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")},
-        )
-        opt_state: dict[int, dict[str, Any]] = {}
-        for pid, entries in state["optimizer"]["state"].items():
-            opt_state[int(pid)] = dict(entries)
-        for key, value in tensors.items():
-            if key.startswith("optim/"):
-                _, pid, name = key.split("/", 2)
-                opt_state.setdefault(int(pid), {})[name] = value
-        self.optimizer.load_state_dict(
-            {"state": opt_state, "param_groups": state["optimizer"]["param_groups"]}
-        )
-        n_hidden = int(state["hidden"])
-        # this rank's streams of the full (num_layers, batch_size, hidden_size) state
-        mine = slice(distributed.rank() if self.world > 1 else 0, None, self.world)
-        self.hidden = (
-            tuple(tensors[f"hidden/{i}"][:, mine].to(self.device) for i in range(n_hidden))
-            if n_hidden
-            else None
-        )
-        torch.set_rng_state(tensors["rng/torch"])
-        if self.device.type == "cuda" and "rng/cuda" in tensors:
-            torch.cuda.set_rng_state(tensors["rng/cuda"], self.device)
-        for name in ("step", "epoch", "batch_index", "tokens", "loss_count"):
-            setattr(self, name, int(state[name]))
-        for name in ("train_time", "loss_sum", "last_eval_time"):
-            setattr(self, name, float(state[name]))
-        self.history = list(state["history"])
-        if self.index is not None and "streams" in state:
-            # The readers seek to these positions on the next step; they must be where this
-            # epoch's plan puts them, or the corpus is not the one the run was trained on.
-            expected = self._stream_positions()
-            if [int(p) for p in state["streams"]] != expected:
-                raise ValueError(
-                    "the checkpoint's stream positions do not match the corpus; resume with "
-                    "the file the run was trained on, unchanged"
-                )
-        if not self.main:
-            self.loss_sum = 0.0  # rank 0 holds the sum since the last evaluation
-        self.last_checkpoint_time = self.train_time
-        self._log(f"resumed at step {self.step} (epoch {self.epoch_progress():.2f})")
-
-
-def _make_optimizer(cfg: LMConfig, model: nn.Module) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    # Keras' RMSprop defaults (rho=0.9, epsilon=1e-7), as in the lecture's example.
-    return torch.optim.RMSprop(
-        model.parameters(), lr=cfg.lr, alpha=0.9, eps=1e-7, weight_decay=cfg.weight_decay
+    loop_cfg = loop.TrainConfig(
+        epochs=cfg.epochs,
+        steps=cfg.steps,
+        minutes=cfg.minutes,
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        schedule=cfg.schedule,
+        warmup=cfg.warmup,
+        min_lr=cfg.min_lr,
+        clip_grad_norm=cfg.clip or None,
+        monitor="val_loss" if task.has_validation else "loss",
+        restore_best=False,  # the schedule ends low: the last weights are the model
+        eval_every=cfg.eval_every,
+        eval_seconds=cfg.eval_seconds,
+        evaluate_at_start=True,
+        checkpoint_every=cfg.checkpoint_every,
+        seed=cfg.seed,
+        threads=cfg.threads,
     )
+    fixed = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_FIELDS}
+    identity = {**fixed, "corpus_sha256": sha}
+    result = loop.run(
+        model,
+        task,
+        loop_cfg,
+        device=device,
+        checkpoint_dir=None if out_path is None else out_path / "checkpoint",
+        resume=resume,
+        progress=progress,
+        identity=identity,
+        clock=clock,
+        extra_state={"config": asdict(cfg), "vocab": vocab.to_dict(), "corpus_sha256": sha},
+    )
+    val = task.held_out_loss(model, None) if main else None
+    metrics: dict[str, Any] = {
+        "steps": result.step,
+        "epochs": round(result.epoch, 6),
+        "train_time_s": round(result.train_time, 3),
+        "tokens": result.history[-1].get("tokens", 0) if result.history else 0,
+        "stopped": result.stopped,
+        "train": result.summary["train"],
+    }
+    metrics["tokens_per_s"] = (
+        metrics["tokens"] / result.train_time if result.train_time > 0 else None
+    )
+    if val is not None:
+        from seqlab.lm.model import loss_metrics
+
+        v = loss_metrics(val[0] / val[1], cfg.level)
+        v["tokens"] = val[1]
+        v["mode"] = "stream" if cfg.recipe == "default" else "window"
+        metrics["val"] = v
+        if progress and main:
+            print(
+                f"held-out: {v['loss']:.4f} nats/token, perplexity {v['perplexity']:.2f}"
+                + (f", {v['bits_per_char']:.4f} bits/char" if "bits_per_char" in v else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+    model.eval()
+    lm = LanguageModel(model, vocab, asdict(cfg), result.history, metrics, path=out_path)
+    if out_path is not None and main:
+        lm.save(out_path)
+        title = f"{cfg.corpus or 'text'} ({cfg.level}, {cfg.recipe} recipe, {cfg.model})"
+        plot_curves(result.history, out_path / "curves.png", title=title)
+        if progress:
+            print(f"run saved to {out_path}", file=sys.stderr, flush=True)
+    return lm
+
+
+def _upgrade_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored LMConfig dict with renamed fields brought up to date."""
+    if "checkpoint_seconds" in stored:
+        stored.setdefault("checkpoint_every", stored.pop("checkpoint_seconds"))
+    return stored
 
 
 def _sha256(text: str) -> str:
@@ -1082,8 +725,8 @@ def plot_curves(
     """Learning curves as a PNG: validation (and training) loss against training time and
     against step. Drawn with matplotlib's Agg canvas directly (no global backend change).
 
-    >>> plot_curves([{"step": 0, "time_s": 0, "val_loss": 4.0, "train_loss": None},
-    ...              {"step": 9, "time_s": 2, "val_loss": 3.0, "train_loss": 3.2}],
+    >>> plot_curves([{"step": 0, "time_s": 0, "val_loss": 4.0, "loss": None},
+    ...              {"step": 9, "time_s": 2, "val_loss": 3.0, "loss": 3.2}],
     ...             "/tmp/seqlab-curves.png").name
     'seqlab-curves.png'
     """
@@ -1094,11 +737,12 @@ def plot_curves(
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, key, label in ((axes[0], "time_s", "training time (s)"), (axes[1], "step", "step")):
-        for name, style in (("val_loss", "-o"), ("train_loss", "--")):
+        for name, style in (("val_loss", "-o"), ("loss", "--")):
             points = [(h[key], h[name]) for h in history if h.get(name) is not None]
             if points:
                 xs, ys = zip(*points)
-                ax.plot(xs, ys, style, markersize=3, label=name.replace("_", " "))
+                label = "val loss" if name == "val_loss" else "train loss"
+                ax.plot(xs, ys, style, markersize=3, label=label)
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"loss ({unit})")

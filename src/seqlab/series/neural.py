@@ -117,6 +117,54 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+class _SeriesTask:
+    """The training loop's task for the series wrappers: shuffled mini-batches of training
+    indices (a torch generator seeded with ``seed``, drawn epoch after epoch), a closure for
+    the batch loss and one for the validation loss."""
+
+    kind = "series"
+
+    def __init__(
+        self,
+        n_train: int,
+        batch_size: int,
+        seed: int,
+        batch_loss: Callable[[torch.Tensor], torch.Tensor],
+        val_loss: Callable[[], float] | None,
+    ) -> None:
+        self.n_train, self.batch_size, self.seed = n_train, batch_size, seed
+        self.batch_loss, self.val_loss = batch_loss, val_loss
+        self.has_validation = val_loss is not None
+        self._gen = torch_generator(seed)
+        self._next_epoch = 0
+
+    def num_batches(self, epoch: int) -> int:
+        return -(-self.n_train // self.batch_size)
+
+    def batches(self, split: str, epoch: int) -> Iterator[torch.Tensor]:
+        if epoch != self._next_epoch:  # out of order (a resume): replay the earlier draws
+            self._gen = torch_generator(self.seed)
+            for _ in range(epoch):
+                torch.randperm(self.n_train, generator=self._gen)
+        order = torch.randperm(self.n_train, generator=self._gen)
+        self._next_epoch = epoch + 1
+        return iter(order.split(self.batch_size))
+
+    def loss(self, model: nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]]:
+        loss = self.batch_loss(idx)
+        return loss, {"loss_sum": float(loss.detach()) * len(idx), "count": len(idx)}
+
+    def train_metrics(self, sums: dict[str, Any]) -> dict[str, float]:
+        return {"loss": float(sums["loss_sum"]) / float(sums["count"])}
+
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        if self.val_loss is None:
+            return {}
+        model.eval()
+        with torch.no_grad():
+            return {"loss": self.val_loss()}
+
+
 def _train(
     model: nn.Module,
     n_train: int,
@@ -131,9 +179,10 @@ def _train(
     weight_decay: float,
     grad_clip: float | None,
     seed: int,
-) -> tuple[list[dict[str, float]], int]:
-    """Adam over shuffled mini-batches (indices from a seeded generator), early stopping on
-    ``val_loss``; the best epoch's weights are loaded back. Returns (history, best epoch).
+) -> tuple[list[dict[str, Any]], int]:
+    """Adam over shuffled mini-batches on the one training loop (:mod:`seqlab.training.loop`),
+    early stopping on ``val_loss``; the best epoch's weights are loaded back. Returns
+    (history, best epoch).
 
     The untrained model counts as epoch 0 (its validation loss is the first history row), so
     training that never improves the held-out loss gives back the starting weights.
@@ -142,57 +191,33 @@ def _train(
     back to the best weights so far and the learning rate is multiplied by ``lr_decay``
     (1.0: never), so a noisy target gets smaller, more careful steps before training stops.
     """
-    decay_every = max(1, patience // 4)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch_generator(seed)
-    history: list[dict[str, float]] = []
-    best_loss, best_epoch, best_state = math.inf, 0, _state_copy(model)
-    if val_loss is not None:
-        model.eval()
-        with torch.no_grad():
-            best_loss = val_loss()
-        history.append({"epoch": 0, "val_loss": best_loss})
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(n_train, generator=gen)
-        total = 0.0
-        for start in range(0, n_train, batch_size):
-            idx = order[start : start + batch_size]
-            loss = batch_loss(idx)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            total += float(loss.detach()) * len(idx)
-        row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / n_train}
-        if val_loss is None:
-            best_epoch, best_state = epoch, None  # no validation: keep the last weights
-        else:
-            model.eval()
-            with torch.no_grad():
-                row["val_loss"] = val_loss()
-            if row["val_loss"] < best_loss:
-                best_loss, best_epoch, best_state = row["val_loss"], epoch, _state_copy(model)
-        history.append(row)
-        if not math.isfinite(row["train_loss"]):
-            raise ValueError(
-                f"the training loss became {row['train_loss']} at epoch {epoch}; "
-                f"use a smaller lr (got {lr}) or standardise the data"
-            )
-        if val_loss is None:
-            continue
-        since_best = epoch - best_epoch
-        if since_best >= patience:
-            break
-        if lr_decay < 1.0 and since_best > 0 and since_best % decay_every == 0:
-            model.load_state_dict(best_state)
-            for group in optimizer.param_groups:
-                group["lr"] *= lr_decay
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    from seqlab.training import loop
+
+    has_val = val_loss is not None
+    cfg = loop.TrainConfig(
+        epochs=epochs,
+        optimizer="adam",
+        lr=lr,
+        weight_decay=weight_decay,
+        clip_grad_norm=grad_clip,
+        patience=patience if has_val else None,
+        monitor="val_loss" if has_val else "loss",
+        restore_best=has_val,  # no validation: keep the last weights
+        lr_decay=lr_decay if has_val else 1.0,
+        decay_every=max(1, patience // 4),
+        evaluate_at_start=has_val,
+        seed=seed,
+    )
+    device = next(model.parameters()).device
+    task = _SeriesTask(n_train, batch_size, seed, batch_loss, val_loss)
+    result = loop.run(model, task, cfg, device=device, progress=False)
     model.eval()
-    return history, best_epoch
+    history = [
+        {k: row[k] for k in ("epoch", "lr", "loss", "val_loss") if k in row}
+        for row in result.history
+    ]
+    best = result.summary["best_epoch"] if has_val else result.summary["epochs_run"]
+    return history, int(best)
 
 
 class _NeuralBase:
