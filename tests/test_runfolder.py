@@ -468,3 +468,18 @@ def test_runfolder_real_kill_during_commit_is_recovered(tmp_path, k, where):
         assert folder.state == "finished"
     # the first os.replace renames the marker into place: a kill before it is rolled back
     assert run_files(out) == (OLD if where == "marker" or k == 0 else NEW)
+
+
+# ---------------------------------------------------------------------- seqlab.load
+
+
+def test_runfolder_load_refuses_unfinished_run_naming_resume(tmp_path):
+    from seqlab.runs import load
+
+    out = tmp_path / "x"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "model.safetensors").write_bytes(b"old weights")
+    with pytest.raises(FileNotFoundError) as err:
+        load(out)
+    assert "--resume" in str(err.value) and "\n" not in str(err.value)
+    assert str(out) in str(err.value)
