@@ -335,6 +335,11 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageMo
         raise FileNotFoundError(
             f"run folder {str(path)!r} does not exist; pass the --out folder of a training run"
         )
+    if not (path / "config.json").is_file() and (path / "checkpoint").is_dir():
+        raise FileNotFoundError(
+            f"{str(path)!r} holds an unfinished run (checkpoint/ but no config.json); finish "
+            "it with --resume (resume=True), then load it"
+        )
     for name in RUN_FILES:
         if not (path / name).is_file():
             raise FileNotFoundError(
