@@ -54,11 +54,12 @@ def build(name: str, **config: Any) -> nn.Module:
 
 def _import_all() -> None:
     # Importing the modules runs their @register decorators.
+    # The folder is listed directly (not through `seqlab.models`), so the registry needs no
+    # import of the package above it.
     import importlib
     import pkgutil
+    from pathlib import Path
 
-    import seqlab.models as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if mod.name != "registry" and not mod.name.startswith("_"):
             importlib.import_module(f"seqlab.models.{mod.name}")

@@ -48,10 +48,10 @@ from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch, stratified_split
 from seqlab.data.streaming import StreamBatch, TextStream
+from seqlab.metrics import classification_metrics
 from seqlab.runs import Run, predict_logits, state_dict_to_bytes
 from seqlab.training import distributed
 from seqlab.training.callbacks import Callback
-from seqlab.training.metrics import classification_metrics
 
 __all__ = ["OPTIMIZERS", "build_optimizers", "fit"]
 
