@@ -35,8 +35,6 @@ __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
 
 def __getattr__(name: str) -> Any:
     # Lazy: `import seqlab` stays fast, and torch is imported only when a model is used.
-    if name == "datasets":
-        return importlib.import_module("seqlab.data.datasets")
     if name in _SUBMODULES:
         return importlib.import_module(f"seqlab.{name}")
     if name in _FUNCTIONS:

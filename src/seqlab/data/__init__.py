@@ -1,7 +1,8 @@
 """Data: the :class:`TextDataset` container, dataset loaders and batching.
 
-The loaders are reached as ``seqlab.datasets`` (the module :mod:`seqlab.data.datasets`);
-submodules are imported on demand, so ``import seqlab.data`` stays light.
+The loaders are reached as ``seqlab.datasets`` (the package that re-exports
+:mod:`seqlab.data.datasets`); submodules are imported on demand, so ``import seqlab.data``
+stays light.
 
 >>> from seqlab.data import TextDataset
 >>> len(TextDataset(["a fine film"], [1], ["neg", "pos"]))
