@@ -40,3 +40,8 @@ def __getattr__(name: str) -> Any:
     if name in _FUNCTIONS:
         return getattr(importlib.import_module(_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

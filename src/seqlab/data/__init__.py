@@ -14,3 +14,8 @@ from __future__ import annotations
 from seqlab.data.base import TextDataset
 
 __all__ = ["TextDataset"]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

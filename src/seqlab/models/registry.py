@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+__all__ = ["available", "build", "get", "register"]
+
 _MODELS: dict[str, type[nn.Module]] = {}
 T = TypeVar("T", bound=type[nn.Module])
 

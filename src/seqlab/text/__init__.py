@@ -43,3 +43,8 @@ __all__ = [
     "word_ngrams",
     "word_tokenizer",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

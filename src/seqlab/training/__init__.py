@@ -29,3 +29,8 @@ __all__ = [
     "train_classifier",
     "trainer",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)
