@@ -71,3 +71,15 @@ def serve_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "vectors": vectors,
         "glove": root / "glove.txt",
     }
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module's tests: tiny models run fastest that way, and the
+    test machine's cores are shared. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 import seqlab
@@ -19,13 +18,7 @@ NEG = ["awful", "boring", "dull", "lifeless"]
 FILLER = ["the", "film", "plot", "acting", "story", "cast", "was", "a", "and", "it"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors run fastest on one thread (and leave the other cores alone)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rows(n: int, seed: int = 0) -> list[tuple[str, str]]:

@@ -216,15 +216,17 @@ def test_data_keras_second_call_reads_the_cache(tmp_path: Path, monkeypatch) -> 
 def test_data_keras_reachable_as_seqlab_datasets_imdb_keras() -> None:
     import seqlab as sl
 
-    assert sl.datasets.imdb_keras is imdb_keras
+    assert sl.datasets.imdb_keras.load_data is imdb_keras.load_data
+    assert sl.datasets.imdb_keras.get_word_index is imdb_keras.get_word_index
     # a fresh interpreter, where nothing has imported seqlab.data.datasets yet
     code = (
         "from seqlab.datasets.imdb_keras import load_data\n"
         "from seqlab.datasets import imdb_keras\n"
-        "import seqlab, seqlab.datasets\n"
-        "assert load_data is imdb_keras.load_data\n"
-        "assert seqlab.datasets is seqlab.data.datasets\n"
+        "import seqlab, seqlab.datasets, seqlab.data.imdb_keras\n"
+        "assert load_data is imdb_keras.load_data is seqlab.data.imdb_keras.load_data\n"
+        "assert seqlab.datasets.imdb is seqlab.data.datasets.imdb\n"
         "assert seqlab.datasets.imdb_keras is imdb_keras\n"
+        "assert type(seqlab.datasets).__name__ == 'module' and seqlab.datasets.__path__\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

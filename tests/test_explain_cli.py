@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from seqlab.cli.main import cli
@@ -19,12 +18,7 @@ NEG = ["awful", "boring"]
 FILLER = ["the", "film", "plot", "acting", "story", "cast", "was", "a", "and", "it"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n: int = 60, seed: int = 0) -> TextDataset:

@@ -20,14 +20,7 @@ from seqlab.generation import (
 )
 from seqlab.models.lm import CharLSTM, GRULanguageModel, LSTMLanguageModel, NumpyStepper
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: one thread is faster, and the test machine's cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _lecture_sample_distribution(preds: np.ndarray, temperature: float) -> np.ndarray:

@@ -18,13 +18,7 @@ from seqlab.models.lm import GRULanguageModel, LSTMLanguageModel, detach_state
 TEXT = "the quick brown fox jumps over the lazy dog. "
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: one thread is faster, and the test machine's cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,7 @@ TINY = dict(hidden_size=16, num_layers=1, embedding_dim=16, batch_size=4, seq_le
             eval_every=2, eval_tokens=300, progress=False, device="cpu")  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models; the machine's cores are shared
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_text(n_words: int, seed: int = 0) -> str:

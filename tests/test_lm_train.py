@@ -21,13 +21,7 @@ TINY = dict(hidden_size=24, num_layers=2, embedding_dim=8, batch_size=4, seq_len
             eval_tokens=300, progress=False, device="cpu")  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: one thread is faster, and the test machine's cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture()

@@ -35,10 +35,13 @@ __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
 
 def __getattr__(name: str) -> Any:
     # Lazy: `import seqlab` stays fast, and torch is imported only when a model is used.
-    if name == "datasets":
-        return importlib.import_module("seqlab.data.datasets")
     if name in _SUBMODULES:
         return importlib.import_module(f"seqlab.{name}")
     if name in _FUNCTIONS:
         return getattr(importlib.import_module(_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

@@ -32,9 +32,11 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, read_json, resolve_device
+from seqlab.curves import plot_curves
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
-from seqlab.training.metrics import classification_metrics, confusion_matrix
+from seqlab.metrics import classification_metrics, confusion_matrix
+from seqlab.text.fixed import FixedLengthVectorizer
 
 if TYPE_CHECKING:
     from seqlab.lm import LanguageModel
@@ -311,8 +313,6 @@ class Run:
         atomic_write_json(path / "history.json", self.history)
         atomic_write_json(path / "metrics.json", self.metrics)
         if curves and self.history.get("loss"):
-            from seqlab.training.plots import plot_curves
-
             name = self.config_dict()["model"]["name"]
             plot_curves(self.history, path / "curves.png", title=f"{name} ({path.name})")
         self.path = path
@@ -364,8 +364,6 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageMo
     model.eval()
     vectorizer: Any = TextVectorizer.from_dict(read_json(path / "vocab.json"))
     if config.get("train", {}).get("fixed_maxlen"):
-        from seqlab.training.classify import FixedLengthVectorizer
-
         vectorizer = FixedLengthVectorizer(vectorizer)  # trained on padded rows: keep padding
     history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
     metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}

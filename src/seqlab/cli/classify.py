@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+__all__ = ["classify"]
+
 BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
 
 

@@ -14,6 +14,8 @@ import click
 
 from seqlab.data import datasets
 
+__all__ = ["data"]
+
 
 @click.group("data")
 def data() -> None:

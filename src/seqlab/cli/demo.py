@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+__all__ = ["demo"]
+
 
 @click.command("demo")
 @click.option(

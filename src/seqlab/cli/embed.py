@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+__all__ = ["embed"]
+
 VECTORS = click.argument("vectors", type=click.Path(dir_okay=False))
 LIMIT = click.option(
     "--limit",

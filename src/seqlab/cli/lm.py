@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+__all__ = ["lm"]
+
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Show the library's ValueError / TypeError / FileNotFoundError as a one-line error."""

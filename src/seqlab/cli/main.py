@@ -7,6 +7,8 @@ import importlib
 
 import click
 
+__all__ = ["cli", "main"]
+
 # (module, attribute) of each command or group; each module defines a click object.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.data", "data"),

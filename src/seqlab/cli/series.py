@@ -24,6 +24,8 @@ from typing import Any
 
 import click
 
+__all__ = ["series"]
+
 # default validation grids for --tune (kept small: each point is a full fit)
 FORECAST_GRID = {
     "sr": [0.9, 1.1],

@@ -11,6 +11,8 @@ import ipaddress
 
 import click
 
+__all__ = ["serve"]
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["TextDataset"]
+
 
 @dataclass
 class TextDataset:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from seqlab._utils import PathLike
 
+__all__ = ["BUNDLED_CORPORA", "bundled_bytes", "corpus", "iter_lines"]
+
 # name -> file inside _bundled/
 BUNDLED_CORPORA: dict[str, str] = {
     "nietzsche": "nietzsche.txt.gz",

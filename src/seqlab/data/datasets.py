@@ -1,4 +1,5 @@
-"""``seqlab.datasets``: every dataset by name, the generic loaders, and dataset statistics.
+"""Every dataset by name, the generic loaders, and dataset statistics (the code behind the
+public package :mod:`seqlab.datasets`, which re-exports these names).
 
 >>> import seqlab as sl
 >>> sl.datasets.names()
@@ -11,7 +12,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,9 @@ __all__ = [
     "TextDataset",
     "bbc",
     "corpus",
+    "corpus_stats",
+    "dataset_stats",
+    "describe",
     "download",
     "from_folder",
     "from_table",
@@ -44,11 +47,6 @@ __all__ = [
     "snippets",
     "train_test_split",
 ]
-
-# ``seqlab.datasets`` is this module (seqlab/__init__.py and seqlab/datasets.py map the name
-# here); the submodule alias makes ``import seqlab.datasets.imdb_keras`` find imdb_keras.
-sys.modules.setdefault("seqlab.datasets", sys.modules[__name__])
-sys.modules.setdefault("seqlab.datasets.imdb_keras", imdb_keras)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from tqdm.auto import tqdm
 
 from seqlab._utils import PathLike
 
+__all__ = ["IMDB_URL", "KNOWN_SHA256", "download", "sha256_file"]
+
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 
 # sha256 digests that are known to be good copies of a file, by file name. Any one of them

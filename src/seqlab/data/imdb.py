@@ -38,6 +38,8 @@ from seqlab.data.base import TextDataset
 from seqlab.data.download import IMDB_URL, KNOWN_SHA256
 from seqlab.data.download import download as _download
 
+__all__ = ["ARCHIVE_NAME", "IMDB_SPLITS", "LABEL_NAMES", "imdb", "imdb_path"]
+
 IMDB_SPLITS: tuple[str, ...] = ("train", "test", "unsup")
 LABEL_NAMES: list[str] = ["neg", "pos"]
 ARCHIVE_NAME = "aclImdb_v1.tar.gz"

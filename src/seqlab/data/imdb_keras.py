@@ -37,6 +37,8 @@ from seqlab._utils import PathLike
 from seqlab.data.corpora import _keras_words
 from seqlab.data.imdb import _ensure_cache, imdb, imdb_path
 
+__all__ = ["get_word_index", "load_data"]
+
 _FORMAT = "keras-v1"
 
 

@@ -20,6 +20,8 @@ from seqlab.data._tar import TarFormatError, iter_tar_files
 from seqlab.data.base import TextDataset
 from seqlab.data.corpora import bundled_bytes
 
+__all__ = ["BBC_ARCHIVE", "SNIPPETS_FILE", "bbc", "from_folder", "from_table", "snippets"]
+
 _ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 _TABLE_FORMATS = {
     ".csv": "csv",

@@ -41,3 +41,8 @@ __all__ = [
     "save_glove",
     "save_word2vec_format",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

@@ -32,3 +32,8 @@ __all__ = [
     "stop_at",
     "stream_tokens",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

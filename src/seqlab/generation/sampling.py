@@ -41,6 +41,20 @@ import numpy as np
 import torch
 from torch import nn
 
+__all__ = [
+    "GREEDY_TEMPERATURE",
+    "LOOPS",
+    "TokenSampler",
+    "check_temperature",
+    "filter_top_k",
+    "filter_top_p",
+    "next_token_probs",
+    "reweight",
+    "sample_next",
+    "stop_at",
+    "stream_tokens",
+]
+
 GREEDY_TEMPERATURE = 1e-6
 """Temperatures in ``(0, GREEDY_TEMPERATURE)`` sample the argmax (the ``T -> 0`` limit)."""
 

@@ -46,3 +46,8 @@ __all__ = [
     "tokenize_words",
     "train",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

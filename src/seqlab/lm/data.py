@@ -22,6 +22,23 @@ import numpy as np
 from seqlab._utils import PathLike
 from seqlab.text.vocab import OOV, PAD, PAD_ID, Vocabulary
 
+__all__ = [
+    "LEVELS",
+    "CharVocabulary",
+    "Vocab",
+    "WordVocabulary",
+    "batchify",
+    "build_vocabulary",
+    "build_windows",
+    "chunk_starts",
+    "detokenize_words",
+    "get_chunk",
+    "load_corpus",
+    "split_text",
+    "tokenize_words",
+    "vocabulary_from_dict",
+]
+
 LEVELS = ("char", "word")
 
 

@@ -32,6 +32,20 @@ from seqlab.lm.data import (
 from seqlab.models import registry
 from seqlab.models.lm import detach_state
 
+__all__ = [
+    "EVAL_MODES",
+    "LanguageModel",
+    "chunks_loss",
+    "load",
+    "load_model_bytes",
+    "load_model_tensors",
+    "loss_metrics",
+    "model_tensors",
+    "model_to_bytes",
+    "stream_loss",
+    "window_loss",
+]
+
 EVAL_MODES = ("auto", "stream", "window")
 
 

@@ -91,6 +91,20 @@ from seqlab.models.lm import model_name
 from seqlab.training import distributed, loop
 from seqlab.training.checkpoint import read_checkpoint
 
+__all__ = [
+    "BUDGET_FIELDS",
+    "LMConfig",
+    "RECIPES",
+    "RECIPE_NAMES",
+    "corpus_prompt",
+    "demo_step",
+    "evaluate",
+    "make_config",
+    "plot_curves",
+    "read_history",
+    "train",
+]
+
 RECIPE_NAMES = ("default", "lecture")
 OPTIMIZERS = ("adam", "rmsprop")
 SCHEDULES = ("cosine", "step", "constant")

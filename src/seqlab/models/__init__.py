@@ -3,3 +3,8 @@
 from seqlab.models.registry import available, build, get, register
 
 __all__ = ["available", "build", "get", "register"]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

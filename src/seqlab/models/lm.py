@@ -22,6 +22,18 @@ from torch import nn
 
 from seqlab.models.registry import register
 
+__all__ = [
+    "INPUT_ENCODINGS",
+    "CharLSTM",
+    "GRULanguageModel",
+    "LSTMLanguageModel",
+    "NumpyStepper",
+    "RecurrentLanguageModel",
+    "State",
+    "detach_state",
+    "model_name",
+]
+
 # (h, c) for an LSTM, h for a GRU; each (num_layers, B, hidden_size).
 State = tuple[torch.Tensor, ...]
 

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+__all__ = ["available", "build", "get", "register"]
+
 _MODELS: dict[str, type[nn.Module]] = {}
 T = TypeVar("T", bound=type[nn.Module])
 
@@ -54,11 +56,12 @@ def build(name: str, **config: Any) -> nn.Module:
 
 def _import_all() -> None:
     # Importing the modules runs their @register decorators.
+    # The folder is listed directly (not through `seqlab.models`), so the registry needs no
+    # import of the package above it.
     import importlib
     import pkgutil
+    from pathlib import Path
 
-    import seqlab.models as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if mod.name != "registry" and not mod.name.startswith("_"):
             importlib.import_module(f"seqlab.models.{mod.name}")

@@ -118,3 +118,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(neural, name)
     raise AttributeError(f"module 'seqlab.series' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

@@ -32,6 +32,7 @@ __all__ = [
     "read_ts",
     "santafe_laser",
     "sine_mixture",
+    "stratified_split",
     "sunspots",
 ]
 
@@ -488,3 +489,27 @@ def load_tracks(
         out_t.append(times[order])
         out_x.append(feats[order])
     return Tracks(ids, out_t, out_x, feature_columns)
+
+
+def stratified_split(
+    labels: Any, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_index, val_index)`` with about ``val_fraction`` of every class in validation.
+
+    >>> tr, va = stratified_split([0] * 10 + [1] * 10, 0.2, seed=0)
+    >>> len(tr), len(va)
+    (16, 4)
+    """
+    labels = np.asarray(labels)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    val_idx = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        k = int(round(len(idx) * val_fraction))
+        val_idx.extend(idx[: min(k, len(idx) - 1)].tolist())
+    val = np.sort(np.array(val_idx, dtype=np.int64))
+    train = np.setdiff1d(np.arange(len(labels)), val)
+    return train, val

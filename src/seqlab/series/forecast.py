@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
+    "NEURAL_MODELS",
     "ESNForecaster",
     "ForecastReport",
     "Forecaster",
@@ -44,6 +45,10 @@ __all__ = [
     "split_by_time",
     "tune_forecaster",
 ]
+
+#: Neural networks registered both as forecasters and as sequence classifiers
+#: (:mod:`seqlab.series.neural`; torch is imported only when one is built).
+NEURAL_MODELS = ("lstm", "gru", "rnn", "tdnn", "cnn")
 
 
 def _as_series(series: Any, name: str = "series") -> np.ndarray:

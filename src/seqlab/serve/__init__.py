@@ -31,3 +31,8 @@ def __getattr__(name: str) -> Any:
             raise
         return getattr(module, name)
     raise AttributeError(f"module 'seqlab.serve' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

@@ -5,6 +5,7 @@
 [[3, 0, 0]]
 """
 
+from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.text.sequences import pad_sequences
 from seqlab.text.tokenize import (
     DEFAULT_TOKEN_PATTERN,
@@ -23,6 +24,7 @@ from seqlab.text.vocab import OOV, OOV_ID, PAD, PAD_ID, Vocabulary
 __all__ = [
     "BAG_MODES",
     "DEFAULT_TOKEN_PATTERN",
+    "FixedLengthVectorizer",
     "KERAS_FILTERS",
     "OOV",
     "OOV_ID",
@@ -41,3 +43,8 @@ __all__ = [
     "word_ngrams",
     "word_tokenizer",
 ]
+
+
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+__all__ = ["pad_sequences"]
+
 _SIDES = ("pre", "post")
 
 

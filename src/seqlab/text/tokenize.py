@@ -22,6 +22,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+__all__ = [
+    "DEFAULT_TOKEN_PATTERN",
+    "KERAS_FILTERS",
+    "LEVEL_CHOICES",
+    "STANDARDIZE_CHOICES",
+    "char_ngrams",
+    "char_standardizer",
+    "check_ngram_range",
+    "check_standardize",
+    "strip_html_breaks",
+    "tokenize_chars",
+    "tokenize_words",
+    "word_ngrams",
+    "word_tokenizer",
+]
+
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 STANDARDIZE_CHOICES = ("keras", "regex", "lower", None)

@@ -53,6 +53,8 @@ from seqlab.text.vocab import (
     empty_vocabulary_error,
 )
 
+__all__ = ["BAG_MODES", "OUTPUT_MODES", "NotFittedError", "TextVectorizer"]
+
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "freq", "tf_idf")
 BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
 _FORMAT = "seqlab.TextVectorizer"

@@ -18,6 +18,17 @@ from typing import Any
 
 from seqlab._utils import PathLike, atomic_write_json, read_json
 
+__all__ = [
+    "OOV",
+    "OOV_ID",
+    "PAD",
+    "PAD_ID",
+    "Vocabulary",
+    "check_max_tokens",
+    "check_min_count",
+    "empty_vocabulary_error",
+]
+
 PAD = ""
 OOV = "[UNK]"
 PAD_ID = 0

@@ -1,25 +1,56 @@
-"""Training: the fit loop, callbacks, metrics and learning-curve plots.
+"""Training: the one loop (:mod:`~seqlab.training.loop`) with its task protocol, the
+classification task and ``fit``, optimizers and schedules, checkpoints, callbacks, the
+one-call classifier trainer and DDP helpers.
 
->>> from seqlab.training import fit, train_classifier  # doctest: +SKIP
+Every submodule is imported here, so ``seqlab.training.classify.train_classifier`` and
+``seqlab.training.fit`` both work after ``import seqlab.training`` (this imports torch).
+Metrics and learning curves live below training (:mod:`seqlab.metrics`,
+:mod:`seqlab.curves`, used by the run folders of :mod:`seqlab.runs`); ``metrics`` and
+``plots`` here re-export them.
+
+>>> import seqlab.training
+>>> seqlab.training.fit is seqlab.training.trainer.fit
+True
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from seqlab.training import (
+    callbacks,
+    checkpoint,
+    classification,
+    classify,
+    distributed,
+    loop,
+    metrics,
+    optim,
+    plots,
+    trainer,
+)
+from seqlab.training.callbacks import Callback
+from seqlab.training.classify import train_classifier
+from seqlab.training.loop import Task, TrainConfig
+from seqlab.training.trainer import fit
 
-_LAZY = {
-    "Callback": "seqlab.training.callbacks",
-    "fit": "seqlab.training.trainer",
-    "train_classifier": "seqlab.training.classify",
-}
+__all__ = [
+    "Callback",
+    "Task",
+    "TrainConfig",
+    "callbacks",
+    "checkpoint",
+    "classification",
+    "classify",
+    "distributed",
+    "fit",
+    "loop",
+    "metrics",
+    "optim",
+    "plots",
+    "train_classifier",
+    "trainer",
+]
 
-__all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so that seqlab.runs can import seqlab.training.metrics without a cycle through
-    # the trainer (which itself imports seqlab.runs).
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqlab.training' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    return list(__all__)

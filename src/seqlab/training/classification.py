@@ -27,9 +27,9 @@ from torch import nn
 
 from seqlab.data.batching import encode, epoch_batches, make_batch
 from seqlab.data.streaming import StreamBatch, TextStream
+from seqlab.metrics import classification_metrics
 from seqlab.runs import predict_logits
 from seqlab.training import distributed
-from seqlab.training.metrics import classification_metrics
 
 __all__ = ["ClassificationTask", "take"]
 

@@ -1,53 +1,12 @@
-"""Learning curves: accuracy and loss per epoch, training against validation."""
+"""Learning curves: :mod:`seqlab.curves`, re-exported here for existing imports.
+
+>>> from seqlab.training.plots import plot_curves
+>>> plot_curves.__module__
+'seqlab.curves'
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-
-from seqlab._utils import PathLike, atomic_write_bytes
+from seqlab.curves import plot_curves
 
 __all__ = ["plot_curves"]
-
-
-def plot_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: str = "") -> Path:
-    """Write the two classic learning-curve panels (accuracy, loss) as one PNG at ``path``.
-
-    ``history`` is a Keras-style dict of per-epoch lists: ``loss``, ``accuracy`` and, when a
-    validation set was used, ``val_loss``, ``val_accuracy`` (``epoch`` gives the x axis,
-    1-based, when present). Training is drawn as dots and validation as a line, as in
-    Chollet's *Deep Learning with Python* figures. The file is written atomically.
-
-    >>> plot_curves({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]}, "/tmp/seqlab-curves.png").name
-    'seqlab-curves.png'
-    """
-    # The Agg canvas on a bare Figure: headless, and it leaves pyplot's global backend and
-    # figure list alone (so it is safe inside a notebook).
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    if not history.get("loss"):
-        raise ValueError("history has no 'loss' values to plot; train for at least one epoch")
-    epochs = list(history.get("epoch") or range(1, len(history["loss"]) + 1))
-    fig = Figure(figsize=(10, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    for ax, key, label in zip(fig.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss")):
-        if history.get(key):
-            ax.plot(epochs[: len(history[key])], history[key], "bo", label=f"Training {key}")
-        val = history.get(f"val_{key}")
-        if val:
-            ax.plot(epochs[: len(val)], val, "b-", label=f"Validation {key}")
-        ax.set_title(f"Training and validation {key}")
-        ax.set_xlabel("Epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return atomic_write_bytes(path, buf.getvalue())
