@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-import seqlab.models.esn as esn_module
+import seqlab.models.esn.linalg as esn_linalg
 from seqlab.models.esn import (
     ESN,
     ESNClassifier,
@@ -30,7 +30,7 @@ def test_models_esn_spectral_radius_is_exact(
     monkeypatch: pytest.MonkeyPatch, units: int, sr: float, dense_max: int
 ) -> None:
     # dense_max=100 sends a 300-unit reservoir down the large-reservoir path (sparse W, ARPACK)
-    monkeypatch.setattr(esn_module, "DENSE_MAX_UNITS", dense_max)
+    monkeypatch.setattr(esn_linalg, "DENSE_MAX_UNITS", dense_max)
     res = Reservoir(units=units, sr=sr, rc_connectivity=0.05, seed=4).build(input_dim=1)
     assert scipy.sparse.issparse(res.W) == (units > dense_max)
     w = res.W.toarray() if scipy.sparse.issparse(res.W) else res.W
@@ -43,7 +43,7 @@ def test_models_esn_spectral_radius_is_exact(
 def test_models_esn_spectral_radius_function_on_sparse_matrix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(esn_module, "DENSE_MAX_UNITS", 50)
+    monkeypatch.setattr(esn_linalg, "DENSE_MAX_UNITS", 50)
     for seed in range(3):
         rng = np.random.default_rng(seed)
         dense = rng.normal(size=(400, 400)) * (rng.random((400, 400)) < 0.05)
