@@ -2,7 +2,8 @@
 
 >>> import seqlab.series as ss
 >>> x = ss.mackey_glass(1000)
->>> rep = ss.evaluate_forecast(x, "esn", {"units": 50, "sr": 1.25, "lr": 0.3, "warmup": 100})
+>>> esn = {"units": 50, "spectral_radius": 1.25, "leak_rate": 0.3, "warmup": 100}
+>>> rep = ss.evaluate_forecast(x, "esn", esn)
 >>> sorted(rep.metrics)
 ['esn', 'linear-ar', 'persistence']
 

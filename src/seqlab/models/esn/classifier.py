@@ -11,11 +11,15 @@ import numpy as np
 
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, valid_rows
-from seqlab.models.esn._io import load_folder, save_folder
+from seqlab.models.esn._io import load_model, save_model
+from seqlab.models.esn._names import accepts_old_names
 from seqlab.models.esn.linalg import ridge_solve
 from seqlab.models.esn.reservoir import Reservoir
 
 __all__ = ["ESNClassifier", "embed_tokens"]
+
+# fitted arrays saved next to the matrices
+_FITTED_ARRAYS = ("input_mean_", "input_std_")
 
 _STATE_SUMMARIES = ("last", "mean", "mean+last", "concat")
 
@@ -47,11 +51,12 @@ class ESNClassifier:
     True
     """
 
+    @accepts_old_names
     def __init__(
         self,
         units: int = 500,
-        sr: float = 0.9,
-        lr: float = 0.3,
+        spectral_radius: float = 0.9,
+        leak_rate: float = 0.3,
         input_scaling: float | Sequence[float] = 0.5,
         bias_scaling: float = 0.1,
         rc_connectivity: float = 0.1,
@@ -75,8 +80,8 @@ class ESNClassifier:
             raise ValueError(f"ridge must be >= 0, got {ridge}")
         self.reservoir = Reservoir(
             units=units,
-            sr=sr,
-            lr=lr,
+            spectral_radius=spectral_radius,
+            leak_rate=leak_rate,
             input_scaling=input_scaling,
             bias_scaling=bias_scaling,
             rc_connectivity=rc_connectivity,
@@ -194,23 +199,13 @@ class ESNClassifier:
         """Write ``config.json`` (with ``classes_``) and ``model.safetensors`` to ``path``."""
         if self.W_out is None:
             raise ValueError("this ESNClassifier is not fitted yet; call fit(x, labels) first")
-        tensors = self.reservoir.tensors("reservoir.")
-        tensors["W_out"] = np.ascontiguousarray(self.W_out)
-        if self.input_mean_ is not None:
-            tensors["input_mean_"] = np.ascontiguousarray(self.input_mean_)
-            tensors["input_std_"] = np.ascontiguousarray(self.input_std_)
-        return save_folder(path, "ESNClassifier", self.config, {"classes": self.classes_}, tensors)
+        return save_model(self, path, {"classes": self.classes_}, _FITTED_ARRAYS)
 
     @classmethod
     def load(cls, path: PathLike) -> ESNClassifier:
         """Rebuild a classifier written by :meth:`save`."""
-        meta, tensors = load_folder(path, "ESNClassifier")
-        model = cls(**meta["config"])
-        model.reservoir.load_tensors(tensors, "reservoir.")
-        model.W_out = tensors["W_out"]
+        model, meta = load_model(cls, path, _FITTED_ARRAYS)
         model.classes_ = meta["classes"]
-        model.input_mean_ = tensors.get("input_mean_")
-        model.input_std_ = tensors.get("input_std_")
         return model
 
 

@@ -10,17 +10,21 @@ import numpy as np
 
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, give_back, valid_rows
-from seqlab.models.esn._io import load_folder, save_folder
+from seqlab.models.esn._io import load_model, save_model
+from seqlab.models.esn._names import accepts_old_names
 from seqlab.models.esn.linalg import ridge_gram, solve_gram
 from seqlab.models.esn.reservoir import Reservoir
 
 __all__ = ["ESN"]
 
+# fitted arrays saved next to the matrices
+_FITTED_ARRAYS = ("state_", "last_output_", "P_")
+
 
 class ESN:
     """Echo state network for sequence-to-sequence regression and forecasting.
 
-    Update equations (``a`` = ``lr``, ``f`` = ``activation``)::
+    Update equations (``a`` = ``leak_rate``, ``f`` = ``activation``)::
 
         x[t] = (1 - a) x[t-1] + a f(W_in u[t] + W x[t-1] + b)
         y[t] = W_out [1; x[t]]             (input_to_readout=False)
@@ -31,7 +35,8 @@ class ESN:
     (``readout="ridge"``), or sample by sample with recursive least squares
     (``readout="rls"``: ``P`` starts at ``I / ridge``, ``forgetting`` in (0, 1] discounts old
     samples; :meth:`partial_fit` keeps learning online). See :class:`Reservoir` for how the
-    random matrices are drawn from ``seed`` and how ``sr`` is set exactly.
+    random matrices are drawn from ``seed`` and how ``spectral_radius`` is set exactly.
+    ``lr`` / ``sr`` (reservoirpy's names) still work as deprecated aliases.
 
     Inputs: a (T, D) series (a (T,) one means D=1), a padded (B, T, D) batch with
     ``lengths``, or a list of (T_i, D) arrays; outputs come back in the same layout.
@@ -39,18 +44,20 @@ class ESN:
     >>> import numpy as np
     >>> t = np.arange(600)
     >>> u = np.sin(2 * np.pi * t / 50)[:, None]
-    >>> esn = ESN(units=50, sr=0.9, lr=0.5, ridge=1e-6, seed=0).fit(u[:-1], u[1:], warmup=50)
+    >>> esn = ESN(units=50, spectral_radius=0.9, leak_rate=0.5, ridge=1e-6, seed=0)
+    >>> esn = esn.fit(u[:-1], u[1:], warmup=50)
     >>> esn.run(u[:-1], reset=True).shape
     (599, 1)
     >>> esn.generate(20, warmup_inputs=u[:100]).shape
     (20, 1)
     """
 
+    @accepts_old_names
     def __init__(
         self,
         units: int = 100,
-        sr: float = 1.0,
-        lr: float = 1.0,
+        spectral_radius: float = 1.0,
+        leak_rate: float = 1.0,
         input_scaling: float | Sequence[float] = 1.0,
         bias_scaling: float = 0.0,
         rc_connectivity: float = 0.1,
@@ -75,8 +82,8 @@ class ESN:
             raise ValueError(f"forgetting must be in (0, 1], got {forgetting}")
         self.reservoir = Reservoir(
             units=units,
-            sr=sr,
-            lr=lr,
+            spectral_radius=spectral_radius,
+            leak_rate=leak_rate,
             input_scaling=input_scaling,
             bias_scaling=bias_scaling,
             rc_connectivity=rc_connectivity,
@@ -287,7 +294,7 @@ class ESN:
         Returns (n_steps, D), or (B, n_steps, D) for a batch of warm-up sequences.
 
         >>> u = np.sin(np.arange(400) / 8.0)[:, None]
-        >>> esn = ESN(units=40, sr=0.9, seed=0).fit(u[:-1], u[1:], warmup=20)
+        >>> esn = ESN(units=40, spectral_radius=0.9, seed=0).fit(u[:-1], u[1:], warmup=20)
         >>> esn.generate(5, warmup_inputs=u[:100]).shape
         (5, 1)
         """
@@ -336,22 +343,9 @@ class ESN:
         (1, 6)
         """
         self._check_fitted()
-        tensors = self.reservoir.tensors("reservoir.")
-        tensors["W_out"] = np.ascontiguousarray(self.W_out)
-        for name in ("state_", "last_output_", "P_"):
-            val = getattr(self, name)
-            if val is not None:
-                tensors[name] = np.ascontiguousarray(val)
-        return save_folder(path, "ESN", self.config, {"input_dim": self.input_dim}, tensors)
+        return save_model(self, path, {"input_dim": self.input_dim}, _FITTED_ARRAYS)
 
     @classmethod
     def load(cls, path: PathLike) -> ESN:
         """Rebuild a model written by :meth:`save` (same matrices, readout and state)."""
-        meta, tensors = load_folder(path, "ESN")
-        model = cls(**meta["config"])
-        model.reservoir.load_tensors(tensors, "reservoir.")
-        model.W_out = tensors["W_out"]
-        model.state_ = tensors.get("state_")
-        model.last_output_ = tensors.get("last_output_")
-        model.P_ = tensors.get("P_")
-        return model
+        return load_model(cls, path, _FITTED_ARRAYS)[0]

@@ -11,6 +11,7 @@ from scipy.special import expit
 
 from seqlab.models.esn import linalg
 from seqlab.models.esn._inputs import as_batch, give_back
+from seqlab.models.esn._names import accepts_old_names
 
 __all__ = ["Reservoir"]
 
@@ -25,10 +26,11 @@ _ACTIVATIONS = {
 class Reservoir:
     """A fixed random leaky-integrator recurrent layer (no readout).
 
-    ``x[t] = (1 - lr) * x[t-1] + lr * f(W_in @ u[t] + W @ x[t-1] + b)``
+    ``x[t] = (1 - a) * x[t-1] + a * f(W_in @ u[t] + W @ x[t-1] + b)`` with ``a = leak_rate``
 
     * ``W`` (units, units): ``round(rc_connectivity * units**2)`` non-zero entries at random
-      places, drawn from N(0, 1), then rescaled so that its measured spectral radius is ``sr``.
+      places, drawn from N(0, 1), then rescaled so that its measured spectral radius is
+      ``spectral_radius``.
     * ``W_in`` (units, input_dim): ``round(input_connectivity * units * input_dim)`` non-zero
       entries (at least one), +-1 with equal odds (``input_weights="bernoulli"``, as
       reservoirpy) or U(-1, 1) (``"uniform"``), times ``input_scaling`` (a float or one value
@@ -39,18 +41,19 @@ class Reservoir:
     so ``W`` does not depend on the input size and the same seed gives the same reservoir.
     ``W_in`` is built on first use, when the input size is known (or give ``input_dim``).
 
-    >>> res = Reservoir(units=50, sr=0.9, seed=0)
+    >>> res = Reservoir(units=50, spectral_radius=0.9, seed=0)
     >>> round(res.build(input_dim=2).spectral_radius_, 6)
     0.9
     >>> res.states(np.zeros((10, 2))).shape
     (10, 50)
     """
 
+    @accepts_old_names
     def __init__(
         self,
         units: int = 100,
-        sr: float = 1.0,
-        lr: float = 1.0,
+        spectral_radius: float = 1.0,
+        leak_rate: float = 1.0,
         input_scaling: float | Sequence[float] = 1.0,
         bias_scaling: float = 0.0,
         rc_connectivity: float = 0.1,
@@ -62,10 +65,16 @@ class Reservoir:
     ) -> None:
         if not isinstance(units, int | np.integer) or isinstance(units, bool) or units < 1:
             raise ValueError(f"units must be a positive int, got {units!r}")
-        if not 0.0 < lr <= 1.0:
-            raise ValueError(f"lr (leak rate) must be in (0, 1], got {lr}")
-        if sr < 0:
-            raise ValueError(f"sr (spectral radius) must be >= 0, got {sr}")
+        if not 0.0 < leak_rate <= 1.0:
+            raise ValueError(
+                f"leak_rate must be in (0, 1] (1 = no leak), got {leak_rate!r}; "
+                "use e.g. 0.3 for slow dynamics"
+            )
+        if spectral_radius < 0:
+            raise ValueError(
+                f"spectral_radius must be >= 0, got {spectral_radius!r}; "
+                "use e.g. 0.9 (below 1 for a fading memory)"
+            )
         for pname, val in (
             ("rc_connectivity", rc_connectivity),
             ("input_connectivity", input_connectivity),
@@ -83,8 +92,8 @@ class Reservoir:
         if bias_scaling < 0:
             raise ValueError(f"bias_scaling must be >= 0, got {bias_scaling}")
         self.units = int(units)
-        self.sr = float(sr)
-        self.lr = float(lr)
+        self.spectral_radius = float(spectral_radius)
+        self.leak_rate = float(leak_rate)
         self.input_scaling = (
             float(input_scaling)
             if np.ndim(input_scaling) == 0
@@ -112,8 +121,8 @@ class Reservoir:
         """The constructor arguments (JSON-able)."""
         return {
             "units": self.units,
-            "sr": self.sr,
-            "lr": self.lr,
+            "spectral_radius": self.spectral_radius,
+            "leak_rate": self.leak_rate,
             "input_scaling": self.input_scaling,
             "bias_scaling": self.bias_scaling,
             "rc_connectivity": self.rc_connectivity,
@@ -158,13 +167,13 @@ class Reservoir:
         vals = w_rng.standard_normal(nnz)
         w = scipy.sparse.csr_array((vals, (flat // n, flat % n)), shape=(n, n))
         radius = linalg.spectral_radius(w)
-        if self.sr > 0 and radius < 1e-12:
+        if self.spectral_radius > 0 and radius < 1e-12:
             raise ValueError(
                 f"the random recurrent matrix has spectral radius 0 (rc_connectivity="
                 f"{self.rc_connectivity} is too sparse for {n} units to form a cycle); "
                 "raise rc_connectivity or units"
             )
-        w = w * (self.sr / radius) if radius > 0 else w
+        w = w * (self.spectral_radius / radius) if radius > 0 else w
         self.W = w.toarray() if n <= linalg.DENSE_MAX_UNITS else scipy.sparse.csr_array(w)
         self._WT = None
         self._measured_sr = None
@@ -216,7 +225,7 @@ class Reservoir:
         active = (lengths[None, :] > np.arange(t_max)[:, None]).sum(axis=1)
         drive = u @ self.W_in.T + self.bias  # (B, T, N): the input part of every step at once
         states = np.empty((b, t_max, n))
-        a = self.lr
+        a = self.leak_rate
         for t in range(t_max):
             k = int(active[t])
             xa = x if k == b else x[:k]
@@ -235,7 +244,7 @@ class Reservoir:
         """One update for a batch: ``u`` (B, D), ``x`` (B, N) -> new state (B, N)."""
         f = _ACTIVATIONS[self.activation]
         pre = u @ self.W_in.T + self.bias + self._recurrent(x)
-        return (1.0 - self.lr) * x + self.lr * f(pre)
+        return (1.0 - self.leak_rate) * x + self.leak_rate * f(pre)
 
     def states(
         self, x: Any, lengths: Any = None, initial_state: np.ndarray | None = None
