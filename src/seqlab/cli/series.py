@@ -153,7 +153,7 @@ def _kwargs(
     **opts: Any,
 ) -> dict[str, Any]:
     """The model's keyword arguments from the options of a command (``opts``: ESN ones)."""
-    from seqlab.series.experiments import NEURAL_MODELS
+    from seqlab.series._common import NEURAL_MODELS
 
     neural = ", ".join(NEURAL_MODELS)
     opts = _esn_opts(opts)

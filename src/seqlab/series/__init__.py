@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from seqlab.series._common import NEURAL_MODELS, stratified_split
 from seqlab.series.data import (
     SequenceDataset,
     TimeSeries,
@@ -30,7 +31,6 @@ from seqlab.series.data import (
     sunspots,
 )
 from seqlab.series.experiments import (
-    NEURAL_MODELS,
     evaluate_classifier,
     load_sequence_dataset,
     load_series,
@@ -40,7 +40,6 @@ from seqlab.series.experiments import (
     run_fit,
     run_forecast,
     sequence_classifiers,
-    stratified_split,
 )
 from seqlab.series.forecast import (
     ESNForecaster,

@@ -40,7 +40,7 @@ from torch import nn
 
 from seqlab._utils import resolve_device, torch_generator
 from seqlab.models.registry import get as get_model
-from seqlab.series.experiments import NEURAL_MODELS, stratified_split
+from seqlab.series._common import NEURAL_MODELS, stratified_split
 
 __all__ = ["NEURAL_MODELS", "NeuralForecaster", "NeuralSequenceClassifier"]
 
