@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,25 @@ class ESN:
             )
         return u, tgt[:, : u.shape[1]], lens, kind
 
+    def _teacher_forced(
+        self, x: Any, y: Any, lengths: Any, warmup: int, reset: bool
+    ) -> tuple[np.ndarray, np.ndarray, Callable[[], None]]:
+        """Run the reservoir on ``x``: ``(features (N, F), targets (N, O), finish)``, the rows
+        after the warm-up of every sequence; ``finish()``, once ``W_out`` is fitted, keeps the
+        final state and last output for the next run."""
+        u, tgt, lens, _ = self._prepare_xy(x, y, lengths, warmup)
+        if not self.reservoir.built:
+            self.reservoir.build(u.shape[2])
+        states, final = self.reservoir.run_batch(u, lens, self._start_state(u.shape[0], reset))
+
+        def finish() -> None:
+            self.state_ = final
+            last_u = u[np.arange(u.shape[0]), lens - 1]
+            self.last_output_ = self._features(final, last_u) @ self.W_out.T
+
+        phi = valid_rows(self._features(states, u), lens, warmup)
+        return phi, valid_rows(tgt, lens, warmup), finish
+
     # -- training ----------------------------------------------------------------------
 
     def fit(self, x: Any, y: Any, warmup: int = 0, lengths: Any = None, reset: bool = True) -> ESN:
@@ -184,12 +203,7 @@ class ESN:
         >>> ESN(units=20, seed=0).fit(x, x[:, :1] * 2, warmup=10).W_out.shape
         (1, 21)
         """
-        u, tgt, lens, _ = self._prepare_xy(x, y, lengths, warmup)
-        if not self.reservoir.built:
-            self.reservoir.build(u.shape[2])
-        states, final = self.reservoir.run_batch(u, lens, self._start_state(u.shape[0], reset))
-        phi = valid_rows(self._features(states, u), lens, warmup)
-        target = valid_rows(tgt, lens, warmup)
+        phi, target, finish = self._teacher_forced(x, y, lengths, warmup, reset)
         if self.readout == "ridge":
             # kept so that partial_fit can continue this exact least-squares problem online
             self._gram = ridge_gram(phi, self.ridge)
@@ -199,9 +213,7 @@ class ESN:
             self.W_out = np.zeros((target.shape[1], phi.shape[1]))
             self.P_ = np.eye(phi.shape[1]) / self.ridge
             self._rls(phi, target)
-        self.state_ = final
-        last_u = u[np.arange(u.shape[0]), lens - 1]
-        self.last_output_ = self._features(final, last_u) @ self.W_out.T
+        finish()
         return self
 
     def _rls(self, phi: np.ndarray, target: np.ndarray) -> None:
@@ -232,12 +244,7 @@ class ESN:
         >>> esn.partial_fit(x[:150], x[:150]).partial_fit(x[150:], x[150:]).W_out.shape
         (1, 21)
         """
-        u, tgt, lens, _ = self._prepare_xy(x, y, lengths, warmup)
-        if not self.reservoir.built:
-            self.reservoir.build(u.shape[2])
-        states, final = self.reservoir.run_batch(u, lens, self._start_state(u.shape[0], reset))
-        phi = valid_rows(self._features(states, u), lens, warmup)
-        target = valid_rows(tgt, lens, warmup)
+        phi, target, finish = self._teacher_forced(x, y, lengths, warmup, reset)
         if self.P_ is None:
             if self.W_out is not None and self._gram is not None:
                 self.P_ = np.linalg.pinv(self._gram, hermitian=True)
@@ -252,9 +259,7 @@ class ESN:
         if self.W_out is None:
             self.W_out = np.zeros((target.shape[1], phi.shape[1]))
         self._rls(phi, target)
-        self.state_ = final
-        last_u = u[np.arange(u.shape[0]), lens - 1]
-        self.last_output_ = self._features(final, last_u) @ self.W_out.T
+        finish()
         return self
 
     # -- inference ---------------------------------------------------------------------
