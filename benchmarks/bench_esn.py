@@ -6,7 +6,8 @@
 1. Mackey-Glass one-step forecast in reservoirpy's README quick-start setting: 2,000 steps of
    ``mackey_glass`` (tau=17, reservoirpy's default seed; seqlab's generator gives the
    identical series), ``to_forecasting(X, test_size=0.2)``, ``ESN(units=100, sr=1.25,
-   lr=0.3, ridge=1e-5)`` with reservoirpy 0.4.2's defaults for everything else
+   lr=0.3, ridge=1e-5)`` (seqlab's names: ``spectral_radius=1.25, leak_rate=0.3``) with
+   reservoirpy 0.4.2's defaults for everything else
    (input_scaling=1, input_connectivity=0.1, rc_connectivity=0.1, no bias, normal W,
    Bernoulli W_in), ``fit(x_train, y_train, warmup=100)``, ``run(x_test)`` continuing from
    the training state. Both libraries run over the same seeds in one process (an untimed
@@ -66,7 +67,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # linear-AR lags; the baseline takes the one with the lowest validation NRMSE
 LAGS = [1, 2, 5, 10, 20, 30, 50, 80, 100, 150, 200]
 TAG = ""  # ".quick" for --quick runs, so that smoke plots never replace the measured ones
-QUICKSTART = {"units": 100, "sr": 1.25, "lr": 0.3, "ridge": 1e-5}
+QUICKSTART = {"units": 100, "spectral_radius": 1.25, "leak_rate": 0.3, "ridge": 1e-5}
+# reservoirpy keeps its own short names for the same two parameters
+RPY_NAMES = {"spectral_radius": "sr", "leak_rate": "lr"}
 # reservoirpy 0.4.2 defaults made explicit on the seqlab side
 RPY_DEFAULTS = {
     "input_scaling": 1.0,
@@ -123,7 +126,8 @@ def bench_mackey_glass(seeds: list[int], with_reservoirpy: bool) -> dict[str, An
         out["series_identical_to_reservoirpy"] = bool(np.array_equal(rpy_mackey_glass(2000), x))
 
         def rpy_fit(seed: int) -> Any:
-            return RpyESN(**QUICKSTART, seed=seed).fit(x_train, y_train, warmup=100)
+            rpy_kwargs = {RPY_NAMES.get(k, k): v for k, v in QUICKSTART.items()}
+            return RpyESN(**rpy_kwargs, seed=seed).fit(x_train, y_train, warmup=100)
 
         contenders["reservoirpy"] = rpy_fit
     for fit in contenders.values():  # untimed warm-up (imports, caches)
@@ -421,12 +425,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     laser = santafe_laser(args.data_dir).values
     sun = sunspots(args.data_dir).values
     if quick:
-        laser_grid = {"sr": [0.9], "input_scaling": [0.5]}
-        sun_grid = {"lr": [0.1], "ridge": [10.0]}
+        laser_grid = {"spectral_radius": [0.9], "input_scaling": [0.5]}
+        sun_grid = {"leak_rate": [0.1], "ridge": [10.0]}
         laser, units_laser, units_sun = laser[:3000], 100, 100
     else:
-        laser_grid = {"sr": [0.8, 0.95, 1.1], "lr": [0.5, 1.0], "input_scaling": [0.2, 0.5, 1.0]}
-        sun_grid = {"lr": [0.06, 0.1, 0.2], "ridge": [1.0, 10.0], "input_scaling": [0.05, 0.1]}
+        laser_grid = {
+            "spectral_radius": [0.8, 0.95, 1.1],
+            "leak_rate": [0.5, 1.0],
+            "input_scaling": [0.2, 0.5, 1.0],
+        }
+        sun_grid = {
+            "leak_rate": [0.06, 0.1, 0.2],
+            "ridge": [1.0, 10.0],
+            "input_scaling": [0.05, 0.1],
+        }
         units_laser, units_sun = 300, 500
     print("Santa Fe laser ...", flush=True)
     result["laser"] = bench_forecast(
@@ -449,7 +461,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sun,
         {
             "units": units_sun,
-            "sr": 0.9,
+            "spectral_radius": 0.9,
             "bias_scaling": 0.1,
             "input_connectivity": 1.0,
             "input_to_readout": True,
@@ -471,7 +483,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jv_grid = (
         {"ridge": [0.1, 1.0]}
         if quick
-        else {"bidirectional": [False, True], "lr": [0.1, 0.3], "ridge": [1e-2, 1e-1, 1.0]}
+        else {"bidirectional": [False, True], "leak_rate": [0.1, 0.3], "ridge": [1e-2, 1e-1, 1.0]}
     )
     result["japanese_vowels"] = bench_japanese_vowels(args.data_dir, jv_base, jv_grid)
     if not args.no_neural:

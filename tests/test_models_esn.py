@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-import seqlab.models.esn as esn_module
+import seqlab.models.esn.linalg as esn_linalg
 from seqlab.models.esn import (
     ESN,
     ESNClassifier,
@@ -24,26 +24,28 @@ def _sine(n: int = 800) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "units,sr,dense_max", [(50, 0.9, 1000), (200, 1.25, 1000), (300, 0.8, 100)]
+    "units,radius,dense_max", [(50, 0.9, 1000), (200, 1.25, 1000), (300, 0.8, 100)]
 )
 def test_models_esn_spectral_radius_is_exact(
-    monkeypatch: pytest.MonkeyPatch, units: int, sr: float, dense_max: int
+    monkeypatch: pytest.MonkeyPatch, units: int, radius: float, dense_max: int
 ) -> None:
     # dense_max=100 sends a 300-unit reservoir down the large-reservoir path (sparse W, ARPACK)
-    monkeypatch.setattr(esn_module, "DENSE_MAX_UNITS", dense_max)
-    res = Reservoir(units=units, sr=sr, rc_connectivity=0.05, seed=4).build(input_dim=1)
+    monkeypatch.setattr(esn_linalg, "DENSE_MAX_UNITS", dense_max)
+    res = Reservoir(units=units, spectral_radius=radius, rc_connectivity=0.05, seed=4).build(
+        input_dim=1
+    )
     assert scipy.sparse.issparse(res.W) == (units > dense_max)
     w = res.W.toarray() if scipy.sparse.issparse(res.W) else res.W
     measured = np.max(np.abs(np.linalg.eigvals(w)))
-    assert measured == pytest.approx(sr, rel=1e-9)
-    assert res.spectral_radius_ == pytest.approx(sr, rel=1e-9)
+    assert measured == pytest.approx(radius, rel=1e-9)
+    assert res.spectral_radius_ == pytest.approx(radius, rel=1e-9)
     assert np.count_nonzero(w) == round(0.05 * units * units)
 
 
 def test_models_esn_spectral_radius_function_on_sparse_matrix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(esn_module, "DENSE_MAX_UNITS", 50)
+    monkeypatch.setattr(esn_linalg, "DENSE_MAX_UNITS", 50)
     for seed in range(3):
         rng = np.random.default_rng(seed)
         dense = rng.normal(size=(400, 400)) * (rng.random((400, 400)) < 0.05)
@@ -53,9 +55,10 @@ def test_models_esn_spectral_radius_function_on_sparse_matrix(
 
 def test_models_esn_same_seed_same_matrices_and_outputs() -> None:
     u = _sine(300)
-    a = ESN(units=40, sr=0.9, lr=0.5, bias_scaling=0.2, seed=7).fit(u[:-1], u[1:], warmup=20)
-    b = ESN(units=40, sr=0.9, lr=0.5, bias_scaling=0.2, seed=7).fit(u[:-1], u[1:], warmup=20)
-    c = ESN(units=40, sr=0.9, lr=0.5, bias_scaling=0.2, seed=8).fit(u[:-1], u[1:], warmup=20)
+    kw = dict(units=40, spectral_radius=0.9, leak_rate=0.5, bias_scaling=0.2)
+    a = ESN(**kw, seed=7).fit(u[:-1], u[1:], warmup=20)
+    b = ESN(**kw, seed=7).fit(u[:-1], u[1:], warmup=20)
+    c = ESN(**kw, seed=8).fit(u[:-1], u[1:], warmup=20)
     np.testing.assert_array_equal(a.reservoir.W, b.reservoir.W)
     np.testing.assert_array_equal(a.reservoir.W_in, b.reservoir.W_in)
     np.testing.assert_array_equal(a.W_out, b.W_out)
@@ -76,7 +79,14 @@ def test_models_esn_input_matrix_connectivity_and_scaling() -> None:
 
 
 def test_models_esn_update_equation_matches_docstring() -> None:
-    res = Reservoir(units=12, sr=0.8, lr=0.3, bias_scaling=0.5, input_connectivity=1.0, seed=1)
+    res = Reservoir(
+        units=12,
+        spectral_radius=0.8,
+        leak_rate=0.3,
+        bias_scaling=0.5,
+        input_connectivity=1.0,
+        seed=1,
+    )
     u = np.random.default_rng(0).normal(size=(6, 2))
     states = res.states(u)
     x = np.zeros(12)
@@ -89,7 +99,9 @@ def test_models_esn_update_equation_matches_docstring() -> None:
 def test_models_esn_ridge_readout_equals_lstsq(ridge: float) -> None:
     u = np.random.default_rng(1).normal(size=(400, 2))
     y = np.c_[np.sin(u[:, 0]), u[:, 1] ** 2]
-    esn = ESN(units=30, sr=0.9, lr=0.6, ridge=ridge, seed=0).fit(u, y, warmup=25)
+    esn = ESN(units=30, spectral_radius=0.9, leak_rate=0.6, ridge=ridge, seed=0).fit(
+        u, y, warmup=25
+    )
     _, states = esn.run(u, reset=True, return_states=True)
     phi = np.c_[np.ones(375), states[25:]]
     # ridge as an augmented least-squares problem; the bias column is not penalised
@@ -113,7 +125,9 @@ def test_models_esn_ridge_solve_small_exact() -> None:
 def test_models_esn_sine_forecast_beats_persistence() -> None:
     u = _sine(1000)
     x, y = u[:-1], u[1:]
-    esn = ESN(units=60, sr=0.9, lr=0.5, ridge=1e-8, seed=0).fit(x[:700], y[:700], warmup=50)
+    esn = ESN(units=60, spectral_radius=0.9, leak_rate=0.5, ridge=1e-8, seed=0).fit(
+        x[:700], y[:700], warmup=50
+    )
     pred = esn.run(x[700:])  # continues from the training state
     assert nrmse(y[700:], pred) < 0.01
     assert nrmse(y[700:], pred) < 0.2 * nrmse(y[700:], x[700:])
@@ -121,7 +135,9 @@ def test_models_esn_sine_forecast_beats_persistence() -> None:
 
 def test_models_esn_generate_closed_loop_follows_sine() -> None:
     u = _sine(1200)
-    esn = ESN(units=100, sr=0.95, lr=0.5, ridge=1e-9, seed=0).fit(u[:999], u[1:1000], warmup=100)
+    esn = ESN(units=100, spectral_radius=0.95, leak_rate=0.5, ridge=1e-9, seed=0).fit(
+        u[:999], u[1:1000], warmup=100
+    )
     gen = esn.generate(50, warmup_inputs=u[:1000])
     assert gen.shape == (50, 1)
     assert nrmse(u[1000:1050], gen) < 0.1
@@ -175,8 +191,8 @@ def test_models_esn_errors_name_the_problem() -> None:
         esn.run(np.zeros((2, 4, 1)))  # state of 1 sequence, batch of 2
     with pytest.raises(ValueError, match="same sequences"):
         ESN(units=10).fit(u[:50], u[:40])
-    with pytest.raises(ValueError, match="lr"):
-        ESN(lr=0.0)
+    with pytest.raises(ValueError, match="leak_rate must be in"):
+        ESN(leak_rate=0.0)
     with pytest.raises(ValueError, match="units"):
         ESN(units=0)
     with pytest.raises(ValueError, match="NaN"):
@@ -188,8 +204,10 @@ def test_models_esn_errors_name_the_problem() -> None:
 
 def test_models_esn_rls_matches_ridge() -> None:
     u = _sine(500)
-    ridge = ESN(units=30, sr=0.9, lr=0.5, ridge=1e-4, seed=0).fit(u[:-1], u[1:], warmup=20)
-    rls = ESN(units=30, sr=0.9, lr=0.5, ridge=1e-4, readout="rls", seed=0)
+    ridge = ESN(units=30, spectral_radius=0.9, leak_rate=0.5, ridge=1e-4, seed=0).fit(
+        u[:-1], u[1:], warmup=20
+    )
+    rls = ESN(units=30, spectral_radius=0.9, leak_rate=0.5, ridge=1e-4, readout="rls", seed=0)
     rls.fit(u[:-1], u[1:], warmup=20)
     p_ridge, states = ridge.run(u[:-1], reset=True, return_states=True)
     p_rls = rls.run(u[:-1], reset=True)
@@ -199,9 +217,11 @@ def test_models_esn_rls_matches_ridge() -> None:
     np.testing.assert_allclose(rls.W_out, closed, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(p_rls, p_ridge, atol=1e-6)
     # online: ridge on the first half, RLS updates on the second = ridge on all of it
-    online = ESN(units=30, sr=0.9, lr=0.5, ridge=1e-4, seed=0)
+    online = ESN(units=30, spectral_radius=0.9, leak_rate=0.5, ridge=1e-4, seed=0)
     online.fit(u[:250], u[1:251], warmup=20).partial_fit(u[250:-1], u[251:])
-    full = ESN(units=30, sr=0.9, lr=0.5, ridge=1e-4, seed=0).fit(u[:-1], u[1:], warmup=20)
+    full = ESN(units=30, spectral_radius=0.9, leak_rate=0.5, ridge=1e-4, seed=0).fit(
+        u[:-1], u[1:], warmup=20
+    )
     np.testing.assert_allclose(
         online.run(u[:-1], reset=True), full.run(u[:-1], reset=True), atol=1e-6
     )
@@ -209,7 +229,14 @@ def test_models_esn_rls_matches_ridge() -> None:
 
 def test_models_esn_save_load_round_trip(tmp_path) -> None:
     u = _sine(300)
-    esn = ESN(units=25, sr=1.1, lr=0.4, bias_scaling=0.3, input_to_readout=True, seed=2)
+    esn = ESN(
+        units=25,
+        spectral_radius=1.1,
+        leak_rate=0.4,
+        bias_scaling=0.3,
+        input_to_readout=True,
+        seed=2,
+    )
     esn.fit(u[:-1], u[1:], warmup=10)
     esn.save(tmp_path / "esn")
     assert sorted(p.name for p in (tmp_path / "esn").iterdir()) == [
@@ -289,3 +316,53 @@ def test_models_esn_embed_tokens_for_text() -> None:
         embed_tokens([[1, 12]], emb)
     with pytest.raises(ValueError, match="no tokens"):
         embed_tokens(np.array([[0, 0], [1, 2]]), emb)
+
+
+@pytest.mark.parametrize("cls", [Reservoir, ESN, ESNClassifier])
+def test_models_esn_old_names_lr_sr_warn_and_mean_the_same(cls: type) -> None:
+    new = cls(units=20, spectral_radius=0.7, leak_rate=0.4, seed=3)
+    with pytest.warns(DeprecationWarning, match=r"lr=\.\.\.\) is deprecated; use leak_rate="):
+        with pytest.warns(DeprecationWarning, match="use spectral_radius="):
+            old = cls(units=20, sr=0.7, lr=0.4, seed=3)
+    assert old.config == new.config
+    assert old.config["leak_rate"] == 0.4 and old.config["spectral_radius"] == 0.7
+    assert "lr" not in old.config and "sr" not in old.config
+    with pytest.raises(TypeError, match="both lr=0.4 and leak_rate; .*pass only leak_rate"):
+        cls(units=20, lr=0.4, leak_rate=0.4)
+    # the new name given positionally (units, spectral_radius, ...) also clashes
+    with pytest.raises(TypeError, match="both sr=0.5 and spectral_radius"):
+        cls(20, 0.9, sr=0.5)
+
+
+def test_models_esn_attributes_use_the_new_names() -> None:
+    res = Reservoir(units=10, spectral_radius=0.8, leak_rate=0.2, seed=0).build(1)
+    assert (res.spectral_radius, res.leak_rate) == (0.8, 0.2)
+    assert res.spectral_radius_ == pytest.approx(0.8, rel=1e-9)
+    with pytest.raises(ValueError, match="spectral_radius must be >= 0, got -1"):
+        Reservoir(spectral_radius=-1)
+
+
+@pytest.mark.parametrize("cls", [ESN, ESNClassifier])
+def test_models_esn_config_saved_with_lr_sr_still_loads(tmp_path, cls: type) -> None:
+    import json
+    import warnings
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(size=(12, 1)) + (i % 2) for i in range(10)]
+    model = cls(units=15, spectral_radius=0.8, leak_rate=0.3, seed=1)
+    if cls is ESN:
+        model.fit(seqs, seqs)
+    else:
+        model.fit(seqs, [i % 2 for i in range(10)])
+    folder = model.save(tmp_path / "m")
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["config"]["leak_rate"] == 0.3 and "lr" not in meta["config"]
+    # a file written before the rename
+    cfg = meta["config"]
+    cfg["lr"], cfg["sr"] = cfg.pop("leak_rate"), cfg.pop("spectral_radius")
+    (folder / "config.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading an old file is not the caller's deprecation
+        back = cls.load(folder)
+    assert back.config == model.config
+    np.testing.assert_array_equal(back.W_out, model.W_out)

@@ -26,7 +26,7 @@ def test_series_cli_evaluate_prints_model_and_both_baselines(tmp_path: Path) -> 
     out = tmp_path / "mg"
     text = _invoke(
         "evaluate", "--data", "mackey-glass", "--n-timesteps", "800", "--model", "esn",
-        "--units", "50", "--sr", "1.25", "--lr", "0.3", "--ridge", "1e-6",
+        "--units", "50", "--spectral-radius", "1.25", "--leak-rate", "0.3", "--ridge", "1e-6",
         "--lags", "5", "--lags", "10", "--seed", "1", "--out", str(out),
     )  # fmt: skip
     for name in ("esn", "persistence", "linear-ar"):
@@ -63,8 +63,8 @@ def test_series_cli_fit_then_closed_loop_forecast(tmp_path: Path) -> None:
     run = tmp_path / "run"
     text = _invoke(
         "fit", "--data", "mackey-glass", "--n-timesteps", "1000", "--units", "80",
-        "--sr", "1.25", "--lr", "0.3", "--ridge", "1e-7", "--input-connectivity", "1.0",
-        "--input-scaling", "0.3", "--out", str(run),
+        "--spectral-radius", "1.25", "--leak-rate", "0.3", "--ridge", "1e-7",
+        "--input-connectivity", "1.0", "--input-scaling", "0.3", "--out", str(run),
     )  # fmt: skip
     assert "validation RMSE" in text
     assert (run / "model" / "model.safetensors").is_file()
@@ -89,3 +89,40 @@ def test_series_cli_classify_japanese_vowels(shared_data: Path, tmp_path: Path) 
     metrics = json.loads((tmp_path / "jv" / "metrics.json").read_text())
     assert metrics["n_train"] == 270 and metrics["n_test"] == 370
     assert (tmp_path / "jv" / "confusion.png").is_file()
+
+
+def test_series_cli_lr_is_a_learning_rate_never_the_leak_rate(tmp_path: Path) -> None:
+    # the ESN: --lr is refused and the message names --leak-rate
+    for command in (["evaluate", "--data", "sine"], ["classify"]):
+        bad = CliRunner().invoke(series, [*command, "--model", "esn", "--lr", "0.3"])
+        assert bad.exit_code != 0
+        assert "learning rate of the neural models" in bad.output and "--leak-rate" in bad.output
+    bad = CliRunner().invoke(series, ["fit", "--data", "sine", "--lr", "0.3", "--out", "x"])
+    assert bad.exit_code != 0 and "use --leak-rate 0.3" in bad.output
+    assert "--lr" not in CliRunner().invoke(series, ["fit", "--help"]).output  # hidden
+    bad = CliRunner().invoke(series, ["evaluate", "--data", "sine", "--set", "lr=0.3"])
+    assert bad.exit_code != 0 and "--leak-rate" in bad.output
+    # a neural model: --lr is its learning rate
+    out = tmp_path / "lstm"
+    _invoke(
+        "evaluate", "--data", "sine", "--n-timesteps", "300", "--model", "lstm", "--lr", "0.01",
+        "--set", "epochs=1", "--set", "hidden_size=4", "--set", "lags=5", "--lags", "5",
+        "--out", str(out),
+    )  # fmt: skip
+    kwargs = json.loads((out / "metrics.json").read_text())["config"]["model_kwargs"]
+    assert kwargs["lr"] == 0.01 and "leak_rate" not in kwargs
+
+
+def test_series_cli_old_sr_flag_still_sets_the_spectral_radius(tmp_path: Path) -> None:
+    out = tmp_path / "sine"
+    text = _invoke(
+        "evaluate", "--data", "sine", "--n-timesteps", "400", "--units", "20", "--sr", "0.7",
+        "--warmup", "20", "--lags", "5", "--out", str(out),
+    )  # fmt: skip
+    assert "--sr is deprecated; use --spectral-radius" in text
+    kwargs = json.loads((out / "metrics.json").read_text())["config"]["model_kwargs"]
+    assert kwargs["spectral_radius"] == 0.7 and "sr" not in kwargs
+    bad = CliRunner().invoke(
+        series, ["evaluate", "--data", "sine", "--sr", "0.7", "--spectral-radius", "0.9"]
+    )
+    assert bad.exit_code != 0 and "give only --spectral-radius" in bad.output

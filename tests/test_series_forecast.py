@@ -83,8 +83,8 @@ def test_series_linear_ar_recovers_an_ar_process() -> None:
 def test_series_esn_beats_both_baselines_on_mackey_glass_10_steps_ahead() -> None:
     kwargs = {
         "units": 100,
-        "sr": 0.9,
-        "lr": 0.5,
+        "spectral_radius": 0.9,
+        "leak_rate": 0.5,
         "ridge": 1e-8,
         "input_scaling": 0.3,
         "input_connectivity": 1.0,
@@ -105,7 +105,7 @@ def test_series_esn_beats_baselines_on_laser(shared_data: Path) -> None:
 
     kwargs = {
         "units": 100,
-        "sr": 0.9,
+        "spectral_radius": 0.9,
         "input_scaling": 0.5,
         "bias_scaling": 0.1,
         "input_connectivity": 1.0,

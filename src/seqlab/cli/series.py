@@ -1,6 +1,7 @@
 """``seqlab series``: forecast numeric series and classify numeric sequences.
 
-seqlab series evaluate --data mackey-glass --model esn --units 100 --sr 1.25 --lr 0.3 --out runs/mg
+seqlab series evaluate --data mackey-glass --model esn --units 100 --spectral-radius 1.25 \
+    --leak-rate 0.3 --out runs/mg
 seqlab series evaluate --data laser --data-dir ../shared/data --tune --out runs/laser
 seqlab series fit --data sunspots --data-dir ../shared/data --units 300 --out runs/sun
 seqlab series forecast runs/sun --steps 100
@@ -8,10 +9,11 @@ seqlab series classify --data japanese-vowels --data-dir ../shared/data --model 
 seqlab series evaluate --data laser --data-dir ../shared/data --model lstm --set lags=32
 seqlab series classify --data japanese-vowels --data-dir ../shared/data --model tdnn --set epochs=50
 
-Neural models (lstm, gru, rnn, tdnn, cnn) take --seed and --device; every other argument of
-:class:`~seqlab.series.neural.NeuralForecaster` / ``NeuralSequenceClassifier`` goes through
-``--set KEY=VALUE`` (``hidden_size``, ``epochs``, ``lr``, ``lags``, ``ar_lags``, ``pool``,
-``ensemble``, ``num_layers`` ...).
+Neural models (lstm, gru, rnn, tdnn, cnn) take --seed, --device and --lr (the learning
+rate); every other argument of :class:`~seqlab.series.neural.NeuralForecaster` /
+``NeuralSequenceClassifier`` goes through ``--set KEY=VALUE`` (``hidden_size``, ``epochs``,
+``lags``, ``ar_lags``, ``pool``, ``ensemble``, ``num_layers`` ...). The ESN's leak rate is
+``--leak-rate`` (``--lr`` never means it: ``lr`` is a learning rate everywhere in seqlab).
 
 Each command parses its options and calls one function of :mod:`seqlab.series.experiments`.
 """
@@ -28,21 +30,21 @@ __all__ = ["series"]
 
 # default validation grids for --tune (kept small: each point is a full fit)
 FORECAST_GRID = {
-    "sr": [0.9, 1.1],
-    "lr": [0.1, 0.3, 1.0],
+    "spectral_radius": [0.9, 1.1],
+    "leak_rate": [0.1, 0.3, 1.0],
     "ridge": [1e-6, 1e-2, 1.0],
     "input_scaling": [0.1, 0.5],
 }
 CLASSIFY_GRID = {
     "bidirectional": [False, True],
-    "lr": [0.1, 0.3],
+    "leak_rate": [0.1, 0.3],
     "ridge": [1e-2, 1e-1, 1.0],
 }
 
 _ESN_OPTIONS: list[tuple[str, str, type, str]] = [
     ("--units", "units", int, "Reservoir size."),
-    ("--sr", "sr", float, "Spectral radius of the recurrent matrix."),
-    ("--lr", "lr", float, "Leak rate in (0, 1]."),
+    ("--spectral-radius", "spectral_radius", float, "Spectral radius of the recurrent matrix."),
+    ("--leak-rate", "leak_rate", float, "Leak rate in (0, 1] (1 = no leak)."),
     ("--input-scaling", "input_scaling", float, "Scale of the input weights."),
     ("--bias-scaling", "bias_scaling", float, "Scale of the reservoir bias (0 = none)."),
     ("--rc-connectivity", "rc_connectivity", float, "Density of the recurrent matrix."),
@@ -53,9 +55,38 @@ _ESN_OPTIONS: list[tuple[str, str, type, str]] = [
 
 
 def _esn_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    # --sr: the old short name, hidden; it still works (see _esn_kwargs)
+    func = click.option("--sr", "sr_alias", type=float, default=None, hidden=True)(func)
     for flag, name, typ, help_text in reversed(_ESN_OPTIONS):
         func = click.option(flag, name, type=typ, default=None, help=help_text)(func)
     return func
+
+
+def _learning_rate_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--lr",
+        "learning_rate",
+        type=float,
+        default=None,
+        help="Learning rate of the neural models (the ESN has none; see --leak-rate).",
+    )(func)
+
+
+def _refuse_lr(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        raise click.BadParameter(
+            f"--lr {value:g}: this command fits an ESN, which has no learning rate, and --lr "
+            f"no longer means the leak rate; use --leak-rate {value:g}",
+            ctx=ctx,
+            param=param,
+        )
+
+
+def _no_lr_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    # The old --lr (leak rate) of an ESN-only command, hidden: it answers with the new flag.
+    return click.option(
+        "--lr", type=float, default=None, hidden=True, expose_value=False, callback=_refuse_lr
+    )(func)
 
 
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,25 +131,51 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _esn_opts(opts: dict[str, Any]) -> dict[str, Any]:
+    """The ESN options with the hidden old ``--sr`` folded into ``spectral_radius``."""
+    opts = dict(opts)
+    sr = opts.pop("sr_alias", None)
+    if sr is not None:
+        if opts.get("spectral_radius") is not None:
+            raise click.UsageError(
+                "--sr and --spectral-radius were both given; --sr is the old name of "
+                "--spectral-radius: give only --spectral-radius"
+            )
+        click.echo("warning: --sr is deprecated; use --spectral-radius", err=True)
+        opts["spectral_radius"] = sr
+    return opts
+
+
 def _kwargs(
     model: str,
     seed: int,
     overrides: tuple[str, ...],
     device: str | None = None,
+    learning_rate: float | None = None,
     **opts: Any,
 ) -> dict[str, Any]:
-    from seqlab.series.experiments import NEURAL_MODELS
+    """The model's keyword arguments from the options of a command (``opts``: ESN ones)."""
+    from seqlab.series.forecast import NEURAL_MODELS
 
+    neural = ", ".join(NEURAL_MODELS)
+    opts = _esn_opts(opts)
+    if model not in NEURAL_MODELS:
+        if device is not None:
+            raise click.UsageError(
+                f"--device applies to the neural models ({neural}), but --model is {model!r}"
+            )
+        if learning_rate is not None:
+            raise click.UsageError(
+                f"--lr is the learning rate of the neural models ({neural}), but --model is "
+                f"{model!r}" + ("; the ESN's leak rate is --leak-rate" if model == "esn" else "")
+            )
     kwargs: dict[str, Any] = {}
-    if device is not None and model not in NEURAL_MODELS:
-        raise click.UsageError(
-            f"--device applies to the neural models ({', '.join(NEURAL_MODELS)}), "
-            f"but --model is {model!r}"
-        )
     if model in NEURAL_MODELS:
         kwargs["seed"] = seed
         if device is not None:
             kwargs["device"] = device
+        if learning_rate is not None:
+            kwargs["lr"] = learning_rate
     if model == "esn":
         kwargs = {k: v for k, v in opts.items() if v is not None}
         kwargs["seed"] = seed
@@ -128,8 +185,26 @@ def _kwargs(
             f"options {given} are ESN options but --model is {model!r}; pass that model's "
             "arguments with --set KEY=VALUE"
         )
-    kwargs.update(_parse_overrides(overrides))
+    extra = _parse_overrides(overrides)
+    if model == "esn":
+        for old, flag in (("lr", "--leak-rate"), ("sr", "--spectral-radius")):
+            if old in extra:
+                raise click.BadParameter(
+                    f"{old}={extra[old]!r}: the ESN takes {flag} (or --set "
+                    f"{flag[2:].replace('-', '_')}=...); lr is a learning rate in seqlab",
+                    param_hint="--set",
+                )
+    kwargs.update(extra)
     return kwargs
+
+
+def _grid(tune: bool, model: str, default: dict[str, list[Any]], kwargs: dict[str, Any]) -> Any:
+    """The default ``--tune`` grid, less the parameters the command line fixed."""
+    if not tune:
+        return None
+    if model != "esn":
+        raise click.UsageError("--tune has a default grid for --model esn only")
+    return {k: v for k, v in default.items() if k not in kwargs}
 
 
 def _run(fn: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -172,12 +247,14 @@ def series() -> None:
     help="Standardise with train mean/std before fitting (scores stay in series units).",
 )
 @click.option("--tune", is_flag=True, help="Choose ESN hyper-parameters on validation first.")
+@_learning_rate_option
 @_device_option
 @_common_options
 def evaluate_command(
     data: str,
     model: str,
     device: str | None,
+    learning_rate: float | None,
     warmup: int | None,
     input_to_readout: bool | None,
     horizon: int,
@@ -197,15 +274,18 @@ def evaluate_command(
     from seqlab.series.experiments import run_evaluate
 
     kwargs = _kwargs(
-        model, seed, overrides, device, **esn, warmup=warmup, input_to_readout=input_to_readout
+        model,
+        seed,
+        overrides,
+        device,
+        learning_rate,
+        **esn,
+        warmup=warmup,
+        input_to_readout=input_to_readout,
     )
     if model == "esn":
         kwargs.setdefault("warmup", 100)
-    grid = None
-    if tune:
-        if model != "esn":
-            raise click.UsageError("--tune has a default grid for --model esn only")
-        grid = {k: v for k, v in FORECAST_GRID.items() if esn.get(k) is None}
+    grid = _grid(tune, model, FORECAST_GRID, kwargs)
     result = _run(
         run_evaluate,
         data,
@@ -248,6 +328,7 @@ def _table(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
 @click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
 @click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
 @click.option("--scale/--no-scale", default=True, show_default=True, help="Standardise first.")
+@_no_lr_option
 @_common_options
 def fit_command(
     data: str,
@@ -325,12 +406,14 @@ def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | 
 @click.option("--bidirectional", is_flag=True, default=None, help="Also read sequences reversed.")
 @click.option("--val-fraction", type=float, default=0.2, show_default=True)
 @click.option("--tune", is_flag=True, help="Choose hyper-parameters on a validation split.")
+@_learning_rate_option
 @_device_option
 @_common_options
 def classify_command(
     data: str,
     model: str,
     device: str | None,
+    learning_rate: float | None,
     readout_state: str | None,
     bidirectional: bool | None,
     val_fraction: float,
@@ -349,16 +432,12 @@ def classify_command(
         seed,
         overrides,
         device,
+        learning_rate,
         **esn,
         readout_state=readout_state,
         bidirectional=bidirectional,
     )
-    grid = None
-    if tune:
-        if model != "esn":
-            raise click.UsageError("--tune has a default grid for --model esn only")
-        given = {**esn, "bidirectional": bidirectional}
-        grid = {k: v for k, v in CLASSIFY_GRID.items() if given.get(k) is None}
+    grid = _grid(tune, model, CLASSIFY_GRID, kwargs)
     result = _run(
         run_classify,
         data,

@@ -2,7 +2,8 @@
 
 >>> import seqlab.series as ss
 >>> x = ss.mackey_glass(1000)
->>> rep = ss.evaluate_forecast(x, "esn", {"units": 50, "sr": 1.25, "lr": 0.3, "warmup": 100})
+>>> esn = {"units": 50, "spectral_radius": 1.25, "leak_rate": 0.3, "warmup": 100}
+>>> rep = ss.evaluate_forecast(x, "esn", esn)
 >>> sorted(rep.metrics)
 ['esn', 'linear-ar', 'persistence']
 
@@ -26,10 +27,10 @@ from seqlab.series.data import (
     read_ts,
     santafe_laser,
     sine_mixture,
+    stratified_split,
     sunspots,
 )
 from seqlab.series.experiments import (
-    NEURAL_MODELS,
     evaluate_classifier,
     load_sequence_dataset,
     load_series,
@@ -39,9 +40,9 @@ from seqlab.series.experiments import (
     run_fit,
     run_forecast,
     sequence_classifiers,
-    stratified_split,
 )
 from seqlab.series.forecast import (
+    NEURAL_MODELS,
     ESNForecaster,
     Forecaster,
     ForecastReport,

@@ -1,0 +1,79 @@
+"""What one request may ask for (:class:`Limits`), and the checks that enforce it."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable
+from dataclasses import asdict, dataclass
+from typing import TypeVar
+
+from seqlab.serve.errors import ApiError, short
+
+__all__ = ["Limits", "check_chars", "check_word", "with_timeout"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; every limit is enforced with a clear 4xx error.
+
+    ``max_text_chars``: characters per text or prompt; ``max_texts``: texts per classify
+    request; ``max_length``: generated tokens; ``max_body_bytes``: request body size (413);
+    ``timeout_s``: seconds per request (504; a stream ends with an ``error`` event);
+    ``max_topn``: neighbours per query; ``max_words``: words per projection.
+
+    >>> Limits(max_text_chars=2000).max_text_chars
+    2000
+    """
+
+    max_text_chars: int = 5_000
+    max_texts: int = 64
+    max_length: int = 2_000
+    max_body_bytes: int = 1_000_000
+    timeout_s: float = 30.0
+    max_topn: int = 100
+    max_words: int = 200
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not value > 0 or (isinstance(value, float) and math.isinf(value)):
+                raise ValueError(f"Limits.{name} must be a finite number > 0, got {value!r}")
+
+
+def check_chars(name: str, text: str, limits: Limits) -> None:
+    if len(text) > limits.max_text_chars:
+        raise ApiError(
+            422,
+            f"{name} has {len(text)} characters, more than max_text_chars={limits.max_text_chars}",
+            field=name,
+            value=text,
+            fix=f"shorten it to {limits.max_text_chars} characters (or start the server "
+            "with a larger --max-text-chars)",
+        )
+
+
+def check_word(name: str, word: str) -> None:
+    if not word or len(word) > 200:
+        raise ApiError(
+            422,
+            f"{name}={short(word, 40)!r} must be a word of 1 to 200 characters",
+            field=name,
+            value=word,
+            fix="give one word, e.g. 'king'",
+        )
+
+
+async def with_timeout(work: Awaitable[T], limits: Limits, doing: str) -> T:
+    try:
+        return await asyncio.wait_for(work, limits.timeout_s)
+    except TimeoutError:
+        raise ApiError(
+            504,
+            f"{doing} took longer than the limit of timeout_s={limits.timeout_s:g} seconds",
+            field="timeout_s",
+            value=limits.timeout_s,
+            fix="send fewer or shorter texts, or start the server with a larger --timeout",
+        ) from None

@@ -1,0 +1,154 @@
+"""``POST /v1/generate``: text from a language model, streamed as server-sent events."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+
+from seqlab.serve.errors import ApiError
+from seqlab.serve.limits import Limits, check_chars
+from seqlab.serve.registry import ServedModel, pick
+from seqlab.serve.schemas import GenerateRequest
+
+__all__ = ["add_routes"]
+
+
+def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits) -> None:
+    """Add ``POST /v1/generate`` to ``app``."""
+
+    @app.post("/v1/generate", response_class=StreamingResponse)
+    async def generate(body: GenerateRequest) -> StreamingResponse:
+        """Stream generated text as server-sent events: ``start`` (the settings, with the
+        seed used), one ``token`` event per piece (``{"text": ...}``), then ``done``; an
+        ``error`` event ends a stream that fails or runs past the time limit."""
+        served = pick(models, body.model, "lm")
+        _check_request(body, served, limits)
+        # A missing seed gets a fresh one that the start event reports, so any text the page
+        # shows can be generated again.
+        seed = secrets.randbelow(2**31) if body.seed is None else body.seed
+        try:
+            pieces = served.obj.stream(
+                body.prompt,
+                length=body.length,
+                temperature=body.temperature,
+                top_k=body.top_k,
+                top_p=body.top_p,
+                seed=seed,
+                stop=body.stop or None,
+            )
+        except (ValueError, TypeError) as exc:
+            message = str(exc)
+            where = "stop" if message.startswith("stop") else "prompt"
+            raise ApiError(422, message, field=where, value=getattr(body, where, None)) from exc
+        settings = {
+            "model": served.name,
+            "prompt": body.prompt,
+            "length": body.length,
+            "temperature": body.temperature,
+            "top_k": body.top_k,
+            "top_p": body.top_p,
+            "seed": seed,
+        }
+        return StreamingResponse(
+            _sse_stream(pieces, settings, limits.timeout_s),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+def _check_request(body: GenerateRequest, served: ServedModel, limits: Limits) -> None:
+    """Refuse (422) a request whose settings are out of range, naming the field and the fix."""
+    check_chars("prompt", body.prompt, limits)
+    top_k, top_p, seed = body.top_k, body.top_p, body.seed
+    checks = [
+        (
+            bool(body.prompt),
+            "prompt",
+            "prompt is empty",
+            "give at least one character for the model to continue",
+        ),
+        (
+            1 <= body.length <= limits.max_length,
+            "length",
+            f"length={body.length} is outside [1, max_length={limits.max_length}]",
+            f"ask for 1 to {limits.max_length} tokens",
+        ),
+        (
+            math.isfinite(body.temperature) and body.temperature > 0,
+            "temperature",
+            f"temperature={body.temperature} must be a finite number > 0",
+            "use e.g. 0.2 (careful) to 1.5 (adventurous); 0.01 is nearly greedy",
+        ),
+        (
+            top_k is None or top_k >= 1,
+            "top_k",
+            f"top_k={top_k} must be >= 1",
+            "give a positive integer, or leave top_k out (null) for no filter",
+        ),
+        (
+            top_p is None or 0 < top_p <= 1,
+            "top_p",
+            f"top_p={top_p} must be in (0, 1]",
+            "give e.g. 0.9, or leave top_p out (null) for no filter",
+        ),
+        (
+            seed is None or 0 <= seed < 2**63,
+            "seed",
+            f"seed={seed} must be in [0, 2**63)",
+            "give a non-negative integer, or leave seed out for a fresh one",
+        ),
+    ]
+    for ok, name, message, fix in checks:
+        if not ok:
+            raise ApiError(422, message, field=name, value=getattr(body, name), fix=fix)
+    vocab = served.obj.vocab
+    if served.obj.level == "char":
+        unknown = sorted(set(vocab.standardize(body.prompt)) - vocab.stoi.keys())
+        if unknown:
+            raise ApiError(
+                422,
+                f"prompt has {len(unknown)} character(s) that {served.name!r} never saw "
+                f"in training: {''.join(unknown)[:40]!r}",
+                field="prompt",
+                value=body.prompt,
+                fix="remove or replace them",
+            )
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _sse_stream(pieces: Iterator[str], settings: dict[str, Any], timeout_s: float) -> Iterator[str]:
+    # A plain generator: Starlette runs each step in a worker thread, so the event loop
+    # stays free while the model samples, and it stops pulling when the client goes away.
+    start = time.monotonic()
+    yield _sse("start", settings)
+    count = 0
+    try:
+        for piece in pieces:
+            if time.monotonic() - start > timeout_s:
+                error = ApiError(
+                    504,
+                    f"generation took longer than the limit of timeout_s={timeout_s:g} seconds "
+                    f"after {count} tokens",
+                    field="timeout_s",
+                    value=timeout_s,
+                    fix="ask for a smaller length, or start the server with a larger --timeout",
+                )
+                yield _sse("error", error.body())
+                return
+            count += 1
+            yield _sse("token", {"text": piece})
+    except Exception as exc:  # the headers are sent: report the failure in the stream
+        error = ApiError(500, f"generation failed: {type(exc).__name__}: {exc}")
+        yield _sse("error", error.body())
+        return
+    yield _sse("done", {"tokens": count, "seconds": round(time.monotonic() - start, 3)})
