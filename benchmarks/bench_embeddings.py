@@ -172,11 +172,11 @@ def part_w2v(docs: int | None, epochs: int, tmp: Path) -> dict[str, Any]:
     texts = imdb_texts(docs)
     sentences = [keras_standardize(t) for t in texts]
     words = sum(map(len, sentences))
-    params = dict(dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=epochs)
+    params = dict(vector_size=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=epochs)
     out: dict[str, Any] = {
         "reviews": len(sentences),
         "tokens": words,
-        "params": params,
+        "params": {"dim": params["vector_size"], **params},  # "dim": the earlier files' name
         "tokenizer": "seqlab.embeddings.word2vec.keras_standardize",
     }
 

@@ -312,7 +312,9 @@ def imdb_word2vec(data_dir: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
         texts.extend(part.texts[:2000] if quick else part.texts)
     sentences = [tokenize(t) for t in texts]
     t0 = time.perf_counter()
-    model = Word2Vec(progress=False, **params).fit(sentences)
+    # "dim" stays in the params (and so in the cache tag); Word2Vec calls it vector_size
+    kwargs = {("vector_size" if k == "dim" else k): v for k, v in params.items()}
+    model = Word2Vec(progress=False, **kwargs).fit(sentences)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_word2vec_format(model.wv, path)  # written atomically
     info = {
