@@ -25,20 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
+from _common import DATA, RESULTS, environment, write_json
+
+DEFAULT_DATA = DATA / "imdb"
 
 FULL = {"data": "imdb", "epochs": 2, "max_steps": None}
 QUICK = {"data": "snippets", "epochs": 1, "max_steps": None}
@@ -153,13 +151,9 @@ def main() -> int:
     speedup = runs["2"]["samples_per_s"] / runs["1"]["samples_per_s"]
     result = {
         "benchmark": "ddp",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": (machine := environment(cpus=os.cpu_count()))["date"],
         "quick": args.quick,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine,
         "setup": {
             "data": sizes["data"],
             "epochs": sizes["epochs"],
@@ -177,10 +171,8 @@ def main() -> int:
             "the machine take the rest"
         ),
     }
-    from seqlab._utils import atomic_write_json
-
     name = "ddp.quick.json" if args.quick else "ddp.json"
-    path = atomic_write_json(HERE / "results" / name, result)
+    path = write_json(RESULTS / name, result)
     print(json.dumps({k: result[k] for k in ("runs", "speedup_2_vs_1")}, indent=2))
     print(f"wrote {path}")
     return 0

@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from seqlab._utils import atomic_write_json, read_json
+from _common import RESULTS, environment, read_json, write_json
 from seqlab.models.esn import ESN
 from seqlab.series import (
     LinearAR,
@@ -63,7 +61,6 @@ from seqlab.series import (
 )
 from seqlab.series.plots import plot_confusion, plot_forecast, plot_generation
 
-RESULTS = Path(__file__).resolve().parent / "results"
 # linear-AR lags; the baseline takes the one with the lowest validation NRMSE
 LAGS = [1, 2, 5, 10, 20, 30, 50, 80, 100, 150, 200]
 TAG = ""  # ".quick" for --quick runs, so that smoke plots never replace the measured ones
@@ -396,14 +393,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "esn",
         "quick": quick,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "cpu_count": os.cpu_count(),
-        "blas_threads_env": {
-            k: os.environ.get(k)
-            for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        },
+        **environment(),
     }
     print("Mackey-Glass quick-start ...", flush=True)
     result["mackey_glass_one_step"] = bench_mackey_glass(mg_seeds, not args.no_reservoirpy)
@@ -496,7 +486,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 [0] if quick else [0, 1, 2, 3, 4],
                 args.device,
             )
-    atomic_write_json(out_path, result)
+    write_json(out_path, result)
     _print_summary(result)
     print(f"wrote {out_path}")
     return result
@@ -521,7 +511,7 @@ def _rerun_lstm_forecast(name: str, args: argparse.Namespace, out_path: Path) ->
     lags = LAGS[:7] if args.quick else LAGS
     print(f"{name}: LSTM ...", flush=True)
     result[name]["lstm"] = bench_neural_forecast(name, values, base, grid, lags, args.device)
-    atomic_write_json(out_path, result)
+    write_json(out_path, result)
     _print_summary(result)
     print(f"wrote {out_path}")
     return result

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
+from _common import DATA, RESULTS, environment, write_json
+
+DEFAULT_DATA = DATA / "imdb"
 
 FULL = {
     "C": [0.1, 1.0],
@@ -158,10 +156,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     grid = QUICK if args.quick else FULL
-    out = args.out or HERE / "results" / ("imdb_bow.quick.json" if args.quick else "imdb_bow.json")
+    out = args.out or RESULTS / ("imdb_bow.quick.json" if args.quick else "imdb_bow.json")
 
-    import seqlab
-    from seqlab._utils import atomic_write_json
     from seqlab.data.batching import stratified_split
     from seqlab.data.datasets import imdb
 
@@ -178,34 +174,26 @@ def main() -> int:
           f"{len(test)} test", flush=True)  # fmt: skip
 
     import sklearn
-    import torch
 
     results: list[dict] = []
 
+    env = environment(load_average_at_start=os.getloadavg()[0], sklearn=sklearn.__version__)
+
     def write() -> None:
         # Written after every method, so a long run keeps what it has measured so far.
-        atomic_write_json(
+        write_json(
             out,
             {
                 "benchmark": "imdb_bow",
                 "quick": args.quick,
-                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "date": env["date"],
                 "protocol": "choices on a seeded 80/20 validation split of train; refit on all "
                 "of train; one score on the official test set",
                 "train_size": len(train),
                 "test_size": len(test),
                 "seed": args.seed,
                 "results": results,
-                "environment": {
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "cpu_count": os.cpu_count(),
-                    "load_average_at_start": os.getloadavg()[0],
-                    "torch": torch.__version__,
-                    "torch_threads": torch.get_num_threads(),
-                    "sklearn": sklearn.__version__,
-                    "seqlab": seqlab.__version__,
-                },
+                "environment": env,
             },
         )
 

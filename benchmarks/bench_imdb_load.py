@@ -15,18 +15,16 @@ import argparse
 import io
 import json
 import os
-import platform
 import random
 import sys
 import tarfile
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
+from _common import DATA, RESULTS, environment, write_json
+
+DEFAULT_DATA = DATA / "imdb"
 
 WORDS = (
     "the a film movie was is great terrible plot acting i loved hated it and of to this "
@@ -62,7 +60,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="cached loads to time (min is kept)")
     args = parser.parse_args()
     name = "imdb_load.quick.json" if args.quick else "imdb_load.json"
-    out = args.out or HERE / "results" / name
+    out = args.out or RESULTS / name
 
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-imdb-") as tmp:
         os.environ["SEQLAB_CACHE"] = str(Path(tmp) / "cache")
@@ -105,16 +103,10 @@ def main() -> int:
             "cached_seconds_all": [round(w, 3) for w in warm],
             "speedup": round(cold / min(warm), 1),
             "cache_bytes": cache_bytes,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            **environment(),
         }
-    text = json.dumps(result, indent=2)
-    print(text)
-    from seqlab._utils import atomic_write_text
-
-    atomic_write_text(out, text + "\n")
+    print(json.dumps(result, indent=2))
+    write_json(out, result)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

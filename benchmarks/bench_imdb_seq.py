@@ -37,17 +37,14 @@ Results are merged per model into benchmarks/results/imdb_seq.json (imdb_seq.qui
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+from _common import DATA, RESULTS, environment, write_json
+
+DEFAULT_DATA = DATA
 
 # Shared by every IMDB model (train_classifier arguments).
 COMMON: dict[str, Any] = {
@@ -315,7 +312,9 @@ def imdb_word2vec(data_dir: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
         texts.extend(part.texts[:2000] if quick else part.texts)
     sentences = [tokenize(t) for t in texts]
     t0 = time.perf_counter()
-    model = Word2Vec(progress=False, **params).fit(sentences)
+    # "dim" stays in the params (and so in the cache tag); Word2Vec calls it vector_size
+    kwargs = {("vector_size" if k == "dim" else k): v for k, v in params.items()}
+    model = Word2Vec(progress=False, **kwargs).fit(sentences)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_word2vec_format(model.wv, path)  # written atomically
     info = {
@@ -405,12 +404,9 @@ def main() -> int:
     unknown = sorted(set(names) - set(MODELS))
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
-    out = args.out or HERE / "results" / ("imdb_seq.quick.json" if args.quick else "imdb_seq.json")
+    out = args.out or RESULTS / ("imdb_seq.quick.json" if args.quick else "imdb_seq.json")
 
-    import torch
-
-    import seqlab
-    from seqlab._utils import atomic_write_json, read_json
+    from seqlab._utils import read_json
 
     cache: dict = {}
     for name in names:
@@ -436,8 +432,9 @@ def main() -> int:
         # Merge into the file after every model, so an interrupted run keeps what it did.
         previous = read_json(out) if out.is_file() else {}
         results = previous.get("results", {}) if previous.get("quick") == args.quick else {}
-        results[name] = {**r, "date": datetime.now(UTC).isoformat(timespec="seconds")}
-        atomic_write_json(
+        env = environment()
+        results[name] = {**r, "date": env["date"]}
+        write_json(
             out,
             {
                 "benchmark": "imdb_seq",
@@ -449,14 +446,7 @@ def main() -> int:
                 "common_settings": COMMON,
                 "seed": args.seed,
                 "results": results,
-                "environment": {
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "cpu_count": os.cpu_count(),
-                    "torch": torch.__version__,
-                    "torch_threads": torch.get_num_threads(),
-                    "seqlab": seqlab.__version__,
-                },
+                "environment": env,
             },
         )
     print(f"wrote {out}")

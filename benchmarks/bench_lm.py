@@ -30,15 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from _common import RESULTS, environment
 
 RECIPES: dict[str, dict[str, Any]] = {
     "lecture": {"recipe": "lecture"},
@@ -177,7 +175,7 @@ def main() -> int:
     parser.add_argument("--gen-length", type=int, default=None, help="characters (400)")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--runs-dir",
         type=Path,
@@ -196,13 +194,8 @@ def main() -> int:
 
     report: dict[str, Any] = {
         "benchmark": "lm",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "threads": args.threads,
-        },  # fmt: skip
+        "date": (machine := environment(threads=args.threads))["date"],
+        "machine": machine,
         "quick": args.quick,
         "minutes_per_run": args.minutes,
     }

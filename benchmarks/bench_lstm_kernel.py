@@ -16,28 +16,11 @@ kernel). Writes benchmarks/results/lstm_kernel.json (lstm_kernel.quick.json with
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
-def paired_times(first, second, repeats: int) -> tuple[list[float], list[float]]:
-    """Seconds per call of ``first`` and ``second``, timed alternately (after two warm-up
-    calls each) so that a drift of the machine's speed hits both sides alike."""
-    for step in (first, second, first, second):
-        step()
-    a, b = [], []
-    for _ in range(repeats):
-        for step, times in ((first, a), (second, b)):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-    return a, b
+from _common import RESULTS, environment, paired_timing, write_json
 
 
 def main() -> int:
@@ -52,8 +35,6 @@ def main() -> int:
 
     import torch
 
-    import seqlab
-    from seqlab._utils import atomic_write_json
     from seqlab.models import _lstm_cpu
 
     if args.threads:
@@ -81,8 +62,12 @@ def main() -> int:
             out, _ = layer(x)  # noqa: B023
             out[:, -1].sum().backward()
 
-        kernel_t, torch_t = paired_times(kernel_step, torch_step, repeats)
-        ratios = sorted(t / k for k, t in zip(kernel_t, torch_t, strict=True))
+        for step in (torch_step, kernel_step, torch_step, kernel_step):  # warm-up
+            step()
+        paired = paired_timing(torch_step, kernel_step, min_rounds=repeats, max_rounds=repeats)
+        paired.pop("last")
+        kernel_t, torch_t = paired["seqlab_seconds"], paired["baseline_seconds"]
+        ratios = sorted(paired["ratios"])
         row = {
             "hidden_size": hidden,
             "input_size": inputs,
@@ -90,21 +75,21 @@ def main() -> int:
             "nn_lstm_ms": round(statistics.median(torch_t) * 1e3, 2),
             "speedup": round(statistics.median(ratios), 2),
             "speedup_range": [round(ratios[0], 2), round(ratios[-1], 2)],
+            "paired": paired,
         }
         rows.append(row)
         print(f"hidden {hidden:4d}: kernel {row['kernel_ms']:8.2f} ms, nn.LSTM "
               f"{row['nn_lstm_ms']:8.2f} ms, {row['speedup']:.2f}x "
               f"({ratios[0]:.2f}-{ratios[-1]:.2f})", flush=True)  # fmt: skip
 
-    out = args.out or HERE / "results" / (
-        "lstm_kernel.quick.json" if args.quick else "lstm_kernel.json"
-    )
-    atomic_write_json(
+    out = args.out or RESULTS / ("lstm_kernel.quick.json" if args.quick else "lstm_kernel.json")
+    env = environment()
+    write_json(
         out,
         {
             "benchmark": "lstm_kernel",
             "quick": args.quick,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "date": env["date"],
             "setup": {
                 "batch": batch,
                 "steps": steps,
@@ -115,12 +100,7 @@ def main() -> int:
                 "max_hidden_using_the_kernel": _lstm_cpu.MAX_HIDDEN,
             },
             "results": rows,
-            "environment": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "torch": torch.__version__,
-                "seqlab": seqlab.__version__,
-            },
+            "environment": env,
         },
     )
     print(f"wrote {out}")

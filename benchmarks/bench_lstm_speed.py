@@ -41,22 +41,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
+from _common import DATA, RESULTS, environment, write_json
+
+DEFAULT_DATA = DATA / "imdb"
 VARIANTS = ("seqlab", "keras-style", "bucketed-padded")
 TARGET_SPEEDUP = 3.0
 # The baseline (the lecture's Keras model, 20k reviews, maxlen 500): 18.9 s per epoch.
@@ -432,7 +429,7 @@ def main() -> int:
         "threads": args.threads,
     }
     name = "lstm_speed.quick.json" if args.quick else "lstm_speed.json"
-    out = args.out or HERE / "results" / name
+    out = args.out or RESULTS / name
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-lstm-") as tmp:
         cfg_path = Path(tmp) / "config.json"
@@ -469,17 +466,13 @@ def main() -> int:
                 summary["seqlab_speedup"] >= TARGET_SPEEDUP and summary["seqlab_accuracy_gain"] >= 0
             )
 
-    import torch
-
-    import seqlab
-    from seqlab._utils import atomic_write_json
-
-    atomic_write_json(
+    env = environment()
+    write_json(
         out,
         {
             "benchmark": "lstm_speed",
             "quick": args.quick,
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "date": env["date"],
             "setup": {
                 **SETUP,
                 "train_reviews": sizes["train"],
@@ -498,13 +491,7 @@ def main() -> int:
             "RSS before it",
             "results": results,
             "summary": summary,
-            "environment": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "cpu_count": os.cpu_count(),
-                "torch": torch.__version__,
-                "seqlab": seqlab.__version__,
-            },
+            "environment": env,
         },
     )
     for key, value in summary.items():

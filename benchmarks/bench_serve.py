@@ -27,24 +27,18 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "src"))  # run from a checkout without installing
-
-from seqlab._utils import atomic_write_json  # noqa: E402
+from _common import REPO, RESULTS, environment, write_json
 
 HOST = "127.0.0.1"  # loopback only, always
 
@@ -234,7 +228,7 @@ def main() -> int:
     args = parser.parse_args()
     clients = args.clients or ([8] if args.quick else [1, 8, 32])
     seconds = args.seconds or (3.0 if args.quick else 10.0)
-    out = args.out or HERE / "results" / ("serve.quick.json" if args.quick else "serve.json")
+    out = args.out or RESULTS / ("serve.quick.json" if args.quick else "serve.json")
     if any(c < 1 for c in clients) or seconds <= 0:
         parser.error("--clients must be >= 1 and --seconds > 0")
 
@@ -293,21 +287,17 @@ def main() -> int:
     report = {
         "benchmark": "serve",
         "quick": bool(args.quick),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": (machine := environment(cpus=os.cpu_count()))["date"],
         "what": "POST /v1/classify, one text per request, explain=false, over loopback",
         "seconds_per_setting": seconds,
         "clients": clients,
         "server": {"max_batch": 64, "batch_wait_ms": 5.0, "process": "separate, uvicorn"},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine,
         "versions": versions(),
         "results": results,
         "throughput_ratio_batched_over_unbatched": speedups,
     }
-    atomic_write_json(out, report)
+    write_json(out, report)
     print(f"wrote {out}")
     return 0
 

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from seqlab._utils import atomic_write_json
+from _common import RESULTS, environment, write_json
 from seqlab.series import (
     LinearAR,
     NeuralForecaster,
@@ -43,7 +41,6 @@ from seqlab.series import (
     sunspots,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
 AR_LAGS = [6, 12, 18, 24, 30, 36, 48, 60, 72, 84, 90, 96, 100, 104, 110, 120, 132, 150, 200]
 # bench_esn.py's earlier sunspots setting (early stopping on the last 10 % of the training
 # windows); every trial changes it as written
@@ -102,11 +99,11 @@ def grid_test(values: np.ndarray, quick: bool, start: float) -> dict[str, Any]:
             **{k: v["nrmse"] for k, v in m["linear-ar"].items()},
         },
         "test_below_linear_ar": sum(r["test"] < r["linear_ar_test"] for r in rows),
-        "machine": {"platform": platform.platform(), "torch": torch.__version__, "threads": 1},
+        "machine": environment(threads=1),
         "seconds": time.perf_counter() - start,
     }
     out = RESULTS / f"sunspots_lstm_grid_test{'.quick' if quick else ''}.json"
-    atomic_write_json(out, result)
+    write_json(out, result)
     print(f"{result['test_below_linear_ar']} of {len(rows)} points below the AR on test -> {out}")
     return result
 
@@ -179,11 +176,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "linear_ar_val_best": min(ar_rows, key=lambda r: r["val"]),
         "lstm_trials": rows,
         "lstm_val_best": {"trial": best, "val_seed_average": rows[best]["val_seed_average"]},
-        "machine": {"platform": platform.platform(), "torch": torch.__version__, "threads": 1},
+        "machine": environment(threads=1),
         "seconds": time.perf_counter() - start,
     }
     out = RESULTS / f"sunspots_lstm{'.quick' if args.quick else ''}.json"
-    atomic_write_json(out, result)
+    write_json(out, result)
     print("validation best:", result["lstm_val_best"], "->", out)
     return result
 

@@ -8,8 +8,11 @@ vocabulary (same feature strings) and the same counts.
     python benchmarks/bench_vectorize.py --limit 10000   # another subset (evenly spaced)
 
 Each library runs ``fit_transform`` in its own forked child process (one after the other,
-never in parallel), so that neither inherits the other's freed-but-kept memory. Measured per
-library: wall time and CPU time of ``fit_transform`` alone (texts already in memory), and the
+never in parallel), so that neither inherits the other's freed-but-kept memory; the two
+alternate (sklearn, seqlab, sklearn, seqlab, ...) for at least ``--min-rounds`` rounds and
+more, up to ``--max-rounds``, until the per-round ratios settle. ``speedup_wall`` is the median
+of the paired ratios (``paired`` holds every round, the spread and the CPU model); the
+per-library figures are medians over the rounds. Measured per library and round: wall time and CPU time of ``fit_transform`` alone (texts already in memory), and the
 peak resident memory (RSS) the call added: Linux ``VmHWM`` after resetting it through
 ``/proc/self/clear_refs``, minus the RSS just before the call (where that reset is not
 possible, a psutil thread samples the RSS every 5 ms instead). The texts are read straight
@@ -21,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import sys
 import tarfile
@@ -29,19 +31,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "imdb"
-sys.path.insert(0, str(REPO / "src"))  # run from a checkout without installing
+from _common import DATA, RESULTS, cpu_model, environment, paired_timing, write_json
 
-from seqlab._utils import atomic_write_json  # noqa: E402
+DEFAULT_DATA = DATA / "imdb"
 
 _MEMBER = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 
@@ -172,12 +170,25 @@ def run_isolated(name: str, texts: list[str], folder: Path) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    out = {}
     for pkg in ("numpy", "scipy", "scikit-learn", "torch", "seqlab"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
+    return out
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time (its memory and sizes), with the medians of every
+    round's wall and CPU seconds and all of them."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    out = dict(ordered[(len(ordered) - 1) // 2])
+    out["seconds"] = float(np.median([r["seconds"] for r in runs]))
+    out["cpu_seconds"] = float(np.median([r["cpu_seconds"] for r in runs]))
+    out["peak_rss_added_mb"] = float(np.median([r["peak_rss_added_mb"] for r in runs]))
+    out["seconds_each_round"] = [r["seconds"] for r in runs]
+    out["cpu_seconds_each_round"] = [r["cpu_seconds"] for r in runs]
     return out
 
 
@@ -189,11 +200,13 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="use N evenly spaced reviews")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder or archive")
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
+    parser.add_argument("--min-rounds", type=int, default=3, help="paired rounds at least [3]")
+    parser.add_argument(
+        "--max-rounds", type=int, default=7, help="paired rounds at most, if not settled [7]"
+    )
     args = parser.parse_args()
     limit = args.limit or (2000 if args.quick else None)
-    out = args.out or HERE / "results" / (
-        "vectorize.quick.json" if args.quick else "vectorize.json"
-    )
+    out = args.out or RESULTS / ("vectorize.quick.json" if args.quick else "vectorize.json")
 
     start = time.perf_counter()
     try:
@@ -210,14 +223,35 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-vectorize-") as tmp:
         folder = Path(tmp)
-        results = {}
-        for name in ("sklearn", "seqlab"):
-            results[name] = run_isolated(name, texts, folder)
-            r = results[name]
-            print(
-                f"{name:8s} {r['seconds']:7.2f} s wall  {r['cpu_seconds']:7.2f} s CPU  "
-                f"peak +{r['peak_rss_added_mb']:7.1f} MB  {r['vocabulary_size']:,} terms"
-            )
+        runs: dict[str, list[dict[str, Any]]] = {"sklearn": [], "seqlab": []}
+
+        def side(name: str) -> Callable[[], float]:
+            def run() -> float:
+                r = run_isolated(name, texts, folder)
+                runs[name].append(r)
+                print(
+                    f"{name:8s} {r['seconds']:7.2f} s wall  {r['cpu_seconds']:7.2f} s CPU  "
+                    f"peak +{r['peak_rss_added_mb']:7.1f} MB  {r['vocabulary_size']:,} terms",
+                    flush=True,
+                )
+                return r["seconds"]
+
+            return run
+
+        # sklearn, seqlab, sklearn, seqlab, ... until the paired wall-time ratios settle
+        paired = paired_timing(
+            side("sklearn"),
+            side("seqlab"),
+            min_rounds=args.min_rounds,
+            max_rounds=max(args.max_rounds, args.min_rounds),
+            self_timed=True,
+        )
+        paired.pop("last")
+        cpu_ratios = [
+            a["cpu_seconds"] / b["cpu_seconds"]
+            for a, b in zip(runs["sklearn"], runs["seqlab"], strict=True)
+        ]
+        results = {n: _median_run(r) for n, r in runs.items()}
         vocab = {n: (folder / f"{n}.vocab.txt").read_text(encoding="utf-8") for n in results}
         same_vocabulary = vocab["sklearn"] == vocab["seqlab"]
         sums = {n: np.load(folder / f"{n}.sums.npy", allow_pickle=False) for n in results}
@@ -229,6 +263,8 @@ def main() -> int:
             )
 
     sk, sl = results["sklearn"], results["seqlab"]
+    paired["cpu_ratios"] = cpu_ratios
+    paired["cpu_ratio_median"] = float(np.median(cpu_ratios))
     report = {
         "benchmark": "vectorize",
         "task": "CountVectorizer(ngram_range=(1, 2)).fit_transform on IMDB labelled reviews",
@@ -237,8 +273,10 @@ def main() -> int:
         "quick": bool(args.quick),
         "sklearn": sk,
         "seqlab": sl,
-        "speedup_wall": sk["seconds"] / sl["seconds"],
-        "speedup_cpu": sk["cpu_seconds"] / sl["cpu_seconds"],
+        "speedup_wall": paired["ratio_median"],  # median of the paired per-round ratios
+        "speedup_wall_range": [paired["ratio_min"], paired["ratio_max"]],
+        "speedup_cpu": paired["cpu_ratio_median"],
+        "paired": paired,
         "vocabulary_size": sl["vocabulary_size"],
         "same_vocabulary": same_vocabulary,
         "same_counts": same_counts and sk["nnz"] == sl["nnz"],
@@ -249,18 +287,15 @@ def main() -> int:
             "token_pattern": r"(?u)\b\w\w+\b",
             "strip_html": False,
         },
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            **versions(),
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": (machine := environment(processor=cpu_model(), **versions())),
+        "date": machine["date"],
         "note": "wall times depend on machine load; cpu_seconds are less sensitive to it",
     }
-    atomic_write_json(out, report)
+    write_json(out, report)
     print(
-        f"speed-up {report['speedup_wall']:.2f}x wall, {report['speedup_cpu']:.2f}x CPU; "
+        f"speed-up {report['speedup_wall']:.2f}x wall (median of {paired['rounds']} paired "
+        f"rounds, range {paired['ratio_min']:.2f}-{paired['ratio_max']:.2f}, settled: "
+        f"{paired['settled']}, {paired['cpu_model']}), {report['speedup_cpu']:.2f}x CPU; "
         f"same vocabulary: {same_vocabulary}; same counts: {report['same_counts']} -> {out}"
     )
     return 0 if report["same_counts"] else 1

@@ -86,7 +86,7 @@ def test_embeddings_cli_train(tmp_path):
         str(corpus),
         "--out",
         str(out),
-        "--dim",
+        "--vector-size",
         "8",
         "--epochs",
         "1",
@@ -101,7 +101,7 @@ def test_embeddings_cli_train(tmp_path):
         str(corpus),
         "--out",
         str(tmp_path / "v.bin"),
-        "--dim",
+        "--vector-size",
         "4",
         "--epochs",
         "1",
@@ -111,3 +111,19 @@ def test_embeddings_cli_train(tmp_path):
         "--quiet",
     )
     assert load(tmp_path / "v.bin", cache=False).vector_size == 4
+
+
+def test_embeddings_cli_train_dim_is_a_hidden_deprecated_alias(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e a b c\n" * 50)
+    out = tmp_path / "v.bin"
+    result = CliRunner().invoke(
+        embed,
+        ["train", str(corpus), "--out", str(out), "--dim", "3", "--min-count", "1",
+         "--epochs", "1", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--dim is deprecated; use --vector-size 3" in result.output
+    assert load(out, cache=False).vector_size == 3
+    help_text = CliRunner().invoke(embed, ["train", "--help"]).output
+    assert "--vector-size" in help_text and "--dim" not in help_text

@@ -256,3 +256,41 @@ def test_embeddings_odd_but_valid_lines_parse_exactly(tmp_path):
         kv.vectors,
         np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1e-3, -250, 0.5], [10, 11, 12]], np.float32),
     )
+
+
+def _parse_lines_one_by_one(lines: list[bytes], dim: int):
+    from seqlab.embeddings._textparse import parse_line
+
+    words, vectors, bad = [], [], []
+    for number, line in enumerate(lines, start=1):
+        word, vector, reason = parse_line(line, dim)
+        if word is None:
+            bad.append((number, reason))
+        else:
+            words.append(word)
+            vectors.append(vector)
+    return words, np.array(vectors), bad
+
+
+@pytest.mark.parametrize(
+    "token",
+    [b"1.2.3", b"1-2", b"1+2", b"1e", b"1e-", b"1e5.3", b"1ee5", b"--1", b"+1", b"-", b".",
+     b"nan", b"inf", b".5", b"5.", b"-.5", b"1e+5", b"1E-5", b"0x1", b"1_0", b"2.-1", b"1..2",
+     b"-1e-3e", b"1.5e2", b"1-"],
+)  # fmt: skip
+def test_embeddings_bulk_parser_agrees_with_the_exact_line_parser(token):
+    # An odd token (trailing characters that the fast reader would drop, a sign in the
+    # middle, a bare exponent) among ordinary lines must give what the exact per-line parser
+    # gives: the same vectors, or the same bad-line reason.
+    from seqlab.embeddings._textparse import parse_chunk
+
+    rng = np.random.default_rng(0)
+    lines = [
+        b"w%d " % i + b" ".join(b"%.4f" % v for v in rng.standard_normal(3)) for i in range(50)
+    ]
+    lines[17] = b"odd 0.5 " + token + b" -0.25"
+    parsed = parse_chunk(b"\n".join(lines) + b"\n", 3, first_line=1)
+    words, vectors, bad = _parse_lines_one_by_one(lines, 3)
+    assert parsed.bad == bad
+    assert parsed.words == words
+    np.testing.assert_array_equal(parsed.vectors, vectors)

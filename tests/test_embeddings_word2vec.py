@@ -65,7 +65,7 @@ def test_embeddings_word2vec_batched_steps_equal_per_pair_updates(sg, backend, p
     words = [f"w{i}" for i in range(30)]
     corpus = [[words[j] for j in rng.integers(0, 30, rng.integers(2, 25))] for _ in range(30)]
     model = Word2Vec(
-        dim=6,
+        vector_size=6,
         window=3,
         min_count=1,
         sample=0,
@@ -96,7 +96,9 @@ def test_embeddings_word2vec_batched_steps_equal_per_pair_updates(sg, backend, p
 
 def test_embeddings_word2vec_caps_updates_of_very_repeated_words():
     corpus = [["the"] * 30 + ["cat", "sat"] for _ in range(20)]
-    model = Word2Vec(dim=4, window=3, min_count=1, sample=0, step_words=4096, progress=False)
+    model = Word2Vec(
+        vector_size=4, window=3, min_count=1, sample=0, step_words=4096, progress=False
+    )
     model._backend = "numpy"
     model.build_vocab(corpus)
     step = model._prepare(next(model._chunks(model._stream)), np.random.default_rng(0), 0.1).steps[
@@ -111,7 +113,7 @@ def test_embeddings_word2vec_caps_updates_of_very_repeated_words():
 @pytest.mark.parametrize("sg", [True, False])
 def test_embeddings_word2vec_learns_topics(sg):
     model = Word2Vec(
-        dim=16, window=3, min_count=1, sample=0, epochs=5, sg=sg, seed=1, progress=False
+        vector_size=16, window=3, min_count=1, sample=0, epochs=5, sg=sg, seed=1, progress=False
     ).fit(_topic_corpus())
     for word in ("a0", "b3"):
         neighbours = [w for w, _ in model.wv.most_similar(word, topn=5)]
@@ -121,7 +123,7 @@ def test_embeddings_word2vec_learns_topics(sg):
 def test_embeddings_word2vec_same_seed_same_vectors():
     corpus = _topic_corpus()
     runs = [
-        Word2Vec(dim=8, min_count=1, epochs=2, seed=s, progress=False).fit(corpus)
+        Word2Vec(vector_size=8, min_count=1, epochs=2, seed=s, progress=False).fit(corpus)
         for s in (7, 7, 8)
     ]
     np.testing.assert_array_equal(runs[0].wv.vectors, runs[1].wv.vectors)
@@ -131,7 +133,7 @@ def test_embeddings_word2vec_same_seed_same_vectors():
 def test_embeddings_word2vec_streaming_equals_in_memory(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(" ".join(s) for s in _topic_corpus()) + "\n")
-    kw = dict(dim=8, min_count=1, epochs=3, seed=3, batch_words=1000, progress=False)
+    kw = dict(vector_size=8, min_count=1, epochs=3, seed=3, batch_words=1000, progress=False)
     streamed = Word2Vec(keep_in_memory=False, **kw).fit(path)
     cached = Word2Vec(keep_in_memory=True, **kw).fit(str(path))
     listed = Word2Vec(**kw).fit(_topic_corpus())
@@ -151,19 +153,19 @@ def test_embeddings_word2vec_refuses_one_shot_generator():
         def __iter__(self):
             return iter(corpus)
 
-    model = Word2Vec(dim=4, min_count=1, epochs=1, progress=False).fit(Restartable())
+    model = Word2Vec(vector_size=4, min_count=1, epochs=1, progress=False).fit(Restartable())
     assert len(model.wv) == 16
 
 
 def test_embeddings_word2vec_vocabulary_and_strings(tmp_path):
     docs = ["The cat sat.", "the CAT ran!", "a dog<br />sat"]
-    model = Word2Vec(dim=4, min_count=2, epochs=1, standardize="keras", progress=False)
+    model = Word2Vec(vector_size=4, min_count=2, epochs=1, standardize="keras", progress=False)
     model.fit(docs)
     assert model.wv.index_to_key == ["the", "cat", "sat"]  # by count, ties by first sight
     assert model.wv.counts.tolist() == [2, 2, 2]
     assert model.corpus_words_ == 9
     assert keras_standardize("Don't<br />stop.") == ["dont", "stop"]
-    plain = Word2Vec(dim=4, min_count=1, epochs=1, progress=False).build_vocab(docs)
+    plain = Word2Vec(vector_size=4, min_count=1, epochs=1, progress=False).build_vocab(docs)
     assert "cat" in plain.index_to_key_ and "sat." in plain.index_to_key_
 
 
@@ -187,10 +189,24 @@ def test_embeddings_word2vec_known_neighbour_on_real_text(shared_data):
     'thou' sits next to the verb forms that go with it."""
     path = shared_data / "text" / "tinyshakespeare.txt"
     model = Word2Vec(
-        dim=50, window=5, min_count=5, epochs=5, seed=0, standardize="keras", progress=False
+        vector_size=50, window=5, min_count=5, epochs=5, seed=0, standardize="keras", progress=False
     ).fit(path)
     assert model.corpus_words_ > 150_000
     father = {w for w, _ in model.wv.most_similar("father", topn=10)}
     assert father & {"mother", "son", "brother"}, father
     thou = {w for w, _ in model.wv.most_similar("thou", topn=10)}
     assert len(thou & {"art", "dost", "hast", "wilt", "shalt", "canst"}) >= 2, thou
+
+
+def test_embeddings_word2vec_dim_is_a_deprecated_alias_of_vector_size():
+    corpus = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 20
+    with pytest.warns(DeprecationWarning, match=r"use vector_size=6"):
+        model = Word2Vec(dim=6, min_count=1, epochs=1, progress=False)
+    assert model.vector_size == 6
+    assert model.fit(corpus).wv.vector_size == 6
+    with pytest.warns(DeprecationWarning, match="Word2Vec.vector_size"):
+        assert model.dim == 6
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="disagree"):
+        Word2Vec(vector_size=8, dim=6)
+    with pytest.raises(ValueError, match="vector_size must be an int >= 1, got 0"):
+        Word2Vec(vector_size=0)

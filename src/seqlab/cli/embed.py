@@ -61,7 +61,8 @@ def embed() -> None:
     type=click.Path(dir_okay=False),
     help="Output: .safetensors, .bin (word2vec binary), or a text file (word2vec).",
 )
-@click.option("--dim", default=100, show_default=True)
+@click.option("--vector-size", default=100, show_default=True, help="Width of the word vectors.")
+@click.option("--dim", type=int, default=None, hidden=True, help="Deprecated: --vector-size.")
 @click.option("--window", default=5, show_default=True)
 @click.option("--cbow", is_flag=True, help="CBOW instead of skip-gram.")
 @click.option("--negative", default=5, show_default=True)
@@ -83,7 +84,8 @@ def embed() -> None:
 def train(
     corpus: str,
     out: str,
-    dim: int,
+    vector_size: int,
+    dim: int | None,
     window: int,
     cbow: bool,
     negative: int,
@@ -100,9 +102,12 @@ def train(
     """Train word2vec on CORPUS (one sentence or document per line) and save the vectors."""
     from seqlab import embeddings
 
+    if dim is not None:
+        click.echo(f"warning: --dim is deprecated; use --vector-size {dim}", err=True)
+        vector_size = dim
     try:
         model = embeddings.Word2Vec(
-            dim=dim,
+            vector_size=vector_size,
             window=window,
             sg=not cbow,
             negative=negative,
@@ -120,7 +125,7 @@ def train(
         _fail(exc)
     _save(model.wv, out)
     click.echo(
-        f"{len(model.wv)} words x {dim} dims, {model.corpus_words_ * epochs:,} words in "
+        f"{len(model.wv)} words x {vector_size} dims, {model.corpus_words_ * epochs:,} words in "
         f"{model.train_seconds_:.1f}s ({model.words_per_second_:,.0f} words/s) -> {out}"
     )
 

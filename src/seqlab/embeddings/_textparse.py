@@ -71,31 +71,32 @@ def _block_is_clean(block: bytes, work: Workspace) -> bool:
     ``1.2.3`` would become 1.2 and ``1-2`` 1.0. (A line that does not *start* with a number
     makes the reader fail, which sends the chunk to the exact path anyway.)
 
-    After a maximal number the next character can only be a second dot, a sign after a digit
-    or a dot, or an exponent mark (a second one, or one without digits); those are looked
-    for with a few vectorised passes, and the rare numbers with an exponent are checked one
-    by one with a regular expression.
+    After a maximal number the next character can only be a second dot, a sign, or an
+    exponent mark. With the digits deleted (one ``bytes.translate``), a second dot shows as
+    ``..``; a sign is accepted only right after a newline or an exponent mark (looked up at
+    the few sign positions, not with full-length passes); the rare numbers with an exponent
+    are checked one by one with a regular expression. Stricter than needed is fine: a
+    rejected block goes to the exact path.
     """
     skeleton = block.translate(None, _DIGITS)  # only . e E + - and newlines may remain
-    if not block or skeleton.translate(None, _NUMERIC_BYTES):
+    if not block or skeleton.translate(None, _NUMERIC_BYTES) or b".." in skeleton:
         return False
     a = np.frombuffer(block, dtype=np.uint8)
-    u8, sign, other = work.arrays(a.size)
-    np.equal(a, 45, out=sign)
-    if b"+" in block:
-        np.equal(a, 43, out=other)
-        np.logical_or(sign, other, out=sign)
-    np.subtract(a, 46, out=u8)
-    np.less(u8, 12, out=other)  # "." "/" and the digits ("/" was rejected above)
-    np.logical_and(sign[1:], other[:-1], out=other[1:])
-    if other[1:].any():  # a sign after a digit or a dot: "1-2"
-        return False
-    if b".." in skeleton:  # two dots in one number
-        return False
-    if b"e" in block or b"E" in block:
-        np.bitwise_or(a, 32, out=u8)
-        np.equal(u8, 101, out=other)
-        for pos in np.flatnonzero(other).tolist():
+    _, mask, _ = work.arrays(a.size)
+    for sign, char in ((45, b"-"), (43, b"+")):
+        if char not in skeleton:
+            continue
+        np.equal(a, sign, out=mask)
+        pos = np.flatnonzero(mask)
+        if pos[0] == 0:  # the block starts at a line start
+            pos = pos[1:]
+        before = a[pos - 1]
+        if not ((before == 10) | ((before | 32) == 101)).all():  # newline, e or E
+            return False
+    if b"e" in skeleton or b"E" in skeleton:
+        np.bitwise_or(a, 32, out=work.arrays(a.size)[0])
+        np.equal(work.arrays(a.size)[0], 101, out=mask)
+        for pos in np.flatnonzero(mask).tolist():
             start = block.rfind(b"\n", 0, pos) + 1
             if not _NUMBER.fullmatch(block, start, block.find(b"\n", pos)):
                 return False
@@ -191,17 +192,34 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _regular_lines(
     is_space: np.ndarray, starts: np.ndarray, ends: np.ndarray, dim: int
-) -> np.ndarray:
-    """Which lines hold exactly ``dim`` spaces."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which lines hold exactly ``dim`` spaces; when all do, also where each line's first
+    space is (the end of its word), else None."""
     n = starts.size
     positions = np.flatnonzero(is_space)
     if positions.size == n * dim and n:
         # dim spaces per line in order: it suffices that each group of dim lies in its line
         groups = positions.reshape(n, dim)
         if ((groups[:, 0] > starts) & (groups[:, -1] < ends)).all():
-            return np.ones(n, dtype=bool)
+            return np.ones(n, dtype=bool), groups[:, 0] - starts
     line_of = np.searchsorted(ends, positions)  # the line of each space
-    return np.bincount(line_of, minlength=n) == dim
+    return np.bincount(line_of, minlength=n) == dim, None
+
+
+def _word_lengths(chunk: bytes, original: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
+    """Where the first space of each line is, relative to its start (looked for in a window
+    of bytes; longer words with ``bytes.find``)."""
+    size = original.size
+    windows = np.lib.stride_tricks.sliding_window_view(original, min(_WORD_WINDOW, size))
+    window = windows[np.minimum(line_starts, windows.shape[0] - 1)]
+    first_space = np.argmax(window == 32, axis=1)
+    long_words = np.flatnonzero(
+        (window[np.arange(first_space.size), first_space] != 32)
+        | (line_starts > windows.shape[0] - 1)  # the last bytes: no full window
+    )
+    for j in long_words.tolist():
+        first_space[j] = chunk.find(b" ", int(line_starts[j])) - line_starts[j]
+    return first_space
 
 
 def parse_chunk(
@@ -229,18 +247,11 @@ def parse_chunk(
     starts[1:] = ends[:-1] + 1
     _, is_space, _ = work.arrays(size)
     np.equal(original, 32, out=is_space)
-    regular = _regular_lines(is_space, starts, ends, dim) & (original[starts] != 32)
-    # the word of a regular line ends at its first space, looked for in a window of bytes
+    regular, first_space = _regular_lines(is_space, starts, ends, dim)
+    if first_space is None:
+        regular &= original[starts] != 32
+        first_space = _word_lengths(chunk, original, starts[regular])
     reg_starts = starts[regular]
-    windows = np.lib.stride_tricks.sliding_window_view(original, min(_WORD_WINDOW, size))
-    window = windows[np.minimum(reg_starts, windows.shape[0] - 1)]
-    first_space = np.argmax(window == 32, axis=1)
-    long_words = np.flatnonzero(
-        (window[np.arange(first_space.size), first_space] != 32)
-        | (reg_starts > windows.shape[0] - 1)  # the last bytes: no full window
-    )
-    for j in long_words.tolist():
-        first_space[j] = chunk.find(b" ", int(reg_starts[j])) - reg_starts[j]
     vectors = np.empty((n, dim), dtype=np.float32)
     words: list[bytes | None] = [None] * n
     reg_lines = np.flatnonzero(regular)

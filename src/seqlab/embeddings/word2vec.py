@@ -1,6 +1,6 @@
 """word2vec (skip-gram and CBOW with negative sampling) trained in large vectorised batches.
 
->>> w2v = Word2Vec(dim=100, window=5, sg=True).fit("corpus.txt")   # doctest: +SKIP
+>>> w2v = Word2Vec(vector_size=100, window=5, sg=True).fit("corpus.txt")   # doctest: +SKIP
 >>> w2v.wv.most_similar("good", topn=3)                            # doctest: +SKIP
 
 The model is the one of Mikolov et al. (2013) as implemented by the C tool and gensim:
@@ -9,7 +9,7 @@ dropped with gensim's probability ``(sqrt(f / t) + 1) * t / f`` (``t = sample * 
 before the windows are formed, a window shrunk at random to ``1..window`` around each
 word, ``negative`` noise words drawn from the unigram distribution raised to 0.75, plain
 SGD whose rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs, and input
-vectors initialised uniformly in ``±1 / dim`` as gensim 4 does (output vectors at zero).
+vectors initialised uniformly in ``±1 / vector_size`` as gensim 4 does (output vectors at zero).
 
 What differs is how the work is batched, because a Python loop over word pairs would be
 hopeless. The corpus is cut into chunks of ``batch_words`` words; a background thread
@@ -42,6 +42,7 @@ import re
 import string
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -254,14 +255,14 @@ class Word2Vec:
     one prepares the next chunk.
 
     >>> corpus = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
-    >>> w2v = Word2Vec(dim=8, min_count=1, epochs=2, progress=False).fit(corpus)
+    >>> w2v = Word2Vec(vector_size=8, min_count=1, epochs=2, progress=False).fit(corpus)
     >>> w2v.wv.index_to_key[:2], w2v.wv.vectors.shape
     (['the', 'sat'], (4, 8))
     """
 
     def __init__(
         self,
-        dim: int = 100,
+        vector_size: int = 100,
         window: int = 5,
         sg: bool = True,
         negative: int = 5,
@@ -283,9 +284,22 @@ class Word2Vec:
         keep_in_memory: bool | None = None,
         device: str = "cpu",
         progress: bool = True,
+        dim: int | None = None,
     ) -> None:
+        if dim is not None:  # the old name, as gensim 3's ``size``: one name, vector_size
+            warnings.warn(
+                f"Word2Vec(dim={dim!r}) is deprecated; use vector_size={dim!r}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if vector_size not in (100, dim):
+                raise ValueError(
+                    f"vector_size={vector_size!r} and dim={dim!r} disagree; pass only "
+                    "vector_size (dim is its deprecated name)"
+                )
+            vector_size = dim
         for name, value, low in [
-            ("dim", dim, 1),
+            ("vector_size", vector_size, 1),
             ("window", window, 1),
             ("negative", negative, 1),
             ("min_count", min_count, 1),
@@ -306,7 +320,7 @@ class Word2Vec:
         if standardize not in (None, "keras"):
             raise ValueError(f"standardize must be None or 'keras', got {standardize!r}")
         self.config: dict[str, Any] = dict(
-            dim=dim,
+            vector_size=vector_size,
             window=window,
             sg=bool(sg),
             negative=negative,
@@ -326,7 +340,8 @@ class Word2Vec:
             negative_pool=negative_pool,
             step_words=step_words,
         )
-        self.dim, self.window, self.sg, self.negative = dim, window, bool(sg), negative
+        self.vector_size, self.window, self.sg = vector_size, window, bool(sg)
+        self.negative = negative
         self.min_count, self.sample, self.alpha, self.min_alpha = (
             min_count,
             sample,
@@ -354,6 +369,14 @@ class Word2Vec:
         self._cap = 64.0  # most word pairs' worth of update one word takes per step (_Group)
 
     # ------------------------------------------------------------------ vocabulary
+
+    @property
+    def dim(self) -> int:
+        """Deprecated name of :attr:`vector_size`."""
+        warnings.warn(
+            "Word2Vec.dim is deprecated; use Word2Vec.vector_size", DeprecationWarning, stacklevel=2
+        )
+        return self.vector_size
 
     def _tokenizer(self) -> Callable[[str], list[str]]:
         return keras_standardize if self.standardize == "keras" else str.split
@@ -560,7 +583,7 @@ class Word2Vec:
         device = resolve_device(self.device)
         if self._backend is None:
             self._backend = "numpy" if device.type == "cpu" else "torch"
-        vocab, dim = len(self.index_to_key_), self.dim
+        vocab, dim = len(self.index_to_key_), self.vector_size
         seeds = np.random.SeedSequence(self.seed).spawn(2)
         init = np.random.default_rng(seeds[0])
         # as gensim 4: input vectors uniform in [-1/dim, 1/dim), output vectors zero
