@@ -109,7 +109,7 @@ def test_runfolder_resume_without_checkpoint_is_refused(tmp_path):
         with pytest.raises(RunFolderError) as err:
             RunFolder(out, resume=True).open()
         assert str(err.value) == (
-            f"--resume: {out} has no checkpoint to resume from; train without --resume first"
+            f"--resume: {out} has no checkpoint to resume from; train without --resume (resume=False) first"
         )
 
 

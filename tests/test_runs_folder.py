@@ -79,7 +79,7 @@ def test_runs_predict_and_evaluate(trained):
 def test_runs_save_elsewhere_and_reload(trained, tmp_path):
     run, _, ds = trained
     copy = run.save(tmp_path / "copy")
-    assert sorted(p.name for p in copy.iterdir()) == [
+    assert sorted(p.name for p in copy.iterdir() if not p.name.startswith(".")) == [
         "config.json",
         "curves.png",
         "history.json",

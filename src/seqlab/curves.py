@@ -8,19 +8,29 @@ from pathlib import Path
 
 from seqlab._utils import PathLike, atomic_write_bytes
 
-__all__ = ["plot_curves"]
+__all__ = ["curves_png", "plot_curves"]
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: str = "") -> Path:
-    """Write the two classic learning-curve panels (accuracy, loss) as one PNG at ``path``.
+    """Write the two classic learning-curve panels (accuracy, loss) as one PNG at ``path``
+    (atomically; see :func:`curves_png`).
+
+    >>> plot_curves({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]}, "/tmp/seqlab-curves.png").name
+    'seqlab-curves.png'
+    """
+    return atomic_write_bytes(path, curves_png(history, title))
+
+
+def curves_png(history: Mapping[str, Sequence[float]], title: str = "") -> bytes:
+    """The two classic learning-curve panels (accuracy, loss) as the bytes of one PNG.
 
     ``history`` is a Keras-style dict of per-epoch lists: ``loss``, ``accuracy`` and, when a
     validation set was used, ``val_loss``, ``val_accuracy`` (``epoch`` gives the x axis,
     1-based, when present). Training is drawn as dots and validation as a line, as in
-    Chollet's *Deep Learning with Python* figures. The file is written atomically.
+    Chollet's *Deep Learning with Python* figures.
 
-    >>> plot_curves({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]}, "/tmp/seqlab-curves.png").name
-    'seqlab-curves.png'
+    >>> curves_png({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]})[:4]
+    b'\\x89PNG'
     """
     # The Agg canvas on a bare Figure: headless, and it leaves pyplot's global backend and
     # figure list alone (so it is safe inside a notebook).
@@ -50,4 +60,4 @@ def plot_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: s
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    return atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()

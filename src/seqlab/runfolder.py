@@ -66,7 +66,7 @@ from pathlib import Path
 
 from seqlab._utils import PathLike
 
-__all__ = ["RunFolder", "RunFolderError", "check_writable"]
+__all__ = ["NoCheckpointError", "RunFolder", "RunFolderError", "check_writable", "pid_alive"]
 
 LOCK_NAME = ".lock"
 MANIFEST_NAME = ".run-files.json"
@@ -91,8 +91,16 @@ _TEMP_PATTERN = re.compile(r"^\..+\..+\.tmp$")
 _HELD: set[str] = set()
 
 
+class NoCheckpointError(FileNotFoundError):
+    """``--resume`` in a folder that holds no checkpoint (also a :class:`RunFolderError`)."""
+
+
 class RunFolderError(ValueError):
     """A run folder cannot be used as asked; the message names the flag and the fix."""
+
+
+class _NoCheckpoint(RunFolderError, NoCheckpointError):
+    """Both a RunFolderError (a ValueError) and a FileNotFoundError."""
 
 
 def _describe(exc: OSError) -> str:
@@ -247,7 +255,7 @@ class RunFolder:
         >>> RunFolder(tempfile.mkdtemp(), resume=True).open()
         Traceback (most recent call last):
         ...
-        seqlab.runfolder.RunFolderError: --resume: ... has no checkpoint to resume from; train without --resume first
+        seqlab.runfolder.RunFolderError: --resume: ... has no checkpoint to resume from; train without --resume (resume=False) first
         """
         if self._lock is not None:
             raise RunFolderError(
@@ -354,9 +362,9 @@ class RunFolder:
         state, where = self._state, self.path
         if self.resume:
             if not self.checkpoint_dir.is_dir():
-                raise RunFolderError(
+                raise _NoCheckpoint(
                     f"--resume: {where} has no checkpoint to resume from; train without "
-                    "--resume first"
+                    "--resume (resume=False) first"
                 )
             return
         if self.overwrite:

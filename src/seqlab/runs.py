@@ -21,6 +21,7 @@ vectorizer with ``TextVectorizer.from_dict``, so a run folder works on any machi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,11 +32,12 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, read_json, resolve_device
-from seqlab.curves import plot_curves
+from seqlab._utils import PathLike, read_json, resolve_device
+from seqlab.curves import curves_png
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
 from seqlab.metrics import classification_metrics, confusion_matrix
+from seqlab.runfolder import RunFolder
 from seqlab.text.fixed import FixedLengthVectorizer
 
 if TYPE_CHECKING:
@@ -299,24 +301,38 @@ class Run:
             "seqlab_version": seqlab.__version__,
         }
 
+    def files(self, *, curves: bool = True, title: str = "") -> dict[str, bytes]:
+        """The run folder's files as bytes: ``config.json``, ``vocab.json``,
+        ``model.safetensors``, ``history.json``, ``metrics.json`` and ``curves.png``."""
+        files = {
+            "config.json": _json_bytes(self.config_dict()),
+            "vocab.json": _json_bytes(self.vectorizer.to_dict()),
+            "model.safetensors": state_dict_to_bytes(self.model.state_dict()),
+            "history.json": _json_bytes(self.history),
+            "metrics.json": _json_bytes(self.metrics),
+        }
+        if curves and self.history.get("loss"):
+            name = self.config_dict()["model"]["name"]
+            files["curves.png"] = curves_png(self.history, title=title or name)
+        return files
+
     def save(self, path: PathLike, *, curves: bool = True) -> Path:
-        """Write the run folder at ``path`` (created if needed) and return its Path.
+        """Write the run folder at ``path`` (created if needed; a run already there is
+        replaced, all files at once, see :mod:`seqlab.runfolder`) and return its Path.
 
         >>> run.save("runs/copy")  # doctest: +SKIP
         PosixPath('runs/copy')
         """
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(path / "config.json", self.config_dict())
-        atomic_write_json(path / "vocab.json", self.vectorizer.to_dict())
-        atomic_write_bytes(path / "model.safetensors", state_dict_to_bytes(self.model.state_dict()))
-        atomic_write_json(path / "history.json", self.history)
-        atomic_write_json(path / "metrics.json", self.metrics)
-        if curves and self.history.get("loss"):
+        with RunFolder(path, overwrite=True) as folder:
             name = self.config_dict()["model"]["name"]
-            plot_curves(self.history, path / "curves.png", title=f"{name} ({path.name})")
+            folder.commit(self.files(curves=curves, title=f"{name} ({path.name})"))
         self.path = path
         return path
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageModel:

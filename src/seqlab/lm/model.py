@@ -7,6 +7,7 @@ training, ``history.json``, ``metrics.json`` and ``curves.png``. Loading it need
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlab
-from seqlab._utils import PathLike, atomic_write_bytes, atomic_write_json, read_json, resolve_device
+from seqlab._utils import PathLike, read_json, resolve_device
 from seqlab.generation.sampling import stop_at, stream_tokens
 from seqlab.lm.data import (
     Vocab,
@@ -227,35 +228,44 @@ class LanguageModel:
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, path: PathLike) -> Path:
-        """Write ``config.json``, ``vocab.json``, ``model.safetensors`` (and ``history.json``
-        / ``metrics.json`` when there are any) into the folder ``path``; returns it."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path / "model.safetensors", model_to_bytes(self.model))
-        atomic_write_json(path / "vocab.json", self.vocab.to_dict())
+    def files(self) -> dict[str, bytes]:
+        """The run folder's files as bytes: ``config.json``, ``vocab.json``,
+        ``model.safetensors`` (and ``history.json`` / ``metrics.json`` when there are any)."""
         name = getattr(self.model, "registry_name", None)
         if name is None:
             raise TypeError(
                 f"{type(self.model).__name__} is not a registered model; register it with "
                 "seqlab.models.register(name) so that it can be rebuilt"
             )
-        atomic_write_json(
-            path / "config.json",
-            {
-                "task": "lm",
-                "model": {"name": name, "config": dict(self.model.config)},
-                "train": self.train_config,
-                "vocab_level": self.level,
-                "seqlab_version": seqlab.__version__,
-            },
-        )
+        config = {
+            "task": "lm",
+            "format": 1,
+            "model": {"name": name, "config": dict(self.model.config)},
+            "train": self.train_config,
+            "vocab_level": self.level,
+            "seqlab_version": seqlab.__version__,
+        }
+        files = {
+            "config.json": _json_bytes(config),
+            "vocab.json": _json_bytes(self.vocab.to_dict()),
+            "model.safetensors": model_to_bytes(self.model),
+        }
         if self.history:
             from seqlab.training.loop import history_dict
 
-            atomic_write_json(path / "history.json", history_dict(self.history))
+            files["history.json"] = _json_bytes(history_dict(self.history))
         if self.metrics:
-            atomic_write_json(path / "metrics.json", self.metrics)
+            files["metrics.json"] = _json_bytes(self.metrics)
+        return files
+
+    def save(self, path: PathLike) -> Path:
+        """Write the run folder ``path`` (a run already there is replaced, all files at once,
+        see :mod:`seqlab.runfolder`); returns it."""
+        from seqlab.runfolder import RunFolder
+
+        path = Path(path)
+        with RunFolder(path, overwrite=True) as folder:
+            folder.commit(self.files())
         self.path = path
         return path
 
@@ -285,6 +295,10 @@ class LanguageModel:
         )
         metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
         return cls(model, vocab, config.get("train"), history, metrics, path=path)
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> LanguageModel:

@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from seqlab._utils import (
     PathLike,
@@ -78,6 +79,7 @@ from seqlab._utils import (
 )
 from seqlab.lm.data import (
     LEVELS,
+    Vocab,
     build_vocabulary,
     detokenize_words,
     load_corpus,
@@ -88,6 +90,7 @@ from seqlab.lm.model import LanguageModel
 from seqlab.lm.task import LanguageModelTask
 from seqlab.models import registry
 from seqlab.models.lm import model_name
+from seqlab.runfolder import RunFolder
 from seqlab.training import distributed, loop
 from seqlab.training.checkpoint import read_checkpoint
 
@@ -100,6 +103,7 @@ __all__ = [
     "demo_step",
     "evaluate",
     "make_config",
+    "curves_png",
     "plot_curves",
     "read_history",
     "train",
@@ -308,6 +312,7 @@ def train(
     seed: int | None = None,
     device: str | torch.device = "auto",
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     clock: Callable[[], float] = time.perf_counter,
     **overrides: Any,
@@ -322,7 +327,9 @@ def train(
     ``steps`` or ``minutes``.
 
     With ``out``, the run folder gets ``config.json``, ``vocab.json``, ``model.safetensors``,
-    ``history.json``, ``metrics.json``, ``curves.png`` and ``checkpoint/`` (written every
+    ``history.json``, ``metrics.json``, ``curves.png`` and ``checkpoint/``; a folder that
+    already holds a run is refused unless ``overwrite=True`` or ``resume=True`` (see
+    :mod:`seqlab.runfolder`) (written every
     ``checkpoint_every`` seconds, at every epoch end and at the end, atomically). ``resume=True`` continues from that
     checkpoint — exactly where it stopped, the same batches, the same random numbers — up to
     the budget given now (or the stored one); the other settings come from the checkpoint.
@@ -365,7 +372,7 @@ def train(
             "stream=True reads a corpus file as it trains, but text= was given; write the text "
             "to a file and pass corpus=PATH, or drop stream=True"
         )
-    return _run(cfg, text, device, out, progress, index=index, clock=clock)
+    return _run(cfg, text, device, out, progress, index=index, clock=clock, overwrite=overwrite)
 
 
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
@@ -592,6 +599,7 @@ def _run(
     index: Any = None,
     resume: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    overwrite: bool = False,
 ) -> LanguageModel:
     """Prepare the data and the model, train on the one loop, write the run folder."""
     distributed.check_batch_size(cfg.batch_size)
@@ -631,6 +639,33 @@ def _run(
     task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
     task.plan(0)  # fail now, not after the first evaluation, if the text is short
     out_path = None if out is None else Path(out)
+    main = distributed.is_main()
+    folder = None
+    if out_path is not None and main:
+        folder = RunFolder(out_path, overwrite=overwrite, resume=resume).open()
+    try:
+        return _train_and_commit(
+            cfg, vocab, model, task, sha, index, device, out_path, folder, progress, resume, clock
+        )
+    finally:
+        if folder is not None:
+            folder.close()
+
+
+def _train_and_commit(
+    cfg: LMConfig,
+    vocab: Vocab,
+    model: nn.Module,
+    task: LanguageModelTask,
+    sha: str,
+    index: Any,
+    device: torch.device,
+    out_path: Path | None,
+    folder: RunFolder | None,
+    progress: bool,
+    resume: bool,
+    clock: Callable[[], float],
+) -> LanguageModel:
     main = distributed.is_main()
     if progress and main:
         print(
@@ -703,10 +738,11 @@ def _run(
             )
     model.eval()
     lm = LanguageModel(model, vocab, asdict(cfg), result.history, metrics, path=out_path)
-    if out_path is not None and main:
-        lm.save(out_path)
+    if folder is not None:
         title = f"{cfg.corpus or 'text'} ({cfg.level}, {cfg.recipe} recipe, {cfg.model})"
-        plot_curves(result.history, out_path / "curves.png", title=title)
+        files = lm.files()
+        files["curves.png"] = curves_png(result.history, title=title)
+        folder.commit(files)
         if progress:
             print(f"run saved to {out_path}", file=sys.stderr, flush=True)
     return lm
@@ -736,13 +772,23 @@ def _corpus_label(corpus: PathLike) -> str:
 def plot_curves(
     history: list[dict[str, Any]], path: PathLike, title: str = "", unit: str = "nats/token"
 ) -> Path:
-    """Learning curves as a PNG: validation (and training) loss against training time and
-    against step. Drawn with matplotlib's Agg canvas directly (no global backend change).
+    """Learning curves as a PNG file (atomically; see :func:`curves_png`).
 
-    >>> plot_curves([{"step": 0, "time_s": 0, "val_loss": 4.0, "loss": None},
+    >>> plot_curves([{"step": 0, "time_s": 0, "val_loss": 4.0},
     ...              {"step": 9, "time_s": 2, "val_loss": 3.0, "loss": 3.2}],
     ...             "/tmp/seqlab-curves.png").name
     'seqlab-curves.png'
+    """
+    return atomic_write_bytes(path, curves_png(history, title, unit))
+
+
+def curves_png(history: list[dict[str, Any]], title: str = "", unit: str = "nats/token") -> bytes:
+    """Learning curves as the bytes of a PNG: validation (and training) loss against training
+    time and against step. Drawn with matplotlib's Agg canvas directly (no global backend
+    change).
+
+    >>> curves_png([{"step": 0, "time_s": 0, "val_loss": 4.0}])[:4]
+    b'\\x89PNG'
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -755,8 +801,8 @@ def plot_curves(
             points = [(h[key], h[name]) for h in history if h.get(name) is not None]
             if points:
                 xs, ys = zip(*points)
-                label = "val loss" if name == "val_loss" else "train loss"
-                ax.plot(xs, ys, style, markersize=3, label=label)
+                legend = "val loss" if name == "val_loss" else "train loss"
+                ax.plot(xs, ys, style, markersize=3, label=legend)
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"loss ({unit})")
@@ -766,9 +812,9 @@ def plot_curves(
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def read_history(path: PathLike) -> list[dict[str, Any]]:
-    """The ``history.json`` of a run folder."""
-    return read_json(Path(path) / "history.json")
+    """The ``history.json`` of a run folder, as rows (one per evaluation)."""
+    return loop.history_rows(read_json(Path(path) / "history.json"))

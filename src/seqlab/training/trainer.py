@@ -10,6 +10,7 @@ checkpoints, exact resume, interrupts, DDP and progress (see :mod:`seqlab.traini
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, stratified_split
 from seqlab.data.streaming import TextStream
+from seqlab.runfolder import RunFolder
 from seqlab.runs import Run
 from seqlab.training import distributed, loop
 from seqlab.training.callbacks import Callback
@@ -63,6 +65,7 @@ def fit(
     seed: int = 0,
     device: str | torch.device = "auto",
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     bucket: bool = True,
     monitor: str | None = None,
@@ -98,7 +101,10 @@ def fit(
 
     With ``out``, the run folder (see :mod:`seqlab.runs`) is written there, with a checkpoint
     after every epoch and every ``checkpoint_every`` seconds; ``resume=True`` continues from
-    that checkpoint exactly (same arguments and data; a larger budget allowed).
+    that checkpoint exactly (same arguments and data; a larger budget allowed). A folder that
+    already holds a run is refused unless ``overwrite=True`` (the old run stays loadable until
+    the new one's files replace it, all at once) or ``resume=True``; a second training into
+    the same folder is refused while the first runs (see :mod:`seqlab.runfolder`).
     ``model.prepare(X_train, y_train)`` is called once before training when it exists.
 
     ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with ``label_names`` set
@@ -254,8 +260,59 @@ def fit(
     identity = {key: train_config.get(key) for key in _RESUME_KEYS}
     identity["model"] = type(model).__name__
     identity["model_shape"] = _shape(model)
-    if not streaming:
-        identity["train_size"] = train_config["train_size"]
+    identity["data"] = _fingerprint(train)
+    folder = None
+    if out is not None and distributed.is_main():
+        folder = RunFolder(out, overwrite=overwrite, resume=resume).open()
+    try:
+        run = _train(
+            model,
+            vectorizer,
+            labels,
+            task,
+            cfg,
+            dev,
+            out,
+            resume,
+            progress,
+            callbacks,
+            identity,
+            clock,
+            train_config,
+            streaming,
+            stream_val,
+        )
+        if folder is not None:
+            folder.commit(
+                run.files(title=f"{run.config_dict()['model']['name']} ({Path(out).name})")
+            )
+            run.path = Path(out)
+    finally:
+        if folder is not None:
+            folder.close()
+    for cb in callbacks:
+        cb.on_train_end(dict(run.metrics))
+    return run
+
+
+def _train(
+    model: nn.Module,
+    vectorizer: Any,
+    labels: list[str],
+    task: ClassificationTask,
+    cfg: loop.TrainConfig,
+    dev: torch.device,
+    out: PathLike | None,
+    resume: bool,
+    progress: bool,
+    callbacks: Sequence[Callback],
+    identity: dict[str, Any],
+    clock: Any,
+    train_config: dict[str, Any],
+    streaming: bool,
+    stream_val: bool,
+) -> Run:
+    """Run the loop on the prepared task; the Run (not yet written to disk)."""
     ckpt_dir = Path(out) / "checkpoint" if out is not None else None
     result = loop.run(
         model,
@@ -275,7 +332,7 @@ def fit(
             train_config["val_size"] = task.val_size
     train_config["stopped"] = result.stopped
     train_config["epochs_run"] = result.summary["epochs_run"]
-    run = Run(
+    return Run(
         model,
         vectorizer,
         labels,
@@ -283,11 +340,19 @@ def fit(
         metrics=result.summary,
         train_config=train_config,
     )
-    if out is not None and distributed.is_main():
-        run.save(out)
-    for cb in callbacks:
-        cb.on_train_end(dict(run.metrics))
-    return run
+
+
+def _fingerprint(train: TextDataset | TextStream) -> str:
+    """What identifies the training data for a resume: a hash of the texts and labels (of a
+    stream: its path and size)."""
+    if isinstance(train, TextStream):
+        path = Path(train.path)
+        return f"stream {path.resolve()} ({path.stat().st_size} bytes)"
+    digest = hashlib.sha256()
+    for text in train.texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(np.ascontiguousarray(train.labels, dtype=np.int64).tobytes())
+    return f"{len(train)} texts, sha256 {digest.hexdigest()[:16]}"
 
 
 def _shape(model: nn.Module) -> str:
