@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import seqlab
+import seqlab.lm
 from seqlab.data.base import TextDataset
 from seqlab.models.dense import BagOfWordsMLP
 from seqlab.runs import Run, load, predict_logits
@@ -109,3 +110,36 @@ def test_runs_unregistered_model_cannot_be_saved(tmp_path):
     vec = TextVectorizer(output_mode="multi_hot").fit(["a b"])
     with pytest.raises(TypeError, match="must be registered"):
         Run(Plain(), vec, ["neg", "pos"]).save(tmp_path)
+
+
+def test_runs_load_returns_the_object_of_every_task(trained, tmp_path):
+    from seqlab.lm import LanguageModel
+    from seqlab.models.esn import ESN, ESNClassifier
+
+    run, out, _ = trained
+    assert isinstance(seqlab.load(out), seqlab.Run)
+    config = json.loads((out / "config.json").read_text())
+    assert (config["task"], config["format"]) == ("classify", 1)
+    lm = seqlab.lm.train(text="abcabcabd " * 40, steps=2, hidden_size=8, num_layers=1,
+                         embedding_dim=4, batch_size=2, seq_len=8, progress=False,
+                         device="cpu", out=tmp_path / "lm")  # fmt: skip
+    assert isinstance(seqlab.load(tmp_path / "lm"), LanguageModel) and lm.metrics["steps"] == 2
+    u = np.sin(np.arange(200) / 5.0)[:, None]
+    ESN(units=20, seed=0).fit(u[:-1], u[1:]).save(tmp_path / "esn")
+    assert isinstance(seqlab.load(tmp_path / "esn"), ESN)
+    seqs = [np.random.default_rng(i).normal(size=(10, 2)) + i % 2 for i in range(6)]
+    ESNClassifier(units=20, seed=0).fit(seqs, [i % 2 for i in range(6)]).save(tmp_path / "esc")
+    assert isinstance(seqlab.load(tmp_path / "esc"), ESNClassifier)
+    # a run folder written before the format field still loads; a newer format is refused
+    # with the fix; an unknown task names the ones seqlab reads
+    old = tmp_path / "old"
+    run.save(old)
+    config = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "format"}))
+    assert isinstance(seqlab.load(old), seqlab.Run)
+    (old / "config.json").write_text(json.dumps({**config, "format": 99}))
+    with pytest.raises(ValueError, match="upgrade seqlab"):
+        seqlab.load(old)
+    (old / "config.json").write_text(json.dumps({**config, "task": "translate"}))
+    with pytest.raises(ValueError, match="'classify', 'lm', 'esn'"):
+        seqlab.load(old)

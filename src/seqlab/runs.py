@@ -41,11 +41,12 @@ from seqlab.runfolder import RunFolder
 from seqlab.text.fixed import FixedLengthVectorizer
 
 if TYPE_CHECKING:
-    from seqlab.lm import LanguageModel
+    pass
 
 __all__ = ["Run", "load", "predict_logits", "state_dict_to_bytes"]
 
 RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
+FORMAT = 1  # the run-folder format version written in config.json
 
 
 def state_dict_to_bytes(
@@ -295,6 +296,7 @@ class Run:
             )
         return {
             "task": "classify",
+            "format": FORMAT,
             "model": {"name": name, "config": config},
             "labels": self.labels,
             "train": self.train_config,
@@ -335,9 +337,12 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageModel:
-    """Load a run folder written by :func:`seqlab.fit` or :meth:`Run.save` (a classifier,
-    returned as a :class:`Run`), or by :func:`seqlab.lm.train` (a ``LanguageModel``).
+def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
+    """Load any run folder: a classifier written by :func:`seqlab.fit` or :meth:`Run.save`
+    (returned as a :class:`Run`), a language model written by :func:`seqlab.lm.train` (a
+    ``LanguageModel``), or an echo state network written by ``ESN.save`` /
+    ``ESNClassifier.save``. The task is read from ``config.json`` (``"task"``, and
+    ``"format"``: the run-folder format version, 1).
 
     >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
     >>> run.predict(["an instant classic"])  # doctest: +SKIP
@@ -356,6 +361,19 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageMo
             f"{str(path)!r} holds an unfinished run (checkpoint/ but no config.json); finish "
             "it with --resume (resume=True), then load it"
         )
+    config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
+    task = config.get("task") or {"ESN": "esn", "ESNClassifier": "esn-classifier"}.get(
+        str(config.get("class"))
+    )
+    if int(config.get("format", 1)) > FORMAT:
+        raise ValueError(
+            f"{path / 'config.json'} has run-folder format {config['format']}, newer than this "
+            f"seqlab reads ({FORMAT}); upgrade seqlab to load it"
+        )
+    if task in ("esn", "esn-classifier"):
+        from seqlab.models.esn import ESN, ESNClassifier
+
+        return (ESN if task == "esn" else ESNClassifier).load(path)
     for name in RUN_FILES:
         if not (path / name).is_file():
             raise FileNotFoundError(
@@ -363,15 +381,14 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run | LanguageMo
                 f"(it needs {', '.join(RUN_FILES)}); was training interrupted? Finish it "
                 "with resume=True (--resume)"
             )
-    config = read_json(path / "config.json")
-    if config.get("task") == "lm":
+    if task == "lm":
         from seqlab.lm import load as load_lm
 
         return load_lm(path, device=device)
-    if config.get("task") != "classify":
+    if task != "classify":
         raise ValueError(
             f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
-            "'classify' and 'lm' run folders"
+            "'classify', 'lm', 'esn' and 'esn-classifier' run folders"
         )
     model = build(config["model"]["name"], **config["model"]["config"])
     state = load_safetensors((path / "model.safetensors").read_bytes())

@@ -34,16 +34,12 @@ without depending on the machine's speed.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,14 +48,19 @@ from tqdm.auto import tqdm
 
 from seqlab.training import distributed
 from seqlab.training.callbacks import Callback
-from seqlab.training.checkpoint import (
-    STATE_FILE,
-    optimizer_state,
-    read_checkpoint,
-    restore_optimizer,
-    write_checkpoint,
+from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
+from seqlab.training.optim import build_optimizers, lr_at
+from seqlab.training.protocol import (
+    Clock,
+    LoopResult,
+    Task,
+    TrainConfig,
+    TrainingDiverged,
+    TrainingInterrupted,
+    history_dict,
+    history_rows,
 )
-from seqlab.training.optim import OPTIMIZERS, SCHEDULES, build_optimizers, lr_at
+from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
 __all__ = [
     "LoopResult",
@@ -71,190 +72,6 @@ __all__ = [
     "history_rows",
     "run",
 ]
-
-BUDGETS = ("epochs", "steps", "minutes")
-Clock = Callable[[], float]
-
-
-@runtime_checkable
-class Task(Protocol):
-    """What the loop needs from a task (a classification, language-model or series task).
-
-    ``batches("train", epoch)`` yields the training batches of ``epoch`` in an order that
-    depends only on the seed and ``epoch``; ``loss(model, batch)`` returns the loss to
-    minimise and a dict of sums to log (numbers or arrays, added over batches and ranks);
-    ``train_metrics(sums)`` turns those sums into metrics; ``evaluate(model, split)`` returns
-    metrics on a held-out split (``{}`` when there is none). Optional methods:
-    ``num_batches(epoch)`` (None when unknown, e.g. a stream), ``end_epoch()`` (a carried state
-    is reset), ``state()`` / ``load_state(tensors, json)`` (a carried state in checkpoints),
-    ``identity()`` (what must match for a resume) and ``describe(row)`` (a progress line).
-    """
-
-    kind: str
-    has_validation: bool
-
-    def batches(self, split: str, epoch: int) -> Iterable[Any]: ...
-
-    def loss(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, Any]]: ...
-
-    def train_metrics(self, sums: dict[str, Any]) -> dict[str, float]: ...
-
-    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]: ...
-
-
-@dataclass
-class TrainConfig:
-    """The loop's settings (the same names for every task and command).
-
-    >>> TrainConfig(epochs=3).validate().fraction(step=10, epoch=1.5, seconds=0.0)
-    0.5
-    """
-
-    epochs: float | None = None
-    steps: int | None = None
-    minutes: float | None = None
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    warmup: float = 0.0  # fraction of the budget with a linear warm-up (cosine)
-    min_lr: float = 0.1  # cosine floor, as a fraction of lr
-    clip_grad_norm: float | None = None
-    patience: int | None = None  # evaluations without improvement before stopping
-    # On a plateau: every `decay_every` evaluations without improvement, go back to the best
-    # weights and multiply the learning rate by `lr_decay` (1.0: never).
-    lr_decay: float = 1.0
-    decay_every: int | None = None
-    monitor: str | None = None  # default: "val_loss" with validation, else "loss"
-    restore_best: bool = True
-    eval_every: int | None = None  # steps between evaluations
-    eval_seconds: float | None = None  # training seconds between evaluations
-    evaluate_at_start: bool = False  # a row for the untrained model (step 0)
-    checkpoint_every: float = 60.0  # seconds between checkpoints (and every epoch end)
-    seed: int = 0
-    threads: int | None = None  # torch threads for this run (None: leave as is)
-
-    def validate(self) -> TrainConfig:
-        """Raise ValueError naming the first bad field; returns self."""
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        for name in BUDGETS:
-            value = getattr(self, name)
-            if value is not None and not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be > 0 or None, got {value!r}")
-        if all(getattr(self, name) is None for name in BUDGETS):
-            raise ValueError(
-                "no training budget: give epochs=, steps= or minutes= (training stops at the "
-                "first one reached)"
-            )
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must be in (0, 1] (1: never), got {self.lr_decay!r}")
-        for name in ("patience", "eval_every", "threads", "decay_every"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
-        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
-            raise ValueError(
-                f"clip_grad_norm must be > 0 (or None: no clipping), got {self.clip_grad_norm!r}"
-            )
-        if not 0 <= self.warmup < 1 or not 0 <= self.min_lr <= 1:
-            raise ValueError(
-                f"warmup must be in [0, 1) and min_lr in [0, 1], got {self.warmup!r}, "
-                f"{self.min_lr!r}"
-            )
-        if self.eval_seconds is not None and not self.eval_seconds > 0:
-            raise ValueError(f"eval_seconds must be > 0 or None, got {self.eval_seconds!r}")
-        if not self.checkpoint_every > 0:
-            raise ValueError(
-                f"checkpoint_every must be > 0 seconds, got {self.checkpoint_every!r}; "
-                "checkpoints are also written at the end of every epoch"
-            )
-        return self
-
-    def fraction(self, *, step: int, epoch: float, seconds: float) -> float:
-        """Share of the budget used: the largest over the budgets given, at most 1."""
-        parts = [0.0]
-        if self.steps:
-            parts.append(step / self.steps)
-        if self.epochs:
-            parts.append(epoch / self.epochs)
-        if self.minutes:
-            parts.append(seconds / (60.0 * self.minutes))
-        return min(1.0, max(parts))
-
-    def spent(self, *, step: int, epoch: float, seconds: float) -> str | None:
-        """The name of the budget that is used up, if any."""
-        if self.steps and step >= self.steps:
-            return "steps"
-        if self.epochs and epoch >= self.epochs - 1e-12:
-            return "epochs"
-        if self.minutes and seconds >= 60.0 * self.minutes:
-            return "minutes"
-        return None
-
-
-class TrainingDiverged(FloatingPointError, ValueError):
-    """The training loss became NaN or infinite (the message names the learning rate)."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped training; ``message`` says how to resume."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass
-class LoopResult:
-    """What :func:`run` returns: the history rows and the summary for ``metrics.json``."""
-
-    history: list[dict[str, Any]]
-    summary: dict[str, Any]
-    step: int
-    epoch: float
-    train_time: float
-    stopped: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def history_dict(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows -> Keras-style ``{"loss": [...], "val_loss": [...], ...}`` (None where a row has
-    no value for a key).
-
-    >>> history_dict([{"step": 0, "val_loss": 2.0}, {"step": 5, "loss": 1.0, "val_loss": 1.5}])
-    {'step': [0, 5], 'val_loss': [2.0, 1.5], 'loss': [None, 1.0]}
-    """
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    return {k: [row.get(k) for row in rows] for k in keys}
-
-
-def history_rows(history: dict[str, list[Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keras-style history -> rows (the inverse of :func:`history_dict`, None values dropped).
-    A list of rows (a language-model run written before seqlab 0.2) is returned with its old
-    ``train_loss`` key renamed ``loss``.
-
-    >>> history_rows({"step": [0, 5], "loss": [None, 1.0]})
-    [{'step': 0}, {'step': 5, 'loss': 1.0}]
-    """
-    if isinstance(history, list):
-        rows = [dict(r) for r in history]
-        for row in rows:
-            if "train_loss" in row:
-                row["loss"] = row.pop("train_loss")
-        return rows
-    n = max((len(v) for v in history.values()), default=0)
-    return [
-        {k: v[i] for k, v in history.items() if i < len(v) and v[i] is not None} for i in range(n)
-    ]
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:
@@ -297,7 +114,7 @@ class _Loop:
         self.epoch = 0  # epochs finished
         self.batch_index = 0  # batches done in the current epoch
         self.train_time = 0.0  # seconds of training steps
-        self.rows: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []
         self.sums: dict[str, Any] = {}  # since the last history row
         self.totals: dict[str, Any] = {}  # since the start
         self.best_score: float | None = None
@@ -334,7 +151,7 @@ class _Loop:
     # ---- the loop ---------------------------------------------------------------------
     def run(self) -> None:
         cfg = self.cfg
-        if cfg.evaluate_at_start and not self.rows:
+        if cfg.evaluate_at_start and not self.history:
             self.evaluate()
         items: Iterator[Any] | None = None
         bar = None
@@ -387,7 +204,7 @@ class _Loop:
             raise self._interrupted(exc) from None
         if bar is not None:
             bar.close()
-        if not self.rows or self.rows[-1]["step"] != self.step or self.sums:
+        if not self.history or self.history[-1]["step"] != self.step or self.sums:
             self.evaluate()
 
     def _epoch_items(self) -> Iterator[Any]:
@@ -509,12 +326,12 @@ class _Loop:
             row.update({f"val_{k}": v for k, v in self.task.evaluate(self.model, "val").items()})
         self.sums = {}
         self.last_row_time, self.last_row_wall = self.train_time, self.clock()
-        self.rows.append(row)
+        self.history.append(row)
         self._select(row)
         if self.progress:
             describe = getattr(self.task, "describe", None)
             line = describe(row, self.cfg) if describe is not None else self._describe(row)
-            (tqdm.write if self.bar_ok else _eprint)(line)
+            (tqdm.write if self.bar_ok else eprint)(line)
         return row
 
     def _describe(self, row: dict[str, Any]) -> str:
@@ -531,7 +348,7 @@ class _Loop:
         if score is None:
             return
         if _better(float(score), self.best_score, self.monitor):
-            self.best_score, self.best_row, self.bad_evals = float(score), len(self.rows) - 1, 0
+            self.best_score, self.best_row, self.bad_evals = float(score), len(self.history) - 1, 0
             if self.cfg.restore_best:
                 self.best_state = {
                     k: v.detach().clone() for k, v in self.model.state_dict().items()
@@ -553,8 +370,8 @@ class _Loop:
     def summary(self) -> dict[str, Any]:
         """metrics.json: the best evaluation and the metrics of the returned weights."""
         restored = self.cfg.restore_best and self.best_row is not None
-        chosen = self.rows[self.best_row if restored else -1] if self.rows else {}  # type: ignore[index]
-        best = self.rows[self.best_row] if self.best_row is not None else {}
+        chosen = self.history[self.best_row if restored else -1] if self.history else {}  # type: ignore[index]
+        best = self.history[self.best_row] if self.best_row is not None else {}
         skip = {"epoch", "step", "time_s", "train_time_s", "wall_time_s", "lr", "tokens"}
         at = {k: v for k, v in chosen.items() if k not in skip and v is not None}
         return {
@@ -572,89 +389,12 @@ class _Loop:
             "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
         }
 
-    # ---- checkpoints ----------------------------------------------------------------------
+    # ---- checkpoints (see seqlab.training.checkpoint) -----------------------------------
     def save_checkpoint(self, rng: torch.Tensor | None = None) -> None:
-        """Every rank takes part (a task may gather its carried state); rank 0 writes."""
-        assert self.checkpoint_dir is not None
-        task_state = getattr(self.task, "state", None)
-        task_tensors, task_json = task_state() if task_state is not None else ({}, {})
-        self.last_checkpoint_wall = self.clock()
-        if not self.main:
-            return
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        if self.best_state is not None:
-            tensors.update({f"best.{k}": v for k, v in self.best_state.items()})
-        opt_tensors, opt_scalars = optimizer_state(self.optimizers)
-        tensors.update(opt_tensors)
-        tensors.update({f"task.{k}": v for k, v in task_tensors.items()})
-        tensors["rng.torch"] = torch.get_rng_state() if rng is None else rng
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        state = {
-            "format": 1,
-            "kind": self.task.kind,
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch_index": self.batch_index,
-            "train_time": self.train_time,
-            "history": self.rows,
-            "sums": {k: np.asarray(v).tolist() for k, v in self.sums.items()},
-            "totals": {k: np.asarray(v).tolist() for k, v in self.totals.items()},
-            "best_score": self.best_score,
-            "best_row": self.best_row,
-            "bad_evals": self.bad_evals,
-            "lr_scale": self.lr_scale,
-            "stopped": self.stopped,
-            "last_row_time": self.last_row_time,
-            "optimizer_scalars": opt_scalars,
-            "identity": self.identity,
-            "config": dataclasses.asdict(self.cfg),
-            "task": task_json,
-            "extra": self.extra_state,
-        }
-        write_checkpoint(self.checkpoint_dir, tensors, state)
+        save_loop(self, rng)
 
     def load_checkpoint(self, blob: bytes) -> None:
-        tensors, state = read_checkpoint(blob)
-        old = state.get("identity", {})
-        for key in sorted(set(old) | set(self.identity)):
-            if old.get(key) != self.identity.get(key):
-                raise ValueError(
-                    f"resume=True found a checkpoint in {self.checkpoint_dir} made with {key}="
-                    f"{old.get(key)!r} but this call has {key}={self.identity.get(key)!r}; pass "
-                    "the same arguments (and data) to continue, or resume=False to start over"
-                )
-
-        def group(prefix: str) -> dict[str, torch.Tensor]:
-            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-        self.model.load_state_dict(group("model."))
-        best = group("best.")
-        self.best_state = {k: v.to(self.device) for k, v in best.items()} if best else None
-        restore_optimizer(self.optimizers, tensors, state["optimizer_scalars"])
-        load_task = getattr(self.task, "load_state", None)
-        if load_task is not None:
-            load_task(group("task."), state.get("task", {}))
-        torch.set_rng_state(tensors["rng.torch"])
-        if self.device.type == "cuda" and "rng.cuda" in tensors:
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        self.step, self.epoch = int(state["step"]), int(state["epoch"])
-        self.batch_index = int(state["batch_index"])
-        self.train_time = float(state["train_time"])
-        self.rows = list(state["history"])
-        self.sums = {
-            k: (np.asarray(v) if isinstance(v, list) else v) for k, v in state["sums"].items()
-        }
-        self.totals = {
-            k: (np.asarray(v) if isinstance(v, list) else v) for k, v in state["totals"].items()
-        }
-        self.best_score, self.best_row = state["best_score"], state["best_row"]
-        self.bad_evals = int(state["bad_evals"])
-        self.lr_scale = float(state.get("lr_scale", 1.0))
-        self.stopped = state["stopped"]
-        self.last_row_time = float(state["last_row_time"])
-        if self.stopped in BUDGETS:  # a larger budget now: continue
-            self.stopped = None
+        restore_loop(self, blob)
 
     def _interrupted(self, exc: KeyboardInterrupt) -> TrainingInterrupted:
         where = f"step {self.step} (epoch {self.epoch_progress():.2f})"
@@ -670,41 +410,6 @@ class _Loop:
             f"interrupted at {where}; checkpoint written to {self.checkpoint_dir}; continue "
             "with --resume (resume=True)"
         )
-
-
-def _eprint(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _signals() -> Iterator[None]:
-    """SIGTERM stops training like Ctrl-C (a checkpoint is written) in the main thread."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = None
-    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run(
@@ -735,7 +440,7 @@ def run(
     )
     loop.extra_state = extra_state or {}
     cuda = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda), _signals(), _threads(cfg.threads):
+    with torch.random.fork_rng(devices=cuda), sigterm_as_interrupt(), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)  # dropout and any other in-training randomness
         if resume:
             if checkpoint_dir is None:
@@ -759,7 +464,7 @@ def run(
     if cfg.restore_best and loop.best_state is not None:
         model.load_state_dict(loop.best_state)
     return LoopResult(
-        history=loop.rows,
+        history=loop.history,
         summary=loop.summary(),
         step=loop.step,
         epoch=loop.epoch_progress(),

@@ -146,70 +146,11 @@ def fit(
     )
     cfg.validate()
     streaming = isinstance(train, TextStream)
-    if streaming:
-        _check_stream(train, model)
-    else:
-        _check_dataset(train, "train")
-    distributed.check_batch_size(batch_size)
-    input_kind = getattr(model, "input_kind", None)
-    if input_kind not in ("bag", "sequence"):
-        raise TypeError(
-            f"{type(model).__name__} has input_kind={input_kind!r}; a seqlab classifier sets "
-            "the class attribute input_kind = 'bag' or 'sequence'"
-        )
-    labels = [str(x) for x in train.label_names]  # type: ignore[union-attr]
-    _check_model_matches(model, vectorizer, len(labels))
-    if out is not None:
-        Run(model, vectorizer, labels).config_dict()  # fail now, not after training
-
-    # ---- data -------------------------------------------------------------------------
-    if val is not None:
-        _check_dataset(val, "val", need_two_classes=False)
-        if [str(x) for x in val.label_names] != labels:
-            raise ValueError(
-                f"val has label_names {list(val.label_names)} but train has {labels}; "
-                "give both datasets the same label names in the same order"
-            )
-        train_idx, val_idx = (None if streaming else np.arange(len(train))), None
-    elif streaming:
-        train_idx = val_idx = None
-    elif val_split:
-        train_idx, val_idx = stratified_split(train.labels, val_split, seed=seed)
-        if len(val_idx) == 0:
-            raise ValueError(
-                f"val_split={val_split} of {len(train)} items leaves no validation items; "
-                "use more data, a larger val_split, or val_split=0 (no validation)"
-            )
-    else:
-        train_idx, val_idx = np.arange(len(train)), None
-    stream_val = streaming and val is None and bool(val_split)
+    input_kind, labels = _check_inputs(model, vectorizer, train, out, batch_size)
+    train_idx, val_idx, stream_val = _split(train, val, val_split, seed, labels)
     has_val = val is not None or val_idx is not None or stream_val
-    monitor = monitor or ("val_loss" if has_val else "loss")
-    if monitor not in MONITORS:
-        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
-    cfg.monitor = monitor
-    if monitor.startswith("val_") and not has_val:
-        raise ValueError(
-            f"monitor={monitor!r} needs validation data but val_split=0 and val=None; "
-            "pass val_split=0.2, val=..., or monitor='loss'"
-        )
-
-    x_train: Any = None
-    y_train: Any = None
-    if not streaming:
-        assert isinstance(train, TextDataset) and train_idx is not None
-        all_inputs = encode(vectorizer, train.texts, input_kind)
-        x_train = take(all_inputs, train_idx)
-        y_train = train.labels[train_idx]
-        if len(np.unique(y_train)) < 2:
-            raise ValueError("after the validation split the training part has a single class")
-    if val is not None:
-        x_val, y_val = encode(vectorizer, val.texts, input_kind), val.labels
-    elif val_idx is not None:
-        assert isinstance(train, TextDataset)
-        x_val, y_val = take(all_inputs, val_idx), train.labels[val_idx]
-    else:
-        x_val = y_val = None
+    cfg.monitor = _check_monitor(monitor, has_val)
+    x_train, y_train, x_val, y_val = _encode(vectorizer, input_kind, train, val, train_idx, val_idx)
 
     dev = distributed.local_device(device)
     model.to(dev)
@@ -230,69 +171,84 @@ def fit(
         vectorizer=vectorizer,
         stream_val_split=val_split if stream_val else 0.0,
     )
-    train_config: dict[str, Any] = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "optimizer": optimizer,
-        "lr": lr,
-        "weight_decay": weight_decay,
-        "val_split": val_split if val is None else None,
-        "patience": patience,
-        "monitor": monitor,
-        "restore_best": restore_best,
-        "seed": seed,
-        "bucket": bucket,
-        "max_steps": max_steps,
-        "minutes": minutes,
-        "clip_grad_norm": clip_grad_norm,
-        "device": str(dev),
-        "train_size": None if streaming else len(train_idx),  # type: ignore[arg-type]
-        "val_size": 0 if x_val is None else len(y_val),  # type: ignore[arg-type]
-        **(meta or {}),
-    }
-    if streaming:
-        assert isinstance(train, TextStream)
-        train_config["val_size"] = None if stream_val else train_config["val_size"]
-        train_config["stream"] = {"path": str(train.path), "format": train.format}
-        train_config["stream"]["window"] = train.window
-    if distributed.world_size() > 1:
-        train_config["world_size"] = distributed.world_size()
+    train_config = _train_config(
+        cfg, batch_size, bucket, val_split if val is None else None, dev, train, stream_val,
+        train_size=None if streaming else len(y_train),
+        val_size=0 if y_val is None else len(y_val),
+        meta=meta or {},
+    )  # fmt: skip
     identity = {key: train_config.get(key) for key in _RESUME_KEYS}
     identity["model"] = type(model).__name__
     identity["model_shape"] = _shape(model)
     identity["data"] = _fingerprint(train)
-    folder = None
-    if out is not None and distributed.is_main():
-        folder = RunFolder(out, overwrite=overwrite, resume=resume).open()
-    try:
-        run = _train(
-            model,
-            vectorizer,
-            labels,
-            task,
-            cfg,
-            dev,
-            out,
-            resume,
-            progress,
-            callbacks,
-            identity,
-            clock,
-            train_config,
-            streaming,
-            stream_val,
-        )
-        if folder is not None:
-            folder.commit(
-                run.files(title=f"{run.config_dict()['model']['name']} ({Path(out).name})")
-            )
-            run.path = Path(out)
-    finally:
-        if folder is not None:
-            folder.close()
+    run = _train_into(
+        out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
+        dev=dev, resume=resume, progress=progress, callbacks=callbacks, identity=identity,
+        clock=clock, train_config=train_config, streaming=streaming, stream_val=stream_val,
+    )  # fmt: skip
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _train_into(out: PathLike | None, overwrite: bool, **kw: Any) -> Run:
+    """Train (see :func:`_train`) inside the run folder ``out`` (locked while training) and
+    commit its files at the end; without ``out``, just train."""
+    folder = None
+    if out is not None and distributed.is_main():
+        folder = RunFolder(out, overwrite=overwrite, resume=kw["resume"]).open()
+    try:
+        run = _train(out=out, **kw)
+        if folder is not None:
+            name = run.config_dict()["model"]["name"]
+            folder.commit(run.files(title=f"{name} ({Path(out).name})"))  # type: ignore[arg-type]
+            run.path = Path(out)  # type: ignore[arg-type]
+    finally:
+        if folder is not None:
+            folder.close()
+    return run
+
+
+def _train_config(
+    cfg: loop.TrainConfig,
+    batch_size: int,
+    bucket: bool,
+    val_split: float | None,
+    dev: torch.device,
+    train: Any,
+    stream_val: bool,
+    *,
+    train_size: int | None,
+    val_size: int,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``train`` part of config.json: the settings and sizes of the run."""
+    out: dict[str, Any] = {
+        "epochs": cfg.epochs,
+        "batch_size": batch_size,
+        "optimizer": cfg.optimizer,
+        "lr": cfg.lr,
+        "weight_decay": cfg.weight_decay,
+        "val_split": val_split,
+        "patience": cfg.patience,
+        "monitor": cfg.monitor,
+        "restore_best": cfg.restore_best,
+        "seed": cfg.seed,
+        "bucket": bucket,
+        "max_steps": cfg.steps,
+        "minutes": cfg.minutes,
+        "clip_grad_norm": cfg.clip_grad_norm,
+        "device": str(dev),
+        "train_size": train_size,
+        "val_size": val_size,
+        **meta,
+    }
+    if isinstance(train, TextStream):
+        out["val_size"] = None if stream_val else val_size
+        out["stream"] = {"path": str(train.path), "format": train.format, "window": train.window}
+    if distributed.world_size() > 1:
+        out["world_size"] = distributed.world_size()
+    return out
 
 
 def _train(
@@ -340,6 +296,89 @@ def _train(
         metrics=result.summary,
         train_config=train_config,
     )
+
+
+def _check_inputs(
+    model: nn.Module, vectorizer: Any, train: Any, out: PathLike | None, batch_size: int
+) -> tuple[str, list[str]]:
+    """Refuse what cannot train; the model's input kind and the label names."""
+    if isinstance(train, TextStream):
+        _check_stream(train, model)
+    else:
+        _check_dataset(train, "train")
+    distributed.check_batch_size(batch_size)
+    input_kind = getattr(model, "input_kind", None)
+    if input_kind not in ("bag", "sequence"):
+        raise TypeError(
+            f"{type(model).__name__} has input_kind={input_kind!r}; a seqlab classifier sets "
+            "the class attribute input_kind = 'bag' or 'sequence'"
+        )
+    labels = [str(x) for x in train.label_names]
+    _check_model_matches(model, vectorizer, len(labels))
+    if out is not None:
+        Run(model, vectorizer, labels).config_dict()  # fail now, not after training
+    return input_kind, labels
+
+
+def _split(
+    train: Any, val: TextDataset | None, val_split: float, seed: int, labels: list[str]
+) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
+    """(training rows, validation rows, whether a stream holds out its own validation)."""
+    streaming = isinstance(train, TextStream)
+    if val is not None:
+        _check_dataset(val, "val", need_two_classes=False)
+        if [str(x) for x in val.label_names] != labels:
+            raise ValueError(
+                f"val has label_names {list(val.label_names)} but train has {labels}; "
+                "give both datasets the same label names in the same order"
+            )
+        return (None if streaming else np.arange(len(train))), None, False
+    if streaming:
+        return None, None, bool(val_split)
+    if not val_split:
+        return np.arange(len(train)), None, False
+    train_idx, val_idx = stratified_split(train.labels, val_split, seed=seed)
+    if len(val_idx) == 0:
+        raise ValueError(
+            f"val_split={val_split} of {len(train)} items leaves no validation items; "
+            "use more data, a larger val_split, or val_split=0 (no validation)"
+        )
+    return train_idx, val_idx, False
+
+
+def _check_monitor(monitor: str | None, has_val: bool) -> str:
+    monitor = monitor or ("val_loss" if has_val else "loss")
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
+    if monitor.startswith("val_") and not has_val:
+        raise ValueError(
+            f"monitor={monitor!r} needs validation data but val_split=0 and val=None; "
+            "pass val_split=0.2, val=..., or monitor='loss'"
+        )
+    return monitor
+
+
+def _encode(
+    vectorizer: Any,
+    input_kind: str,
+    train: Any,
+    val: TextDataset | None,
+    train_idx: np.ndarray | None,
+    val_idx: np.ndarray | None,
+) -> tuple[Any, Any, Any, Any]:
+    """(x_train, y_train, x_val, y_val): the encoded parts (None for a stream's)."""
+    x_train = y_train = x_val = y_val = None
+    if not isinstance(train, TextStream):
+        assert train_idx is not None
+        all_inputs = encode(vectorizer, train.texts, input_kind)
+        x_train, y_train = take(all_inputs, train_idx), train.labels[train_idx]
+        if len(np.unique(y_train)) < 2:
+            raise ValueError("after the validation split the training part has a single class")
+        if val_idx is not None:
+            x_val, y_val = take(all_inputs, val_idx), train.labels[val_idx]
+    if val is not None:
+        x_val, y_val = encode(vectorizer, val.texts, input_kind), val.labels
+    return x_train, y_train, x_val, y_val
 
 
 def _fingerprint(train: TextDataset | TextStream) -> str:

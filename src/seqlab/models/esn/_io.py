@@ -30,7 +30,9 @@ def save_model(model: Any, path: PathLike, extra: dict[str, Any], arrays: Sequen
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "model.safetensors", st_save(tensors))
-    atomic_write_json(folder / "config.json", {"class": kind, "config": model.config, **extra})
+    task = "esn" if kind == "ESN" else "esn-classifier"
+    meta = {"task": task, "format": 1, "class": kind, "config": model.config, **extra}
+    atomic_write_json(folder / "config.json", meta)
     return folder
 
 
