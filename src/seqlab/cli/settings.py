@@ -53,12 +53,24 @@ class SettingError(ValueError):
 
 def setting_types(target: Any, *, exclude: Iterable[str] = ()) -> tuple[dict[str, Any], bool]:
     """The settable names of ``target`` with their annotations (``Any`` where none), and
-    whether it also takes arbitrary ``**kwargs``.
+    whether it also takes arbitrary ``**kwargs``. ``target``: a dataclass, a callable, a
+    ``{name: annotation}`` dict, or a tuple of these (the union of their keys; arbitrary
+    keys only if every part takes them).
 
     >>> setting_types(lambda hidden_size=2, **kw: None)
     ({'hidden_size': typing.Any}, True)
     """
     skip = set(exclude) | set(_SKIP)
+    if isinstance(target, tuple):  # several targets: the union of their keys
+        merged: dict[str, Any] = {}
+        var_kws = []
+        for part in target:
+            part_types, part_kw = setting_types(part, exclude=exclude)
+            merged = {**part_types, **merged}
+            var_kws.append(part_kw)
+        return merged, all(var_kws)
+    if isinstance(target, dict):  # {name: annotation}
+        return {k: v for k, v in target.items() if k not in skip}, False
     if dataclasses.is_dataclass(target):
         cls = target if isinstance(target, type) else type(target)
         hints = _hints(cls)
