@@ -146,3 +146,20 @@ def test_cli_errors_interrupt_prints_the_resume_message_and_exits_130() -> None:
     assert "Aborted" not in result.output
     result = CliRunner().invoke(_command(KeyboardInterrupt()), [])
     assert result.exit_code == 130 and "no checkpoint was written" in result.output
+
+
+def test_cli_every_command_that_runs_a_model_defaults_to_device_auto() -> None:
+    from seqlab.cli.main import cli
+
+    def commands(group: click.Group, path: str):
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from commands(cmd, f"{path} {name}")
+            else:
+                yield f"{path} {name}".strip(), cmd
+
+    defaults = {
+        name: p.default for name, cmd in commands(cli, "") for p in cmd.params if p.name == "device"
+    }
+    assert {"classify train", "classify predict", "lm generate", "embed train"} <= set(defaults)
+    assert set(defaults.values()) == {"auto"}, defaults

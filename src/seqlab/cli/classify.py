@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import training_options
+from seqlab.cli.options import device_option, training_options
 
 __all__ = ["classify"]
 
@@ -312,7 +312,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
     help="Seed of the 80/20 split for datasets without a test split.",
 )
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @user_errors
 def evaluate(
@@ -355,7 +355,7 @@ def evaluate(
     default=None,
     help="A file with one text per line ('-' for standard input).",
 )
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @user_errors
 def predict(run_dir, texts, file_, device) -> None:
     """Print "label<TAB>probability<TAB>text" for each TEXT (or each line of --file or of
@@ -395,7 +395,7 @@ def predict(run_dir, texts, file_, device) -> None:
     help="Colour tokens with ANSI codes [default: when standard output is a terminal].",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @user_errors
 def explain(run_dir, texts, method, target, color, as_json, device) -> None:
     """Show which tokens of each TEXT made the run RUN decide as it did.
