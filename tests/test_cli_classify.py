@@ -128,3 +128,74 @@ def test_cli_classify_errors_are_one_line_messages(trained, tmp_path):
     assert result.exit_code != 0 and "not both" in result.output
     result = runner.invoke(cli, ["classify", "predict", str(out)], input="")
     assert result.exit_code != 0 and "no texts to classify" in result.output
+
+
+def _train_args(table, out, *extra):
+    return ["classify", "train", "--data", str(table), "--epochs", "1", "--batch-size", "4",
+            "--out", str(out), "--quiet", "--device", "cpu", *extra]  # fmt: skip
+
+
+def test_cli_classify_train_overwrite_steps_and_deprecated_max_steps(trained, tmp_path):
+    table, _, _ = trained
+    out = tmp_path / "run"
+    runner = CliRunner()
+    assert runner.invoke(cli, _train_args(table, out, "--steps", "2")).exit_code == 0
+    again = runner.invoke(cli, _train_args(table, out, "--steps", "2"))
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    assert "Traceback" not in again.output and len(again.output.strip().splitlines()) == 1
+    result = runner.invoke(cli, _train_args(table, out, "--max-steps", "3", "--overwrite"))
+    assert result.exit_code == 0, result.output
+    assert "--max-steps is deprecated; use --steps 3" in result.output
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 3
+    both = runner.invoke(cli, _train_args(table, out, "--max-steps", "3", "--steps", "2"))
+    assert both.exit_code == 2 and "give only --steps" in both.output
+
+
+def test_cli_classify_train_passes_run_flags_to_fit(trained, tmp_path, monkeypatch):
+    import seqlab.training.trainer as trainer
+
+    seen = {}
+
+    def fake_fit(*args, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(trainer, "fit", fake_fit)
+    table, _, _ = trained
+    extra = ["--threads", "1", "--checkpoint-every", "5", "--minutes", "0.5", "--overwrite"]
+    result = CliRunner().invoke(cli, _train_args(table, tmp_path / "r", *extra))
+    assert result.exit_code == 2 and result.output.strip() == "Error: stop here"
+    assert seen["threads"] == 1 and seen["checkpoint_every"] == 5.0
+    assert seen["minutes"] == 0.5 and seen["overwrite"] is True and seen["max_steps"] is None
+
+
+def test_cli_classify_train_ctrl_c_names_resume_and_exits_130(trained, tmp_path, monkeypatch):
+    import seqlab.training.trainer as trainer
+    from seqlab.training.loop import TrainingInterrupted
+
+    message = f"interrupted at step 2; checkpoint written to {tmp_path}; continue with --resume"
+
+    def interrupted(*args, **kwargs):
+        raise TrainingInterrupted(message)
+
+    monkeypatch.setattr(trainer, "fit", interrupted)
+    table, _, _ = trained
+    result = CliRunner().invoke(cli, _train_args(table, tmp_path / "r"))
+    assert result.exit_code == 130 and message in result.output and "Aborted" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "lstm", "--set", "hidden_size=abc"], "hidden_size=abc: expected an integer"),
+        (["--model", "lstm", "--set", "dropout=inf"], "dropout=inf: expected a finite number"),
+        (["--threads", "0"], "--threads"),
+        (["--checkpoint-every", "0"], "--checkpoint-every"),
+        (["--resume", "--overwrite"], "give one"),
+    ],
+)
+def test_cli_classify_train_bad_flags_are_usage_errors(trained, tmp_path, args, message):
+    table, _, _ = trained
+    result = CliRunner().invoke(cli, _train_args(table, tmp_path / "r", *args))
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output

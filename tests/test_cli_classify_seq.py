@@ -74,7 +74,7 @@ EXPECTED_CONFIG = {
 @pytest.mark.parametrize("model", list(MODEL_ARGS))
 def test_cli_classify_seq_train_every_model(model, table, tmp_path) -> None:
     out = tmp_path / model
-    args = ["--data", table, "--model", model, "--epochs", "1", "--max-steps", "2"]
+    args = ["--data", table, "--model", model, "--epochs", "1", "--steps", "2"]
     result = _train([*args, *MODEL_ARGS[model], "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"run folder: {out}" in result.output and "stopped: steps" in result.output
@@ -148,14 +148,14 @@ def test_cli_classify_seq_truncate_and_vocabulary_options(table, tmp_path) -> No
     out = tmp_path / "cut"
     args = ["--data", table, "--model", "gru", "--embedding-dim", "4", "--hidden-size", "4"]
     result = _train([*args, "--truncate", "3", "--truncating", "post", "--max-tokens", "8",
-                     "--epochs", "1", "--max-steps", "1", "--out", str(out)])  # fmt: skip
+                     "--epochs", "1", "--steps", "1", "--overwrite", "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     run = seqlab.load(out)
     assert run.vectorizer.vocab_size == 8 and run.vectorizer.maxlen == 3
     (ids,) = run.encode(["superb wonderful moving great"])
     assert len(ids) == 3  # the first three tokens (OOV ids are 1), padding stripped
     result = _train([*args, "--truncate", "0", "--max-tokens", "0", "--epochs", "1",
-                     "--max-steps", "1", "--out", str(out)])  # fmt: skip
+                     "--steps", "1", "--overwrite", "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     run = seqlab.load(out)
     assert run.vectorizer.maxlen is None and run.vectorizer.vocab_size == 2 + 18
@@ -223,7 +223,7 @@ def test_cli_classify_seq_multiclass(tmp_path) -> None:
     ("args", "message"),
     [
         (["--model", "lstm", "--maxlen", "5"], "use truncate=N (--truncate)"),
-        (["--model", "lstm", "--set", "colour=3"], "does not take colour"),
+        (["--model", "lstm", "--set", "colour=3"], "unknown setting 'colour'"),
         (["--model", "lstm", "--set", "oops"], "expected KEY=VALUE"),
         (["--model", "lstm", "--freeze"], "no pretrained vectors were given"),
         (["--model", "lstm", "--pretrained", "/no/such.txt"], "no such file"),

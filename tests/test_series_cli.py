@@ -126,3 +126,29 @@ def test_series_cli_old_sr_flag_still_sets_the_spectral_radius(tmp_path: Path) -
         series, ["evaluate", "--data", "sine", "--sr", "0.7", "--spectral-radius", "0.9"]
     )
     assert bad.exit_code != 0 and "give only --spectral-radius" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "units=abc"], "units=abc: expected an integer (int), got 'abc'"),
+        (["--set", "units=3.5"], "units=3.5: expected an integer"),
+        (["--set", "ridge=inf"], "ridge=inf: expected a finite number"),
+        (["--set", "colour=red"], "unknown setting 'colour'"),
+        (["--model", "lstm", "--set", "hidden_size=x"], "hidden_size=x: expected an integer"),
+        (["--model", "lstm", "--set", "lr=nan"], "lr=nan: expected a finite number"),
+    ],
+)
+def test_series_cli_set_values_are_typed(args, message):
+    result = CliRunner().invoke(series, ["evaluate", "--data", "sine", *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_series_cli_set_classifier_keys_and_device_default():
+    result = CliRunner().invoke(
+        series, ["classify", "--set", "readout_state=mean", "--set", "n_points=x"]
+    )
+    assert result.exit_code == 2 and "n_points=x: expected an integer" in result.output
+    help_text = CliRunner().invoke(series, ["classify", "--help"]).output
+    assert "[default: auto]" in " ".join(help_text.split())

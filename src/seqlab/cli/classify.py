@@ -7,31 +7,19 @@ Each command parses its options and calls one library function
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from seqlab.cli.errors import user_errors
+from seqlab.cli.options import device_option, training_options
+
 __all__ = ["classify"]
 
 BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
-
-
-def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Show the library's ValueError / FileNotFoundError messages as a one-line CLI error."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 def _ngram_range(ngrams: tuple[int, int] | None, ngram_range: str | None) -> tuple[int, int]:
@@ -69,24 +57,6 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
         raise click.BadParameter(
             f"expected integers separated by commas like 3,4,5, got {value!r}", param_hint=option
         ) from None
-
-
-def _set_options(items: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; a VALUE that parses as JSON (numbers, true/false, [lists]) is
-    taken as such, anything else as a string."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(
-                f"expected KEY=VALUE such as dilations=[1,2,4], got {item!r}", param_hint="--set"
-            )
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out[key.strip().replace("-", "_")] = value
-    return out
 
 
 MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
@@ -192,7 +162,6 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     show_default=True,
     help="Vectors for words missing from --pretrained.",
 )
-@click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option(
@@ -209,15 +178,13 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     help="Metric that picks the best epoch [default: val_loss].",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
     default=None,
     help="Run folder [default: runs/<model>].",
 )
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
-@click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps.")
+@training_options(epochs=10)
 @click.option(
     "--stream",
     is_flag=True,
@@ -231,8 +198,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     show_default=True,
     help="With --stream: DataLoader processes that read and vectorize batches.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-@_user_errors
+@user_errors
 def train(**opts) -> None:
     """Train a classifier and write its run folder.
 
@@ -255,55 +221,9 @@ def train(**opts) -> None:
     from seqlab.training.classify import train_classifier
 
     out = opts["out"] or str(Path("runs") / opts["model"])
-    max_tokens = opts["max_tokens"]
-    max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
     run = train_classifier(
         opts["data"],
-        data_dir=opts["data_dir"],
-        text_column=opts["text_column"],
-        label_column=opts["label_column"],
-        model=opts["model"],
-        mode=opts["mode"],
-        ngram_range=_ngram_range(opts["ngrams"], opts["ngram_range"]),
-        max_tokens=max_tokens,
-        min_count=opts["min_count"],
-        truncate=opts["truncate"] or None,
-        truncating=opts["truncating"],
-        fixed_maxlen=opts["fixed_maxlen"],
-        bucket=not opts["no_bucket"],
-        nbsvm=opts["nbsvm"],
-        hidden_sizes=opts["hidden"],
-        embedding_dim=opts["embedding_dim"],
-        hidden_size=opts["hidden_size"],
-        num_layers=opts["num_layers"],
-        bidirectional=opts["bidirectional"],
-        residual=opts["residual"],
-        pooling=opts["pooling"],
-        kernel_sizes=_int_list(opts["kernel_sizes"], "--kernel-sizes"),
-        num_filters=opts["num_filters"],
-        maxlen=opts["maxlen"],
-        dropout=opts["dropout"],
-        model_options=_set_options(opts["set_"]),
-        pretrained=opts["pretrained"],
-        freeze=opts["freeze"],
-        oov=opts["oov"],
-        epochs=opts["epochs"],
-        batch_size=opts["batch_size"],
-        optimizer=opts["optimizer"],
-        lr=opts["lr"],
-        weight_decay=opts["weight_decay"],
-        clip_grad_norm=opts["clip_grad_norm"],
-        val_split=opts["val_split"],
-        patience=opts["patience"],
-        monitor=opts["monitor"],
-        seed=opts["seed"],
-        device=opts["device"],
-        out=out,
-        resume=opts["resume"],
-        progress=not opts["quiet"],
-        max_steps=opts["max_steps"],
-        stream=opts["stream"],
-        num_workers=opts["workers"],
+        _config(opts, out),
         echo=click.echo if distributed.is_main() else None,
     )
     if not distributed.is_main():
@@ -314,6 +234,65 @@ def train(**opts) -> None:
     for part in ("train", "val"):
         if m.get(part):
             click.echo(f"{part:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in m[part].items()))
+
+
+def _config(opts: dict[str, Any], out: str) -> Any:
+    """The :class:`~seqlab.training.classify.ClassifyConfig` the flags of ``train`` ask for."""
+    from seqlab.cli.options import budget
+    from seqlab.cli.settings import cli_settings
+    from seqlab.models import get
+    from seqlab.training.classify import NOT_OPTIONS, ClassifyConfig
+
+    max_tokens = opts["max_tokens"]
+    max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
+    kernel_sizes = _int_list(opts["kernel_sizes"], "--kernel-sizes")
+    try:
+        model_class = get(opts["model"])
+    except (KeyError, ValueError) as exc:
+        raise click.BadParameter(str(exc).strip("'\""), param_hint="'--model'") from None
+    return ClassifyConfig(
+        data_dir=opts["data_dir"],
+        text_column=opts["text_column"],
+        label_column=opts["label_column"],
+        stream=opts["stream"],
+        num_workers=opts["workers"],
+        mode=opts["mode"],
+        ngram_range=_ngram_range(opts["ngrams"], opts["ngram_range"]),
+        max_tokens=max_tokens,
+        min_count=opts["min_count"],
+        truncate=opts["truncate"] or None,
+        truncating=opts["truncating"],
+        fixed_maxlen=opts["fixed_maxlen"],
+        bucket=not opts["no_bucket"],
+        model=opts["model"],
+        nbsvm=opts["nbsvm"],
+        hidden_sizes=tuple(opts["hidden"]),
+        embedding_dim=opts["embedding_dim"],
+        hidden_size=opts["hidden_size"],
+        num_layers=opts["num_layers"],
+        bidirectional=opts["bidirectional"],
+        residual=opts["residual"],
+        pooling=opts["pooling"],
+        kernel_sizes=None if kernel_sizes is None else tuple(kernel_sizes),
+        num_filters=opts["num_filters"],
+        maxlen=opts["maxlen"],
+        dropout=opts["dropout"],
+        model_options=cli_settings(opts["set_"], model_class, exclude=NOT_OPTIONS),
+        pretrained=opts["pretrained"],
+        freeze=opts["freeze"],
+        oov=opts["oov"],
+        batch_size=opts["batch_size"],
+        optimizer=opts["optimizer"],
+        lr=opts["lr"],
+        weight_decay=opts["weight_decay"],
+        clip_grad_norm=opts["clip_grad_norm"],
+        val_split=opts["val_split"],
+        patience=opts["patience"],
+        monitor=opts["monitor"],
+        seed=opts["seed"],
+        out=out,
+        **budget(opts),
+    )
 
 
 @classify.command("evaluate")
@@ -333,9 +312,9 @@ def train(**opts) -> None:
     help="Seed of the 80/20 split for datasets without a test split.",
 )
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-@_user_errors
+@user_errors
 def evaluate(
     run_dir, data, data_dir, split, text_column, label_column, seed, batch_size, device, as_json
 ) -> None:
@@ -376,8 +355,8 @@ def evaluate(
     default=None,
     help="A file with one text per line ('-' for standard input).",
 )
-@click.option("--device", default="cpu", show_default=True)
-@_user_errors
+@device_option
+@user_errors
 def predict(run_dir, texts, file_, device) -> None:
     """Print "label<TAB>probability<TAB>text" for each TEXT (or each line of --file or of
     standard input)."""
@@ -416,8 +395,8 @@ def predict(run_dir, texts, file_, device) -> None:
     help="Colour tokens with ANSI codes [default: when standard output is a terminal].",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
-@click.option("--device", default="cpu", show_default=True)
-@_user_errors
+@device_option
+@user_errors
 def explain(run_dir, texts, method, target, color, as_json, device) -> None:
     """Show which tokens of each TEXT made the run RUN decide as it did.
 

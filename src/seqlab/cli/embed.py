@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from seqlab.cli.options import device_option
+
 __all__ = ["embed"]
 
 VECTORS = click.argument("vectors", type=click.Path(dir_okay=False))
@@ -79,7 +81,7 @@ def embed() -> None:
     show_default=True,
     help="keras: lowercase, drop HTML tags and punctuation.",
 )
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     corpus: str,

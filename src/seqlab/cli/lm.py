@@ -7,28 +7,16 @@ when a command runs.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from seqlab.cli.errors import user_errors
+from seqlab.cli.options import budget, device_option, training_options
+from seqlab.cli.settings import cli_settings
+
 __all__ = ["lm"]
-
-
-def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Show the library's ValueError / TypeError / FileNotFoundError as a one-line error."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, TypeError, FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 def _is_number(text: str) -> bool:
@@ -68,37 +56,8 @@ class _ManyValuesCommand(click.Command):
         return super().parse_args(ctx, out)
 
 
-def _parse_setting(item: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` -> (key, value typed after the :class:`seqlab.lm.LMConfig` field)."""
-    from seqlab.lm import LMConfig
-
-    if "=" not in item:
-        raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-    key, value = (s.strip() for s in item.split("=", 1))
-    key = key.replace("-", "_")
-    fields = {f.name: str(f.type) for f in dataclasses.fields(LMConfig)}
-    if key not in fields:
-        raise click.BadParameter(
-            f"unknown setting {key!r}; choose from: {', '.join(sorted(fields))}",
-            param_hint="--set",
-        )
-    kind = fields[key]
-    if value.lower() in ("none", "null") and "None" in kind:
-        return key, None
-    try:
-        if kind.startswith("bool"):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return key, value.lower() in ("true", "1", "yes")
-        if kind.startswith("int"):
-            return key, int(value)
-        if kind.startswith("float"):
-            return key, float(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{key} expects a value of type {kind}, got {value!r}", param_hint="--set"
-        ) from None
-    return key, value
+# LMConfig fields set by the command's own flags, not by --set
+FLAG_FIELDS = ("level", "recipe", "corpus", "seed", "epochs", "steps", "minutes")
 
 
 @click.group("lm")
@@ -126,12 +85,9 @@ def lm() -> None:
     "windows (maxlen 40, step 3, LSTM 128, RMSprop 0.01).",
 )
 @click.option("--model", type=click.Choice(["lstm", "gru"]), default=None, help="Recurrent cell.")
-@click.option("--minutes", type=float, default=None, help="Stop after this much training time.")
-@click.option("--steps", type=int, default=None, help="Stop after this many updates.")
-@click.option("--epochs", type=float, default=None, help="Stop after this many passes.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@training_options(epochs=None, epochs_type=click.FloatRange(min=0, min_open=True))
 @click.option("--lower/--no-lower", default=None, help="Lower-case the corpus (recipe default).")
 @click.option("--hidden-size", type=int, default=None)
 @click.option("--num-layers", type=int, default=None)
@@ -156,20 +112,14 @@ def lm() -> None:
     help="Read the corpus file as it trains instead of into memory, for files larger than "
     "memory (default recipe; the same batches).",
 )
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress lines.")
-@_user_errors
+@user_errors
 def train_command(
     corpus: str,
     level: str,
     recipe: str,
     model: str | None,
-    minutes: float | None,
-    steps: int | None,
-    epochs: float | None,
     out: str,
     seed: int,
-    device: str,
     lower: bool | None,
     hidden_size: int | None,
     num_layers: int | None,
@@ -182,8 +132,7 @@ def train_command(
     max_tokens: int | None,
     settings: tuple[str, ...],
     stream: bool | None,
-    resume: bool,
-    quiet: bool,
+    **run_flags: Any,
 ) -> None:
     """Train a language model on a corpus and save it in a run folder.
 
@@ -200,9 +149,13 @@ def train_command(
     seqlab lm train --corpus big.txt --level word --stream --minutes 60 --out runs/big
     """
     import seqlab.lm
+    from seqlab.lm import LMConfig
     from seqlab.training import distributed
 
-    overrides = dict(_parse_setting(s) for s in settings)
+    run = budget(run_flags, steps_name="steps")
+    resume = run.pop("resume")
+    # fields with their own flag (or fixed by the command) are not --set keys
+    overrides = cli_settings(settings, LMConfig, exclude=FLAG_FIELDS)
     options = {
         "model": model,
         "lower": lower,
@@ -224,13 +177,9 @@ def train_command(
         level=None if resume else level,
         recipe=None if resume else recipe,
         out=out,
-        minutes=minutes,
-        steps=steps,
-        epochs=epochs,
         seed=None if resume else seed,
-        device=device,
         resume=resume,
-        progress=not quiet,
+        **run,
         **overrides,
     )
     if not distributed.is_main():
@@ -272,8 +221,8 @@ def train_command(
     help="state: carry the RNN state (fast); window: re-read the "
     "last maxlen tokens each step (the lecture's loop).",
 )
-@click.option("--device", default="cpu", show_default=True)
-@_user_errors
+@device_option
+@user_errors
 def generate_command(
     run: str,
     prompt: str | None,
@@ -308,12 +257,38 @@ def generate_command(
 @click.option(
     "--corpus", default=None, help="Score this whole corpus (default: the run's own held-out text)."
 )
-@click.option("--max-tokens", type=int, default=None, help="Score at most this many tokens.")
-@click.option("--device", default="cpu", show_default=True)
-@_user_errors
-def evaluate_command(run: str, corpus: str | None, max_tokens: int | None, device: str) -> None:
+@click.option(
+    "--eval-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Score at most this many tokens [default: all].",
+)
+# the old name of --eval-tokens, hidden: --max-tokens means the vocabulary size everywhere
+@click.option("--max-tokens", "old_max_tokens", type=click.IntRange(min=1), hidden=True)
+@device_option
+@user_errors
+def evaluate_command(
+    run: str,
+    corpus: str | None,
+    eval_tokens: int | None,
+    old_max_tokens: int | None,
+    device: str,
+) -> None:
     """Print held-out loss (nats/token, bits, perplexity) of a run as JSON."""
     import seqlab.lm
 
-    metrics = seqlab.lm.evaluate(run, corpus=corpus, max_tokens=max_tokens, device=device)
+    if old_max_tokens is not None:
+        if eval_tokens is not None:
+            raise click.UsageError(
+                "--max-tokens and --eval-tokens were both given; give only --eval-tokens "
+                "(--max-tokens means the vocabulary size)"
+            )
+        click.echo(
+            f"warning: --max-tokens of lm evaluate is deprecated (--max-tokens means the "
+            f"vocabulary size); use --eval-tokens {old_max_tokens}",
+            err=True,
+        )
+        eval_tokens = old_max_tokens
+    # the library's keyword is still max_tokens (LanguageModel.evaluate)
+    metrics = seqlab.lm.evaluate(run, corpus=corpus, max_tokens=eval_tokens, device=device)
     click.echo(json.dumps(metrics, indent=2))

@@ -26,6 +26,9 @@ from typing import Any
 
 import click
 
+from seqlab.cli.errors import user_errors
+from seqlab.cli.settings import cli_settings
+
 __all__ = ["series"]
 
 # default validation grids for --tune (kept small: each point is a full fit)
@@ -95,7 +98,8 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Any other model argument (VALUE read as JSON, else as text); repeatable.",
+        help="Any other model argument, typed after the model's parameters, e.g. --set "
+        "lags=32 (repeatable).",
     )(func)
     func = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
     func = click.option(
@@ -113,22 +117,10 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _device_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--device",
-        default=None,
-        help="Neural models only: cpu (default), cuda, cuda:N or auto.",
+        default="auto",
+        show_default=True,
+        help="Neural models only: auto (CUDA when present, else the CPU), cpu, cuda or cuda:N.",
     )(func)
-
-
-def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        try:
-            out[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = value
-    return out
 
 
 def _esn_opts(opts: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +140,7 @@ def _esn_opts(opts: dict[str, Any]) -> dict[str, Any]:
 
 def _kwargs(
     model: str,
+    task: str,
     seed: int,
     overrides: tuple[str, ...],
     device: str | None = None,
@@ -160,7 +153,7 @@ def _kwargs(
     neural = ", ".join(NEURAL_MODELS)
     opts = _esn_opts(opts)
     if model not in NEURAL_MODELS:
-        if device is not None:
+        if device not in (None, "auto"):
             raise click.UsageError(
                 f"--device applies to the neural models ({neural}), but --model is {model!r}"
             )
@@ -185,17 +178,36 @@ def _kwargs(
             f"options {given} are ESN options but --model is {model!r}; pass that model's "
             "arguments with --set KEY=VALUE"
         )
-    extra = _parse_overrides(overrides)
     if model == "esn":
-        for old, flag in (("lr", "--leak-rate"), ("sr", "--spectral-radius")):
-            if old in extra:
+        for item in overrides:
+            old, _, value = item.partition("=")
+            flag = {"lr": "--leak-rate", "sr": "--spectral-radius"}.get(old.strip())
+            if flag:
                 raise click.BadParameter(
-                    f"{old}={extra[old]!r}: the ESN takes {flag} (or --set "
-                    f"{flag[2:].replace('-', '_')}=...); lr is a learning rate in seqlab",
-                    param_hint="--set",
+                    f"{item}: the ESN takes {flag} (or --set "
+                    f"{flag[2:].replace('-', '_')}={value}); lr is a learning rate in seqlab",
+                    param_hint="'--set'",
                 )
-    kwargs.update(extra)
+    kwargs.update(cli_settings(overrides, _set_target(model, task), exclude=("model",)))
     return kwargs
+
+
+def _set_target(model: str, task: str) -> Any:
+    """What ``--set`` keys of ``model`` are typed after (``task``: forecast or classify)."""
+    from seqlab.series.forecast import NEURAL_MODELS
+
+    if model in NEURAL_MODELS:
+        from seqlab.series import neural
+
+        return neural.NeuralForecaster if task == "forecast" else neural.NeuralSequenceClassifier
+    if model == "esn":
+        from seqlab.models.esn import ESN, ESNClassifier
+
+        return (ESN, {"warmup": int}) if task == "forecast" else ESNClassifier
+    from seqlab.series.forecast import _FORECASTERS
+
+    # an unknown name: untyped values; the library refuses the name with the valid ones
+    return _FORECASTERS.get(model, lambda **kwargs: None)
 
 
 def _grid(tune: bool, model: str, default: dict[str, list[Any]], kwargs: dict[str, Any]) -> Any:
@@ -205,13 +217,6 @@ def _grid(tune: bool, model: str, default: dict[str, list[Any]], kwargs: dict[st
     if model != "esn":
         raise click.UsageError("--tune has a default grid for --model esn only")
     return {k: v for k, v in default.items() if k not in kwargs}
-
-
-def _run(fn: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    try:
-        return fn(*args, **kwargs)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("series")
@@ -250,6 +255,7 @@ def series() -> None:
 @_learning_rate_option
 @_device_option
 @_common_options
+@user_errors
 def evaluate_command(
     data: str,
     model: str,
@@ -275,6 +281,7 @@ def evaluate_command(
 
     kwargs = _kwargs(
         model,
+        "forecast",
         seed,
         overrides,
         device,
@@ -286,8 +293,7 @@ def evaluate_command(
     if model == "esn":
         kwargs.setdefault("warmup", 100)
     grid = _grid(tune, model, FORECAST_GRID, kwargs)
-    result = _run(
-        run_evaluate,
+    result = run_evaluate(
         data,
         model,
         kwargs,
@@ -330,6 +336,7 @@ def _table(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
 @click.option("--scale/--no-scale", default=True, show_default=True, help="Standardise first.")
 @_no_lr_option
 @_common_options
+@user_errors
 def fit_command(
     data: str,
     warmup: int,
@@ -349,9 +356,8 @@ def fit_command(
 
     if out is None:
         raise click.UsageError("fit needs --out (the folder the model is saved to)")
-    kwargs = _kwargs("esn", seed, overrides, **esn, input_to_readout=input_to_readout)
-    result = _run(
-        run_fit,
+    kwargs = _kwargs("esn", "forecast", seed, overrides, **esn, input_to_readout=input_to_readout)
+    result = run_fit(
         data,
         out,
         kwargs,
@@ -375,11 +381,12 @@ def fit_command(
 @click.option("--steps", type=int, default=100, show_default=True, help="Closed-loop steps.")
 @click.option("--data-dir", type=click.Path(path_type=str), default=None, help="See fit.")
 @click.option("--out", type=click.Path(path_type=str), default=None, help="Default: RUN_DIR.")
+@user_errors
 def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | None) -> None:
     """Closed-loop forecast of --steps values from the start of the test part (a saved ESN)."""
     from seqlab.series.experiments import run_forecast
 
-    result = _run(run_forecast, run_dir, steps, data_dir=data_dir, out=out)
+    result = run_forecast(run_dir, steps, data_dir=data_dir, out=out)
     m = result["metrics"]
     click.echo(
         f"{steps}-step closed-loop forecast from step {result['start']}: "
@@ -409,6 +416,7 @@ def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | 
 @_learning_rate_option
 @_device_option
 @_common_options
+@user_errors
 def classify_command(
     data: str,
     model: str,
@@ -429,6 +437,7 @@ def classify_command(
 
     kwargs = _kwargs(
         model,
+        "classify",
         seed,
         overrides,
         device,
@@ -438,8 +447,7 @@ def classify_command(
         bidirectional=bidirectional,
     )
     grid = _grid(tune, model, CLASSIFY_GRID, kwargs)
-    result = _run(
-        run_classify,
+    result = run_classify(
         data,
         model,
         kwargs,

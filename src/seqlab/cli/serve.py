@@ -11,6 +11,8 @@ import ipaddress
 
 import click
 
+from seqlab.cli.options import device_option
+
 __all__ = ["serve"]
 
 
@@ -73,7 +75,7 @@ def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
     default=None,
     help="Read only the first N words of GloVe / word2vec files.",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@device_option
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from seqlab.text.fixed import FixedLengthVectorizer
 __all__ = [
     "AUTO_MAX_TOKENS",
     "BAG_MODES",
+    "ClassifyConfig",
     "DEFAULT_TRUNCATE",
     "FixedLengthVectorizer",
     "load_dataset",
@@ -36,6 +39,19 @@ DEFAULT_TRUNCATE = 500
 # Vocabulary of sequence models with max_tokens="auto": the 20,000 most frequent ids cover
 # about 97% of IMDB's running words; the rarer ones are mostly seen too seldom to learn.
 AUTO_MAX_TOKENS = 20_000
+# Model options with a config field of the same name (None: the model's default).
+MODEL_FIELDS = (
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "residual",
+    "pooling",
+    "maxlen",
+    "dropout",
+)
+# Constructor arguments filled from the data, not options a user gives.
+NOT_OPTIONS = ("self", "vocab_size", "num_classes", "pretrained")
 
 
 def load_dataset(
@@ -100,58 +116,121 @@ def _concat(parts: Sequence[TextDataset]) -> TextDataset:
     )
 
 
+@dataclass
+class ClassifyConfig:
+    """Every setting of :func:`train_classifier` but the data: what ``seqlab classify train``
+    fills from its flags. ``None`` leaves a model option at the model's default.
+
+    >>> cfg = ClassifyConfig(model="lstm", hidden_size=64, epochs=4).validate()
+    >>> cfg.model, cfg.hidden_size, cfg.checkpoint_every
+    ('lstm', 64, 60.0)
+    """
+
+    # data
+    data_dir: str | Path | None = None
+    text_column: str | int = "text"
+    label_column: str | int = "label"
+    stream: bool = False  # read a JSONL/TSV file a window of lines at a time
+    num_workers: int = 0  # with stream: DataLoader processes
+    # vectorizer
+    mode: str = "multi_hot"  # bag models: one of BAG_MODES
+    ngram_range: tuple[int, int] = (1, 1)
+    max_tokens: int | str | None = "auto"  # vocabulary size; "auto": 20,000 / no limit
+    min_count: int = 1
+    truncate: int | None = DEFAULT_TRUNCATE  # sequence models: tokens kept per text
+    truncating: str = "pre"  # "pre" keeps the end (Keras), "post" the start
+    fixed_maxlen: int | None = None  # pad or cut every text to exactly N ids
+    bucket: bool = True  # batches of texts of similar length
+    vectorizer_options: dict[str, Any] | None = None
+    # model
+    model: str = "bow-mlp"
+    nbsvm: bool = False
+    hidden_sizes: tuple[int, ...] = ()
+    embedding_dim: int | None = None
+    hidden_size: int | None = None
+    num_layers: int | None = None
+    bidirectional: bool | None = None
+    residual: bool | None = None
+    pooling: str | None = None
+    kernel_sizes: tuple[int, ...] | None = None
+    num_filters: int | None = None
+    maxlen: int | None = None
+    dropout: float | None = None
+    model_options: dict[str, Any] | None = None  # any other constructor argument
+    pretrained: str | Path | Any | None = None  # a vector file or a KeyedVectors
+    freeze: bool | None = None  # default True with pretrained
+    oov: str = "zeros"  # "zeros" | "random": vectors of words missing from pretrained
+    # training (see seqlab.fit)
+    epochs: int = 10
+    max_steps: int | None = None
+    minutes: float | None = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip_grad_norm: float | None = None
+    val_split: float = 0.2
+    patience: int | None = None
+    monitor: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None  # torch threads for the run
+    # run folder
+    out: str | Path | None = None
+    resume: bool = False
+    overwrite: bool = False
+    checkpoint_every: float = 60.0  # seconds between checkpoints
+    progress: bool = True
+
+    def validate(self) -> ClassifyConfig:
+        """Raise ValueError (or FileNotFoundError for ``pretrained``) naming the first bad
+        field, its value and the fix; returns self. Checks that need the model class
+        (options it takes) happen when training starts."""
+        if self.truncating not in ("pre", "post"):
+            raise ValueError(f"truncating must be 'pre' or 'post', got {self.truncating!r}")
+        if self.oov not in ("zeros", "random"):
+            raise ValueError(f"oov must be 'zeros' or 'random', got {self.oov!r}")
+        for name in ("truncate", "fixed_maxlen"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+        if isinstance(self.max_tokens, str) and self.max_tokens != "auto":
+            raise ValueError(
+                f"max_tokens must be an int, None (no limit) or 'auto', got {self.max_tokens!r}"
+            )
+        if self.freeze and self.pretrained is None:
+            raise ValueError(
+                "freeze=True keeps pretrained vectors fixed, but no pretrained vectors were "
+                "given; pass pretrained=PATH (--pretrained) or drop freeze"
+            )
+        for name in ("minutes", "checkpoint_every"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise ValueError(f"threads must be None or an int >= 1, got {self.threads!r}")
+        if isinstance(self.pretrained, str | Path):  # before the (possibly long) data loading
+            archive = Path(str(self.pretrained).split("::", 1)[0]).expanduser()  # a.zip::m.txt
+            if not archive.is_file():
+                raise FileNotFoundError(
+                    f"pretrained={str(self.pretrained)!r}: no such file; give a GloVe / "
+                    "word2vec / fastText vector file, e.g. glove.6B.50d.txt.gz"
+                )
+        return self
+
+
 def train_classifier(
     data: str | PathLike | TextDataset,
+    config: ClassifyConfig | None = None,
     *,
-    data_dir: PathLike | None = None,
-    text_column: str | int = "text",
-    label_column: str | int = "label",
-    model: str = "bow-mlp",
-    mode: str = "multi_hot",
-    ngram_range: tuple[int, int] = (1, 1),
-    max_tokens: int | str | None = "auto",
-    min_count: int = 1,
-    truncate: int | None = DEFAULT_TRUNCATE,
-    truncating: str = "pre",
-    fixed_maxlen: int | None = None,
-    nbsvm: bool = False,
-    hidden_sizes: Sequence[int] = (),
-    embedding_dim: int | None = None,
-    hidden_size: int | None = None,
-    num_layers: int | None = None,
-    bidirectional: bool | None = None,
-    residual: bool | None = None,
-    pooling: str | None = None,
-    kernel_sizes: Sequence[int] | None = None,
-    num_filters: int | None = None,
-    maxlen: int | None = None,
-    dropout: float | None = None,
-    pretrained: PathLike | Any | None = None,
-    freeze: bool | None = None,
-    oov: str = "zeros",
-    model_options: dict[str, Any] | None = None,
-    vectorizer_options: dict[str, Any] | None = None,
-    epochs: int = 10,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    clip_grad_norm: float | None = None,
-    val_split: float = 0.2,
-    patience: int | None = None,
-    monitor: str | None = None,
-    bucket: bool = True,
-    seed: int = 0,
-    device: str = "auto",
-    out: PathLike | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    max_steps: int | None = None,
-    stream: bool = False,
-    num_workers: int = 0,
     echo: Callable[[str], None] | None = None,
+    **settings: Any,
 ) -> Run:
-    """Load ``data``, fit a TextVectorizer on its training texts, build ``model`` and train it.
+    """Load ``data``, fit a TextVectorizer on its training texts, build the model and train
+    it with :func:`seqlab.fit`; ``config`` (a :class:`ClassifyConfig`) or keyword
+    ``settings`` (its field names, applied on top of ``config``) say how.
 
     ``data`` is read by :func:`load_dataset` (its ``"train"`` split; for snippets and bbc the
     seeded 80% part, so ``--split test`` of ``classify evaluate`` is never trained on). Any
@@ -177,137 +256,194 @@ def train_classifier(
       padding is read as input like any token (zero vectors). Slower; for comparisons.
 
     Model options (``None`` leaves the model's default): ``embedding_dim``, ``hidden_size``,
-    ``num_layers``, ``bidirectional``, ``residual``, ``pooling`` (``"last" | "max" |
-    "mean"`` for rnn/lstm/gru, ``"mean" | "max"`` for tdnn), ``kernel_sizes`` (kim-cnn, tdnn;
-    one value for cnn's ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's channels per
-    layer), ``maxlen`` (embedding-dense: the number of steps it flattens; the texts are then
-    cut to it), ``dropout``. ``model_options`` passes any other constructor argument (e.g.
+    ``num_layers``, ``bidirectional``, ``residual``, ``pooling``, ``kernel_sizes`` (kim-cnn,
+    tdnn; one value for cnn's ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's
+    channels per layer), ``maxlen`` (embedding-dense: the number of steps it flattens),
+    ``dropout``. ``model_options`` passes any other constructor argument (e.g.
     ``{"dilations": [1, 2, 4]}``); a name the model does not take is a ValueError listing
     the ones it does. ``vectorizer_options`` go to TextVectorizer.
 
-    ``pretrained``: a word-vector file (GloVe / word2vec / fastText, read by
-    ``seqlab.embeddings.load``) or a loaded ``KeyedVectors``; the embedding matrix is built
-    for the fitted vocabulary (words missing from the file get zeros, or a random draw with
-    ``oov="random"``) and its coverage is reported through ``echo`` and stored in
-    ``config.json`` (``train.pretrained``). ``freeze`` (default True with ``pretrained``,
-    as in the lecture) keeps it fixed; ``freeze=False`` fine-tunes it.
+    ``pretrained``: a word-vector file (GloVe / word2vec / fastText) or a loaded
+    ``KeyedVectors``; the embedding matrix is built for the fitted vocabulary (missing words
+    get zeros, or a random draw with ``oov="random"``) and its coverage is reported through
+    ``echo`` and stored in ``config.json``. ``freeze`` (default True with ``pretrained``)
+    keeps it fixed; ``freeze=False`` fine-tunes it. The model's weights are drawn with
+    ``seed``.
 
-    The model's weights are drawn with ``seed``.
+    Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
+    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``.
 
-    ``stream=True`` trains from a file larger than memory: ``data`` is a JSONL or TSV file
-    (``.gz`` too) read by :class:`seqlab.data.streaming.TextStream` a window of lines at a
-    time, the vocabulary and label names come from one streaming pass
-    (:func:`~seqlab.data.streaming.fit_vocabulary`), ``val_split`` holds out a seeded
-    fraction of the lines, and ``num_workers`` DataLoader processes read and vectorize in
-    parallel. Under ``torchrun`` see :func:`seqlab.fit` (``batch_size`` is the global
-    batch).
+    ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
+    :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
 
     >>> run = train_classifier("snippets", ngram_range=(1, 2), nbsvm=True,
     ...                        out="runs/snippets")  # doctest: +SKIP
-    >>> run = train_classifier("imdb", model="lstm", hidden_size=64, bidirectional=True,
-    ...                        pooling="max", epochs=4, out="runs/bilstm")  # doctest: +SKIP
-    >>> run.metrics["val"]["accuracy"]  # doctest: +SKIP
-    0.89
+    >>> cfg = ClassifyConfig(model="lstm", hidden_size=64, bidirectional=True, epochs=4)
+    >>> run = train_classifier("imdb", cfg, out="runs/bilstm")  # doctest: +SKIP
     """
-    from seqlab.models import get
-    from seqlab.text import TextVectorizer
+    cfg = _config(config, settings).validate()
+    say = echo or (lambda line: None)
+    train = _training_data(data, cfg)
+    net, vectorizer, meta = _build(data, train, cfg, say)
     from seqlab.training.trainer import fit
 
-    say = echo or (lambda line: None)
-    if isinstance(pretrained, str | Path):  # check before the (possibly long) data loading
-        archive = Path(str(pretrained).split("::", 1)[0]).expanduser()  # "a.zip::member.txt"
-        if not archive.is_file():
-            raise FileNotFoundError(
-                f"pretrained={str(pretrained)!r}: no such file; give a GloVe / word2vec / "
-                "fastText vector file, e.g. ../shared/data/embeddings/glove.6B.50d.txt.gz"
-            )
-    if stream:
-        from seqlab.data.streaming import TextStream
+    return fit(
+        net,
+        vectorizer,
+        train,
+        val_split=cfg.val_split,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        patience=cfg.patience,
+        monitor=cfg.monitor,
+        out=cfg.out,
+        seed=cfg.seed,
+        device=cfg.device,
+        resume=cfg.resume,
+        overwrite=cfg.overwrite,
+        progress=cfg.progress,
+        bucket=cfg.bucket and cfg.fixed_maxlen is None,
+        max_steps=cfg.max_steps,
+        minutes=cfg.minutes,
+        clip_grad_norm=cfg.clip_grad_norm,
+        checkpoint_every=cfg.checkpoint_every,
+        threads=cfg.threads,
+        meta=meta,
+    )
 
-        if isinstance(data, TextDataset) or not Path(data).expanduser().is_file():
-            raise ValueError(
-                f"stream=True reads a JSONL or TSV file, got data={data!r}; give the path of "
-                "one (named datasets and folders are loaded in memory: drop stream)"
-            )
-        train: Any = TextStream(
-            data, text_column=text_column, label_column=label_column, num_workers=num_workers
+
+def _config(config: ClassifyConfig | None, settings: dict[str, Any]) -> ClassifyConfig:
+    names = {f.name for f in dataclasses.fields(ClassifyConfig)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise TypeError(
+            f"train_classifier() got unknown setting(s) {', '.join(unknown)}; valid names: "
+            + ", ".join(sorted(names))
         )
-    else:
-        train = load_dataset(
+    if "hidden_sizes" in settings:
+        settings = {**settings, "hidden_sizes": tuple(settings["hidden_sizes"] or ())}
+    if settings.get("kernel_sizes") is not None:
+        settings = {**settings, "kernel_sizes": tuple(settings["kernel_sizes"])}
+    return dataclasses.replace(config or ClassifyConfig(), **settings)
+
+
+def _training_data(data: str | PathLike | TextDataset, cfg: ClassifyConfig) -> Any:
+    if not cfg.stream:
+        return load_dataset(
             data,
             split="train",
-            data_dir=data_dir,
-            seed=seed,
-            text_column=text_column,
-            label_column=label_column,
+            data_dir=cfg.data_dir,
+            seed=cfg.seed,
+            text_column=cfg.text_column,
+            label_column=cfg.label_column,
         )
-    cls = get(model)
-    input_kind = getattr(cls, "input_kind", None)
-    accepted = inspect.signature(cls.__init__).parameters
-    sequence = input_kind != "bag"
-    if not sequence:
-        if mode not in BAG_MODES:
-            raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {mode!r}")
-        if fixed_maxlen is not None:
-            raise ValueError(
-                f"fixed_maxlen={fixed_maxlen} applies to sequence models only; {model!r} reads "
-                "bags of words (whole texts): drop fixed_maxlen or pick a sequence model"
-            )
-        if pretrained is not None:
-            raise ValueError(
-                f"pretrained word vectors need a model with an embedding layer; {model!r} "
-                "reads bags of words: use e.g. model='lstm' or 'kim-cnn', or drop pretrained"
-            )
-    if truncating not in ("pre", "post"):
-        raise ValueError(f"truncating must be 'pre' or 'post', got {truncating!r}")
-    for name, value in (("truncate", truncate), ("fixed_maxlen", fixed_maxlen)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
-    if max_tokens == "auto":
-        max_tokens = AUTO_MAX_TOKENS if sequence else None
-    if freeze is not None and pretrained is None and freeze:
+    from seqlab.data.streaming import TextStream
+
+    if isinstance(data, TextDataset) or not Path(data).expanduser().is_file():
         raise ValueError(
-            "freeze=True keeps pretrained vectors fixed, but no pretrained vectors were given; "
-            "pass pretrained=PATH (--pretrained) or drop freeze"
+            f"stream=True reads a JSONL or TSV file, got data={data!r}; give the path of "
+            "one (named datasets and folders are loaded in memory: drop stream)"
+        )
+    return TextStream(
+        data,
+        text_column=cfg.text_column,
+        label_column=cfg.label_column,
+        num_workers=cfg.num_workers,
+    )
+
+
+def _build(
+    data: Any, train: Any, cfg: ClassifyConfig, say: Callable[[str], None]
+) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
+    """The model (seeded weights), the fitted vectorizer and the run's metadata."""
+    from seqlab.models import get
+
+    cls = get(cfg.model)
+    accepted = inspect.signature(cls.__init__).parameters
+    sequence = getattr(cls, "input_kind", None) != "bag"
+    if not sequence:
+        _check_bag_model(cfg)
+    kwargs = _model_kwargs(cfg, accepted)
+    truncate = cfg.truncate
+    if cfg.fixed_maxlen is not None and "maxlen" in accepted and "maxlen" not in kwargs:
+        kwargs["maxlen"] = cfg.fixed_maxlen  # embedding-dense flattens exactly the fixed length
+    if "maxlen" in accepted and cfg.fixed_maxlen is None:
+        # A position-tied model only ever reads `maxlen` steps: cut the texts there, so the
+        # vectorizer's `truncating` decides which words those are.
+        steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
+        truncate = steps if truncate is None else min(truncate, steps)
+    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate)
+    meta: dict[str, Any] = {
+        "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
+        "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
+        "fixed_maxlen": cfg.fixed_maxlen,
+    }
+    if cfg.pretrained is not None:
+        matrix, report = _pretrained_matrix(
+            cfg.pretrained, vectorizer, kwargs, oov=cfg.oov, seed=cfg.seed
+        )
+        kwargs["pretrained"] = matrix
+        kwargs.setdefault("freeze", True if cfg.freeze is None else cfg.freeze)
+        meta["pretrained"] = report
+        say(_coverage_line(report, kwargs["freeze"]))
+    elif cfg.freeze is not None and "freeze" in accepted:
+        kwargs["freeze"] = cfg.freeze
+    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=len(train.label_names or ()))
+    if "seed" in accepted:
+        kwargs.setdefault("seed", cfg.seed)  # models that seed their own initial weights
+    with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
+        torch.manual_seed(cfg.seed)
+        net = cls(**kwargs)
+    return net, vectorizer, meta
+
+
+def _check_bag_model(cfg: ClassifyConfig) -> None:
+    model = cfg.model
+    if cfg.mode not in BAG_MODES:
+        raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {cfg.mode!r}")
+    if cfg.fixed_maxlen is not None:
+        raise ValueError(
+            f"fixed_maxlen={cfg.fixed_maxlen} applies to sequence models only; {model!r} reads "
+            "bags of words (whole texts): drop fixed_maxlen or pick a sequence model"
+        )
+    if cfg.pretrained is not None:
+        raise ValueError(
+            f"pretrained word vectors need a model with an embedding layer; {model!r} "
+            "reads bags of words: use e.g. model='lstm' or 'kim-cnn', or drop pretrained"
         )
 
-    # ---- model options (before the vectorizer: embedding-dense's maxlen sets the cut) -----
+
+def _model_kwargs(cfg: ClassifyConfig, accepted: Any) -> dict[str, Any]:
+    """The model's constructor arguments from the config (``None``: the model's default)."""
     kwargs: dict[str, Any] = {}
-    if hidden_sizes:
-        kwargs["hidden_sizes"] = tuple(hidden_sizes)
-    if nbsvm:
+    if cfg.hidden_sizes:
+        kwargs["hidden_sizes"] = tuple(cfg.hidden_sizes)
+    if cfg.nbsvm:
         kwargs["nb_scaling"] = True
-    named = {
-        "embedding_dim": embedding_dim,
-        "hidden_size": hidden_size,
-        "num_layers": num_layers,
-        "bidirectional": bidirectional,
-        "residual": residual,
-        "pooling": pooling,
-        "maxlen": maxlen,
-        "dropout": dropout,
-    }
-    kwargs.update({k: v for k, v in named.items() if v is not None})
-    if kernel_sizes is not None:
-        sizes = [int(k) for k in kernel_sizes]
+    for name in MODEL_FIELDS:
+        if getattr(cfg, name) is not None:
+            kwargs[name] = getattr(cfg, name)
+    if cfg.kernel_sizes is not None:
+        sizes = [int(k) for k in cfg.kernel_sizes]
         if "kernel_sizes" not in accepted and "kernel_size" in accepted:
             if len(sizes) != 1:
                 raise ValueError(
-                    f"model {model!r} has one convolution width (kernel_size); got "
+                    f"model {cfg.model!r} has one convolution width (kernel_size); got "
                     f"kernel_sizes={sizes}: give a single value"
                 )
             kwargs["kernel_size"] = sizes[0]
         else:
             kwargs["kernel_sizes"] = sizes
-    if num_filters is not None:
+    if cfg.num_filters is not None:
         if "num_filters" not in accepted and "channels" in accepted:
             layers = len(kwargs.get("kernel_sizes") or accepted["channels"].default)
-            kwargs["channels"] = [int(num_filters)] * layers
+            kwargs["channels"] = [int(cfg.num_filters)] * layers
         else:
-            kwargs["num_filters"] = num_filters
-    for key, value in (model_options or {}).items():
+            kwargs["num_filters"] = cfg.num_filters
+    for key, value in (cfg.model_options or {}).items():
         if key in kwargs and kwargs[key] != value:
             raise ValueError(
                 f"model option {key!r} was given twice ({kwargs[key]!r} and {value!r} in "
@@ -322,82 +458,40 @@ def train_classifier(
                 "; maxlen is the number of steps embedding-dense flattens — to cut texts "
                 "for other models use truncate=N (--truncate) or fixed_maxlen=N (--fixed-maxlen)"
             )
+        takes = ", ".join(p for p in accepted if p not in NOT_OPTIONS)
         raise ValueError(
-            f"model {model!r} does not take {', '.join(unknown)}; it takes "
-            f"{', '.join(p for p in accepted if p not in ('self', 'vocab_size', 'num_classes', 'pretrained'))}"
-            + hint
+            f"model {cfg.model!r} does not take {', '.join(unknown)}; it takes {takes}" + hint
         )
-    if fixed_maxlen is not None and "maxlen" in accepted and "maxlen" not in kwargs:
-        kwargs["maxlen"] = fixed_maxlen  # embedding-dense flattens exactly the fixed length
-    if "maxlen" in accepted and fixed_maxlen is None:
-        # A position-tied model only ever reads `maxlen` steps: cut the texts there, so the
-        # vectorizer's `truncating` decides which words those are.
-        steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
-        truncate = steps if truncate is None else min(truncate, steps)
+    return kwargs
 
-    # ---- vectorizer ----------------------------------------------------------------------
+
+def _vectorizer(
+    cfg: ClassifyConfig, train: Any, sequence: bool, truncate: int | None
+) -> tuple[Any, dict[str, Any]]:
+    from seqlab.text import TextVectorizer
+
+    max_tokens = cfg.max_tokens
+    if max_tokens == "auto":
+        max_tokens = AUTO_MAX_TOKENS if sequence else None
     vec_kwargs: dict[str, Any] = {
         "max_tokens": max_tokens,
-        "min_count": min_count,
-        "ngram_range": tuple(ngram_range),
-        "output_mode": "int" if sequence else mode,
+        "min_count": cfg.min_count,
+        "ngram_range": tuple(cfg.ngram_range),
+        "output_mode": "int" if sequence else cfg.mode,
     }
     if sequence:
-        cut = fixed_maxlen if fixed_maxlen is not None else truncate
-        vec_kwargs.update(maxlen=cut, padding="pre", truncating=truncating)
-    vec_kwargs.update(vectorizer_options or {})
-    if stream:
+        cut = cfg.fixed_maxlen if cfg.fixed_maxlen is not None else truncate
+        vec_kwargs.update(maxlen=cut, padding="pre", truncating=cfg.truncating)
+    vec_kwargs.update(cfg.vectorizer_options or {})
+    if cfg.stream:
         from seqlab.data.streaming import fit_vocabulary
 
         vectorizer: Any = fit_vocabulary(TextVectorizer(**vec_kwargs), train)  # + label names
     else:
         vectorizer = TextVectorizer(**vec_kwargs).fit(train.texts)
-    if fixed_maxlen is not None:
+    if cfg.fixed_maxlen is not None:
         vectorizer = FixedLengthVectorizer(vectorizer)
-
-    meta: dict[str, Any] = {
-        "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
-        "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
-        "fixed_maxlen": fixed_maxlen,
-    }
-    if pretrained is not None:
-        matrix, report = _pretrained_matrix(pretrained, vectorizer, kwargs, oov=oov, seed=seed)
-        kwargs["pretrained"] = matrix
-        kwargs.setdefault("freeze", True if freeze is None else freeze)
-        meta["pretrained"] = report
-        say(_coverage_line(report, kwargs["freeze"]))
-    elif freeze is not None and "freeze" in accepted:
-        kwargs["freeze"] = freeze
-
-    num_classes = len(train.label_names or ())
-    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=num_classes)
-    if "seed" in accepted:
-        kwargs.setdefault("seed", seed)  # models that seed their own initial weights
-    with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
-        torch.manual_seed(seed)
-        net = cls(**kwargs)
-    return fit(
-        net,
-        vectorizer,
-        train,
-        val_split=val_split,
-        epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        weight_decay=weight_decay,
-        patience=patience,
-        monitor=monitor,
-        out=out,
-        seed=seed,
-        device=device,
-        resume=resume,
-        progress=progress,
-        bucket=bucket and fixed_maxlen is None,
-        max_steps=max_steps,
-        clip_grad_norm=clip_grad_norm,
-        meta=meta,
-    )
+    return vectorizer, vec_kwargs
 
 
 def _pretrained_matrix(

@@ -1,0 +1,122 @@
+"""Options shared by the commands, so that a flag has one name and one meaning everywhere.
+
+Every training command takes :func:`training_options`: the budgets ``--epochs``,
+``--steps`` and ``--minutes`` (training stops at the first one reached), ``--device``
+(default ``auto``), ``--threads``, the run folder flags ``--resume``, ``--overwrite`` and
+``--checkpoint-every``, and ``--quiet``. :func:`budget` turns them into the keyword
+arguments of the library's training functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["budget", "device_option", "quiet_option", "training_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEVICE_HELP = "auto (CUDA when present, else the CPU), cpu, cuda or cuda:N."
+
+
+def device_option(func: F) -> F:
+    """``--device``, default ``auto``: every command that runs a model."""
+    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
+
+
+def quiet_option(func: F) -> F:
+    """``--quiet``: every long-running command."""
+    return click.option("--quiet", is_flag=True, help="No progress bars or progress lines.")(func)
+
+
+def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> Callable[[F], F]:
+    """The flags of every training command (see the module docstring); ``epochs`` is the
+    command's default ``--epochs``."""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option(
+                "--epochs",
+                type=epochs_type,
+                default=epochs,
+                show_default=epochs is not None,
+                help="Stop after this many passes over the training data.",
+            ),
+            click.option(
+                "--steps",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Stop after this many optimizer steps.",
+            ),
+            # the old name of --steps (classify train), hidden; it still works with a warning
+            click.option("--max-steps", "max_steps_alias", type=int, default=None, hidden=True),
+            click.option(
+                "--minutes",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Stop after this much training time.",
+            ),
+            device_option,
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Torch CPU threads for the run [default: torch's].",
+            ),
+            click.option(
+                "--resume", is_flag=True, help="Continue the run in --out from its checkpoint."
+            ),
+            click.option(
+                "--overwrite",
+                is_flag=True,
+                help="Train into an --out that already holds a finished or unfinished run, "
+                "replacing it.",
+            ),
+            click.option(
+                "--checkpoint-every",
+                type=click.FloatRange(min=0, min_open=True),
+                default=60.0,
+                show_default=True,
+                metavar="SECONDS",
+                help="Seconds between checkpoints (one is also written at every epoch end).",
+            ),
+            quiet_option,
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def budget(opts: dict[str, Any], *, steps_name: str = "max_steps") -> dict[str, Any]:
+    """Pop the :func:`training_options` values from a command's ``opts`` and return them as
+    the library's keyword arguments (``steps_name``: what the library calls ``--steps``)."""
+    steps, alias = opts.pop("steps"), opts.pop("max_steps_alias")
+    if alias is not None:
+        if steps is not None:
+            raise click.UsageError(
+                "--max-steps and --steps were both given; --max-steps is the old name of "
+                "--steps: give only --steps"
+            )
+        if alias < 1:
+            raise click.BadParameter(f"{alias} is not >= 1", param_hint="'--steps'")
+        click.echo(f"warning: --max-steps is deprecated; use --steps {alias}", err=True)
+        steps = alias
+    if opts["resume"] and opts["overwrite"]:
+        raise click.UsageError(
+            "--resume continues the run in --out and --overwrite replaces it: give one"
+        )
+    return {
+        "epochs": opts.pop("epochs"),
+        steps_name: steps,
+        "minutes": opts.pop("minutes"),
+        "device": opts.pop("device"),
+        "threads": opts.pop("threads"),
+        "resume": opts.pop("resume"),
+        "overwrite": opts.pop("overwrite"),
+        "checkpoint_every": opts.pop("checkpoint_every"),
+        "progress": not opts.pop("quiet"),
+    }
