@@ -25,7 +25,7 @@ _SUBMODULES = {
 }
 _FUNCTIONS = {
     "fit": "seqlab.training.trainer",
-    "load": "seqlab.runs",
+    "load": "seqlab.loading",
     "Run": "seqlab.runs",
     "explain": "seqlab.explain",
 }

@@ -43,7 +43,7 @@ from seqlab.text.fixed import FixedLengthVectorizer
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Run", "load", "predict_logits", "state_dict_to_bytes"]
+__all__ = ["Run", "load", "predict_logits", "read_config", "run_task", "state_dict_to_bytes"]
 
 RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
 FORMAT = 1  # the run-folder format version written in config.json
@@ -333,25 +333,9 @@ class Run:
         return path
 
 
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
-    """Load any run folder: a classifier written by :func:`seqlab.fit` or :meth:`Run.save`
-    (returned as a :class:`Run`), a language model written by :func:`seqlab.lm.train` (a
-    ``LanguageModel``), or an echo state network written by ``ESN.save`` /
-    ``ESNClassifier.save``. The task is read from ``config.json`` (``"task"``, and
-    ``"format"``: the run-folder format version, 1).
-
-    >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
-    >>> run.predict(["an instant classic"])  # doctest: +SKIP
-    ['pos']
-    """
-    from seqlab.models import build
-    from seqlab.text import TextVectorizer
-
-    path = Path(path)
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a finished run folder, with one-line errors for a missing
+    folder, an unfinished run, a newer format."""
     if not path.is_dir():
         raise FileNotFoundError(
             f"run folder {str(path)!r} does not exist; pass the --out folder of a training run"
@@ -361,19 +345,46 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
             f"{str(path)!r} holds an unfinished run (checkpoint/ but no config.json); finish "
             "it with --resume (resume=True), then load it"
         )
-    config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
-    task = config.get("task") or {"ESN": "esn", "ESNClassifier": "esn-classifier"}.get(
-        str(config.get("class"))
-    )
+    config = read_json(path / "config.json")
+    if not isinstance(config, dict):
+        raise ValueError(f"{path / 'config.json'} is not a JSON object; the run folder is damaged")
     if int(config.get("format", 1)) > FORMAT:
         raise ValueError(
             f"{path / 'config.json'} has run-folder format {config['format']}, newer than this "
             f"seqlab reads ({FORMAT}); upgrade seqlab to load it"
         )
-    if task in ("esn", "esn-classifier"):
-        from seqlab.models.esn import ESN, ESNClassifier
+    return config
 
-        return (ESN if task == "esn" else ESNClassifier).load(path)
+
+def run_task(config: dict[str, Any]) -> str | None:
+    """The task of a run from its config.json (ESN folders before format 1 name a class)."""
+    legacy = {"ESN": "esn", "ESNClassifier": "esn-classifier"}
+    return config.get("task") or legacy.get(str(config.get("class")))
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
+    """Load a classifier run folder written by :func:`seqlab.fit` or :meth:`Run.save`.
+    (:func:`seqlab.load` reads the run folder of any task.)
+
+    >>> run = seqlab.runs.load("runs/demo")  # doctest: +SKIP
+    >>> run.predict(["an instant classic"])  # doctest: +SKIP
+    ['pos']
+    """
+    from seqlab.models import build
+    from seqlab.text import TextVectorizer
+
+    path = Path(path)
+    config = read_config(path)
+    task = run_task(config)
+    if task != "classify":
+        raise ValueError(
+            f"{path} holds a {task!r} run, not a classifier; load it with seqlab.load(path) "
+            "(or the command of that task)"
+        )
     for name in RUN_FILES:
         if not (path / name).is_file():
             raise FileNotFoundError(
@@ -381,15 +392,6 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
                 f"(it needs {', '.join(RUN_FILES)}); was training interrupted? Finish it "
                 "with resume=True (--resume)"
             )
-    if task == "lm":
-        from seqlab.lm import load as load_lm
-
-        return load_lm(path, device=device)
-    if task != "classify":
-        raise ValueError(
-            f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
-            "'classify', 'lm', 'esn' and 'esn-classifier' run folders"
-        )
     model = build(config["model"]["name"], **config["model"]["config"])
     state = load_safetensors((path / "model.safetensors").read_bytes())
     model.load_state_dict(state)

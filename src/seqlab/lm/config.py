@@ -1,0 +1,243 @@
+"""Settings of a language-model run: :class:`LMConfig`, and the two recipes it starts from.
+
+Recipes (:data:`RECIPES`; every field can still be overridden):
+
+* ``"lecture"`` — the Keras character-generation example, faithfully: lower-cased text,
+  windows of ``maxlen=40`` characters every ``step=3``, each predicting the one next
+  character; one-hot input, one LSTM(128), softmax; RMSprop(lr=0.01, rho=0.9, eps=1e-7),
+  batch 128, windows shuffled each epoch, constant learning rate, no clipping.
+* ``"default"`` — truncated BPTT: the training text cut into ``batch_size`` contiguous
+  streams read ``seq_len`` tokens at a time; every position predicts its successor and the
+  hidden state is carried from chunk to chunk (detached at the boundary), so the model
+  learns from contexts far longer than a window and every character is a target once per
+  epoch instead of being read ``maxlen / step`` times. Character defaults: embedding 64,
+  2-layer LSTM(256), dropout 0.1, batches of 8 streams x 100 characters, Adam lr 2e-3 with
+  a 2 % warm-up and a cosine decay to 10 %, gradient-norm clipping at 1.0. (Word level:
+  batches of 32, see :data:`RECIPES`.)
+
+  Why these sizes (the target: <= 1.30 nats/char on held-out Nietzsche in 10 minutes on two
+  CPU cores): training costs ~6 FLOPs per parameter per character, and two cores sustain a
+  few tens of GFLOP/s, so 10 minutes buy ~1e13 FLOPs. Compute-optimal scaling (Hoffmann et
+  al. 2022: ~20 tokens per parameter) then points to a model under a million parameters
+  seeing a few million characters: the 2 x 256 LSTM has 0.87 M parameters; a 512-unit or
+  3-layer stack is several times slower per character. What decides the result in so short
+  a run is the number of updates, and on a CPU the cost of a step grows far more slowly than
+  the batch at these sizes (2 threads: 4.5 steps/s with 32 streams, 7.7 with 16, 11.3 with 8:
+  a quarter of the batch buys 2.5x the updates). Trial runs of 10 minutes on one thread (one
+  seed, held-out loss): 32 streams lr 3e-3 1.419 (1,438 steps), 16 streams lr 3e-3 1.329,
+  lr 2e-3 1.337 (3,250 steps), 8 streams lr 2e-3 1.317 (5,179 steps); on two threads the
+  8-stream default reaches 1.287 (7,517 steps). Light dropout is enough for so few epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from seqlab.lm.data import LEVELS
+
+__all__ = [
+    "BUDGET_FIELDS",
+    "LMConfig",
+    "RECIPES",
+    "RECIPE_NAMES",
+    "RESUMABLE_FIELDS",
+    "make_config",
+    "upgrade_config",
+]
+
+RECIPE_NAMES = ("default", "lecture")
+OPTIMIZERS = ("adam", "rmsprop")
+SCHEDULES = ("cosine", "step", "constant")
+BUDGET_FIELDS = ("epochs", "steps", "minutes")
+# Fields that may change when a run is resumed (everything else must match the checkpoint).
+RESUMABLE_FIELDS = (
+    *BUDGET_FIELDS,
+    "eval_every",
+    "eval_seconds",
+    "eval_tokens",
+    "checkpoint_every",
+    "threads",
+    "progress",
+    "stream",  # a streamed run takes the same batches as one read into memory
+    "stream_block",
+)
+
+
+@dataclass
+class LMConfig:
+    """Every setting of a language-model training run (the ``"train"`` part of config.json).
+
+    Build one with :func:`make_config`, which starts from a recipe and applies overrides.
+
+    >>> make_config("lecture").hidden_size, make_config("default").hidden_size
+    (128, 256)
+    """
+
+    level: str = "char"  # "char" | "word"
+    recipe: str = "default"  # "default" (contiguous TBPTT) | "lecture" (windows)
+    model: str = "lstm"  # "lstm" | "gru"
+    lower: bool = False  # lower-case the corpus (and prompts)
+    max_tokens: int | None = 10_000  # word level: vocabulary size incl. padding and [UNK]
+    val_fraction: float = 0.1  # the last part of the corpus, held out
+    # model
+    input_encoding: str = "embedding"  # "embedding" | "one_hot"
+    embedding_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.1
+    tie_weights: bool = False
+    # batches
+    batch_size: int = 32
+    seq_len: int = 100  # default recipe: tokens per chunk
+    maxlen: int = 40  # lecture recipe: window length
+    step: int = 3  # lecture recipe: distance between windows
+    # optimisation
+    optimizer: str = "adam"  # "adam" | "rmsprop"
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # "cosine" | "step" | "constant"
+    warmup: float = 0.02  # fraction of the budget with a linear warm-up
+    min_lr: float = 0.1  # cosine floor, as a fraction of lr
+    clip: float = 1.0  # max gradient norm; 0 = no clipping
+    # budget: training stops at the first one reached
+    epochs: float | None = None
+    steps: int | None = None
+    minutes: float | None = None
+    # monitoring
+    eval_every: int | None = None  # steps between evaluations (None: by time only)
+    eval_seconds: float = 30.0  # training seconds between evaluations
+    eval_tokens: int | None = 20_000  # predictions per periodic evaluation (None: all)
+    checkpoint_every: float = 60.0  # seconds between checkpoints (and at every epoch end)
+    threads: int | None = None  # torch threads for the run (None: torch's default)
+    seed: int = 0
+    corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
+    # default recipe: read the corpus file as streams instead of into memory (same batches)
+    stream: bool = False
+    stream_block: int = 1 << 16  # bytes read at a time per stream (see seqlab.lm.stream)
+
+    def validate(self) -> LMConfig:
+        """Raise ValueError naming the first bad field; returns self."""
+        choices = {
+            "level": LEVELS,
+            "recipe": RECIPE_NAMES,
+            "model": ("lstm", "gru"),
+            "input_encoding": ("embedding", "one_hot"),
+            "optimizer": OPTIMIZERS,
+            "schedule": SCHEDULES,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("hidden_size", "num_layers", "batch_size", "seq_len", "maxlen", "step"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.warmup < 1 or not 0 <= self.min_lr <= 1:
+            raise ValueError(
+                f"warmup must be in [0, 1) and min_lr in [0, 1], got {self.warmup!r}, "
+                f"{self.min_lr!r}"
+            )
+        if self.clip < 0:
+            raise ValueError(f"clip must be >= 0 (0 disables clipping), got {self.clip!r}")
+        for name in BUDGET_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 or None, got {value!r}")
+        if self.stream and self.recipe != "default":
+            raise ValueError(
+                f"stream=True reads the corpus as contiguous streams, which the {self.recipe!r} "
+                "recipe (shuffled windows over the whole text) cannot do; use recipe='default' "
+                "(--recipe default) or drop stream=True (--stream)"
+            )
+        if isinstance(self.stream_block, bool) or int(self.stream_block) < 1:
+            raise ValueError(f"stream_block must be >= 1 (bytes), got {self.stream_block!r}")
+        if all(getattr(self, name) is None for name in BUDGET_FIELDS):
+            raise ValueError(
+                "no training budget: give epochs=, steps= or minutes= (training stops at the "
+                "first one reached)"
+            )
+        return self
+
+
+RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    # Small batches: on two CPU cores a step with 8 streams costs 40% of one with 32, so the
+    # same 10 minutes buy 2.5x the updates (see the module docstring).
+    ("default", "char"): {"batch_size": 8, "lr": 2e-3},
+    ("default", "word"): {
+        "lower": True,
+        "embedding_dim": 256,
+        "hidden_size": 256,
+        "tie_weights": True,
+        "dropout": 0.3,
+        "seq_len": 64,
+        "lr": 2e-3,
+    },
+    ("lecture", "char"): {
+        "lower": True,
+        "input_encoding": "one_hot",
+        "hidden_size": 128,
+        "num_layers": 1,
+        "dropout": 0.0,
+        "batch_size": 128,
+        "maxlen": 40,
+        "step": 3,
+        "optimizer": "rmsprop",
+        "lr": 0.01,
+        "schedule": "constant",
+        "warmup": 0.0,
+        "clip": 0.0,
+    },
+    # Not in the lecture (which is character-level): the same recipe on words, with an
+    # embedding because a one-hot input over 10,000 words would dominate the cost.
+    ("lecture", "word"): {
+        "lower": True,
+        "embedding_dim": 128,
+        "hidden_size": 128,
+        "num_layers": 1,
+        "dropout": 0.0,
+        "batch_size": 128,
+        "maxlen": 20,
+        "step": 1,
+        "optimizer": "rmsprop",
+        "lr": 0.01,
+        "schedule": "constant",
+        "warmup": 0.0,
+        "clip": 0.0,
+    },
+}
+
+
+def make_config(recipe: str = "default", level: str = "char", **overrides: Any) -> LMConfig:
+    """The recipe's configuration with ``overrides`` applied (``None`` values are ignored,
+    i.e. keep the recipe's value). Unknown names are refused.
+
+    >>> cfg = make_config("lecture", steps=10, maxlen=60)
+    >>> cfg.maxlen, cfg.optimizer, cfg.lr
+    (60, 'rmsprop', 0.01)
+    """
+    if recipe not in RECIPE_NAMES:
+        raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {recipe!r}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    names = {f.name for f in dataclasses.fields(LMConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(
+            f"unknown training setting(s) {unknown}; valid names: {', '.join(sorted(names))}"
+        )
+    values: dict[str, Any] = {"recipe": recipe, "level": level, **RECIPES[(recipe, level)]}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return LMConfig(**values)
+
+
+# ---------------------------------------------------------------------- public API
+
+
+def upgrade_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored LMConfig dict with renamed fields brought up to date."""
+    if "checkpoint_seconds" in stored:
+        stored.setdefault("checkpoint_every", stored.pop("checkpoint_seconds"))
+    return stored

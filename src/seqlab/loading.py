@@ -1,0 +1,58 @@
+"""``seqlab.load``: any run folder back as a ready object, whatever task wrote it.
+
+``config.json`` names the task (``"task"``) and the run-folder format (``"format"``, 1):
+
+=================  ==============================================  ========================
+task               written by                                      loaded as
+=================  ==============================================  ========================
+``classify``       :func:`seqlab.fit`, ``seqlab classify train``   :class:`seqlab.runs.Run`
+``lm``             :func:`seqlab.lm.train`, ``seqlab lm train``    ``LanguageModel``
+``esn``            ``ESN.save``                                    ``ESN``
+``esn-classifier`` ``ESNClassifier.save``                          ``ESNClassifier``
+=================  ==============================================  ========================
+
+This module sits above the task packages (it imports each of them); the task packages
+never import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqlab._utils import PathLike
+from seqlab.runs import read_config, run_task
+
+__all__ = ["TASKS", "load"]
+
+TASKS = ("classify", "lm", "esn", "esn-classifier")
+
+
+def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
+    """Load the run folder ``path`` written by any seqlab task (see the module docstring).
+
+    >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
+    >>> run.predict(["an instant classic"])  # doctest: +SKIP
+    ['pos']
+    """
+    path = Path(path)
+    config = read_config(path)
+    task = run_task(config)
+    if task == "classify":
+        from seqlab.runs import load as load_classifier
+
+        return load_classifier(path, device=device)
+    if task == "lm":
+        from seqlab.lm.model import LanguageModel
+
+        return LanguageModel.load(path, device=device)
+    if task in ("esn", "esn-classifier"):
+        from seqlab.models.esn import ESN, ESNClassifier
+
+        return (ESN if task == "esn" else ESNClassifier).load(path)
+    raise ValueError(
+        f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
+        f"{', '.join(repr(t) for t in TASKS)} run folders"
+    )

@@ -1,0 +1,275 @@
+"""Shared parts of the neural series wrappers (:mod:`seqlab.series.neural`): argument
+checks, the network builder, and training on the one loop (:mod:`seqlab.training.loop`)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlab._utils import resolve_device, torch_generator
+from seqlab.models.registry import get as get_model
+from seqlab.series.forecast import NEURAL_MODELS
+
+__all__ = ["NeuralBase", "train_network"]
+
+_RECURRENT = ("lstm", "gru", "rnn")
+# Arguments the wrapper sets itself; passing them through **model_kwargs would be ambiguous.
+_RESERVED = ("input_size", "num_classes", "seed", "vocab_size", "embedding_dim", "pretrained")
+
+
+# --------------------------------------------------------------------------------------
+# Shared checks and helpers
+# --------------------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    ok = (value > low if low_open else value >= low) and value < high
+    if not ok or math.isnan(value):
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}), got {value!r}")
+    return value
+
+
+def _network_kwargs(model: str, hidden_size: int, model_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of the network ``model``: ``hidden_size`` mapped onto its width
+    option, plus ``model_kwargs`` (checked against the constructor's signature)."""
+    if model not in NEURAL_MODELS:
+        raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
+    cls = get_model(model)
+    accepted = set(inspect.signature(cls).parameters) - set(_RESERVED)
+    clash = sorted(set(model_kwargs) & set(_RESERVED))
+    if clash:
+        raise ValueError(
+            f"{clash} are set from the data and the seed argument; remove them from the "
+            "model arguments"
+        )
+    unknown = sorted(set(model_kwargs) - accepted)
+    if unknown:
+        raise ValueError(
+            f"unknown argument(s) {unknown} for model {model!r}; it accepts "
+            f"{sorted(accepted)} (plus the training arguments of the wrapper)"
+        )
+    kwargs = dict(model_kwargs)
+    if model in _RECURRENT:
+        kwargs.setdefault("hidden_size", hidden_size)
+    elif model == "tdnn":
+        # one width for every layer; the number of layers follows kernel_sizes / dilations
+        layers = len(kwargs.get("kernel_sizes", kwargs.get("dilations", (3, 3, 3))))
+        kwargs.setdefault("channels", [hidden_size] * layers)
+    else:
+        kwargs.setdefault("num_filters", hidden_size)
+    return kwargs
+
+
+@contextlib.contextmanager
+def _seeded_training(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch for dropout without disturbing the caller's global random state."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class _SeriesTask:
+    """The training loop's task for the series wrappers: shuffled mini-batches of training
+    indices (a torch generator seeded with ``seed``, drawn epoch after epoch), a closure for
+    the batch loss and one for the validation loss."""
+
+    kind = "series"
+
+    def __init__(
+        self,
+        n_train: int,
+        batch_size: int,
+        seed: int,
+        batch_loss: Callable[[torch.Tensor], torch.Tensor],
+        val_loss: Callable[[], float] | None,
+    ) -> None:
+        self.n_train, self.batch_size, self.seed = n_train, batch_size, seed
+        self.batch_loss, self.val_loss = batch_loss, val_loss
+        self.has_validation = val_loss is not None
+        self._gen = torch_generator(seed)
+        self._next_epoch = 0
+
+    def num_batches(self, epoch: int) -> int:
+        return -(-self.n_train // self.batch_size)
+
+    def batches(self, split: str, epoch: int) -> Iterator[torch.Tensor]:
+        if epoch != self._next_epoch:  # out of order (a resume): replay the earlier draws
+            self._gen = torch_generator(self.seed)
+            for _ in range(epoch):
+                torch.randperm(self.n_train, generator=self._gen)
+        order = torch.randperm(self.n_train, generator=self._gen)
+        self._next_epoch = epoch + 1
+        return iter(order.split(self.batch_size))
+
+    def loss(self, model: nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]]:
+        loss = self.batch_loss(idx)
+        return loss, {"loss_sum": float(loss.detach()) * len(idx), "count": len(idx)}
+
+    def train_metrics(self, sums: dict[str, Any]) -> dict[str, float]:
+        return {"loss": float(sums["loss_sum"]) / float(sums["count"])}
+
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        if self.val_loss is None:
+            return {}
+        model.eval()
+        with torch.no_grad():
+            return {"loss": self.val_loss()}
+
+
+def train_network(
+    model: nn.Module,
+    n_train: int,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    val_loss: Callable[[], float] | None,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    patience: int,
+    lr_decay: float,
+    weight_decay: float,
+    grad_clip: float | None,
+    seed: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Adam over shuffled mini-batches on the one training loop (:mod:`seqlab.training.loop`),
+    early stopping on ``val_loss``; the best epoch's weights are loaded back. Returns
+    (history, best epoch).
+
+    The untrained model counts as epoch 0 (its validation loss is the first history row), so
+    training that never improves the held-out loss gives back the starting weights.
+
+    Every ``max(1, patience // 4)`` epochs without a better validation loss, training goes
+    back to the best weights so far and the learning rate is multiplied by ``lr_decay``
+    (1.0: never), so a noisy target gets smaller, more careful steps before training stops.
+    """
+    from seqlab.training import loop
+
+    has_val = val_loss is not None
+    cfg = loop.TrainConfig(
+        epochs=epochs,
+        optimizer="adam",
+        lr=lr,
+        weight_decay=weight_decay,
+        clip_grad_norm=grad_clip,
+        patience=patience if has_val else None,
+        monitor="val_loss" if has_val else "loss",
+        restore_best=has_val,  # no validation: keep the last weights
+        lr_decay=lr_decay if has_val else 1.0,
+        decay_every=max(1, patience // 4),
+        evaluate_at_start=has_val,
+        seed=seed,
+    )
+    device = next(model.parameters()).device
+    task = _SeriesTask(n_train, batch_size, seed, batch_loss, val_loss)
+    result = loop.run(model, task, cfg, device=device, progress=False)
+    model.eval()
+    history = [
+        {k: row[k] for k in ("epoch", "lr", "loss", "val_loss") if k in row}
+        for row in result.history
+    ]
+    best = result.summary["best_epoch"] if has_val else result.summary["epochs_run"]
+    return history, int(best)
+
+
+class NeuralBase:
+    """Argument checks and the network builder shared by the two wrappers."""
+
+    def __init__(
+        self,
+        model: str,
+        hidden_size: int,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+        seed: int,
+        device: str,
+        patience: int,
+        val_fraction: float,
+        lr_decay: float,
+        weight_decay: float,
+        grad_clip: float | None,
+        model_kwargs: dict[str, Any],
+    ) -> None:
+        if not isinstance(model, str) or model not in NEURAL_MODELS:
+            raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
+        self.model = model
+        self.hidden_size = _check_int("hidden_size", hidden_size, 1)
+        self.epochs = _check_int("epochs", epochs, 1)
+        self.lr = _check_float("lr", lr, 0.0, math.inf, low_open=True)
+        self.batch_size = _check_int("batch_size", batch_size, 1)
+        self.seed = _check_int("seed", seed, 0)
+        self.patience = _check_int("patience", patience, 1)
+        self.val_fraction = _check_float("val_fraction", val_fraction, 0.0, 1.0, low_open=False)
+        if isinstance(lr_decay, bool) or not isinstance(lr_decay, int | float):
+            raise TypeError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}")
+        if not 0.0 < lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in (0, 1] (1 = constant lr), got {lr_decay!r}")
+        self.lr_decay = float(lr_decay)
+        self.weight_decay = _check_float(
+            "weight_decay", weight_decay, 0.0, math.inf, low_open=False
+        )
+        if grad_clip is not None:
+            grad_clip = _check_float("grad_clip", grad_clip, 0.0, math.inf, low_open=True)
+        self.grad_clip = grad_clip
+        self.device = str(device)
+        self._device = resolve_device(device)
+        self.model_kwargs = _network_kwargs(model, self.hidden_size, model_kwargs)
+        self.config: dict[str, Any] = {
+            "model": model,
+            "hidden_size": self.hidden_size,
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "device": self.device,
+            "patience": self.patience,
+            "val_fraction": self.val_fraction,
+            "lr_decay": self.lr_decay,
+            "weight_decay": self.weight_decay,
+            "grad_clip": self.grad_clip,
+            **dict(model_kwargs),
+        }
+        self.network_: nn.Module | None = None
+        self.history_: list[dict[str, float]] = []
+        self.best_epoch_: int | None = None
+
+    def _build(self, input_size: int, outputs: int, seed: int | None = None) -> nn.Module:
+        cls = get_model(self.model)
+        seed = self.seed if seed is None else seed
+        net = cls(input_size=input_size, num_classes=outputs, seed=seed, **self.model_kwargs)
+        return net.to(self._device)
+
+    def _check_fitted(self) -> nn.Module:
+        if self.network_ is None:
+            raise ValueError(
+                f"this {type(self).__name__} is not fitted yet; call fit(...) before predicting"
+            )
+        return self.network_
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
