@@ -22,7 +22,7 @@ def test_demo_steps_are_a_list_ending_with_summary():
 def test_demo_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     result = CliRunner().invoke(
-        cli, ["demo", "--out", str(out), "--device", "cpu", "--lm-seconds", "4"]
+        cli, ["demo", "--out", str(out), "--device", "cpu", "--lm-steps", "150"]
     )
     assert result.exit_code == 0, result.output
     assert "tokens:" in result.output and "vector:" in result.output

@@ -38,6 +38,7 @@ class DemoState:
     data_dir: PathLike | None = None
     progress: bool = False
     lm_seconds: float = 60.0
+    lm_steps: int | None = None  # a step budget instead of seconds (reproducible)
     echo: Callable[[str], None] = print
     train: TextDataset | None = None
     test: TextDataset | None = None
@@ -116,6 +117,7 @@ def step_bow(s: DemoState) -> None:
         seed=s.seed,
         device=s.device,
         out=s.out / name,
+        overwrite=True,  # the demo is re-run into the same folder
         progress=s.progress,
     )
     _record(s, name, run, time.perf_counter() - t0)
@@ -154,6 +156,7 @@ def step_lstm(s: DemoState) -> None:
         seed=s.seed,
         device=s.device,
         out=s.out / name,
+        overwrite=True,  # the demo is re-run into the same folder
         progress=s.progress,
     )
     _record(s, name, run, time.perf_counter() - t0)
@@ -202,7 +205,9 @@ def step_lm(s: DemoState) -> None:
     from seqlab.lm.train import demo_step
 
     t0 = time.perf_counter()
-    lm = demo_step(s.out / "lm-char", seconds=s.lm_seconds, seed=s.seed, echo=s.echo)
+    lm = demo_step(
+        s.out / "lm-char", seconds=s.lm_seconds, steps=s.lm_steps, seed=s.seed, echo=s.echo
+    )
     s.runs["lm-char"] = lm
     val = lm.metrics.get("val", {})
     s.results_lm = {
@@ -249,6 +254,7 @@ def run_demo(
     data_dir: PathLike | None = None,
     progress: bool = False,
     lm_seconds: float = 60.0,
+    lm_steps: int | None = None,
     echo: Callable[[str], None] = print,
     steps: list[tuple[str, Callable[[DemoState], None]]] | None = None,
 ) -> DemoState:
@@ -265,6 +271,7 @@ def run_demo(
         data_dir=data_dir,
         progress=progress,
         lm_seconds=lm_seconds,
+        lm_steps=lm_steps,
         echo=echo,
     )
     t0 = time.perf_counter()

@@ -25,7 +25,16 @@ __all__ = ["demo"]
     show_default=True,
     help="Seconds of character-LM training on Nietzsche (0 skips it).",
 )
-def demo(out: str, seed: int, device: str, progress: bool, lm_seconds: float) -> None:
+@click.option(
+    "--lm-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train the character LM for this many steps instead of --lm-seconds (the same "
+    "result on any machine).",
+)
+def demo(
+    out: str, seed: int, device: str, progress: bool, lm_seconds: float, lm_steps: int | None
+) -> None:
     """Watch text become vectors and a classifier learn, on bundled movie-review snippets."""
     from seqlab.demo import run_demo
 
@@ -36,6 +45,7 @@ def demo(out: str, seed: int, device: str, progress: bool, lm_seconds: float) ->
             device=device,
             progress=progress,
             lm_seconds=lm_seconds,
+            lm_steps=lm_steps,
             echo=click.echo,
         )
     except (ValueError, FileNotFoundError) as exc:

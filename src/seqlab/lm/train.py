@@ -287,23 +287,28 @@ def demo_step(
     seconds: float = 60.0,
     seed: int = 0,
     prompt: str = "the will to truth",
+    steps: int | None = None,
     length: int = 200,
     temperatures: tuple[float, ...] = (0.2, 0.5, 1.0, 1.2),
     echo: Callable[[str], None] = print,
 ) -> LanguageModel:
-    """Train for ``seconds`` on the bundled, lower-cased Nietzsche and print one sample per
+    """Train for ``seconds`` (or ``steps`` optimizer steps, which do not depend on the
+    machine's speed) on the bundled, lower-cased Nietzsche and print one sample per
     temperature, as the lecture does. A smaller model than the default recipe (one LSTM
     layer of 256, chunks of 64 characters) so that a minute is enough to see words form.
 
     >>> lm = demo_step("runs/demo-lm", seconds=60)  # doctest: +SKIP
     """
-    echo(f"Training a character LSTM on Nietzsche for {seconds:g} s ...")
+    budget = f"{steps} steps" if steps else f"{seconds:g} s"
+    echo(f"Training a character LSTM on Nietzsche for {budget} ...")
     lm = train(
         "nietzsche",
         level="char",
         lower=True,
-        minutes=seconds / 60.0,
+        minutes=None if steps else seconds / 60.0,
+        steps=steps,
         out=out_dir,
+        overwrite=True,  # the demo is re-run into the same folder
         seed=seed,
         hidden_size=256,
         num_layers=1,
