@@ -191,3 +191,68 @@ def test_without_a_compiler_the_model_falls_back_to_nn_lstm_with_a_warning(tmp_p
     env["SEQLAB_LSTM_KERNEL"] = "c"  # asked for the kernel: a failed build is an error
     failed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert failed.returncode != 0 and "no-such-cc" in failed.stderr
+
+
+class _ThreadRecorder:
+    """Stands in for the loaded kernel library: records the thread count (the fourth
+    argument) of every call, then calls the real function."""
+
+    def __init__(self, lib) -> None:
+        self.lib = lib
+        self.calls: list[tuple[str, int]] = []
+
+    def __getattr__(self, name: str):
+        fn = getattr(self.lib, name)
+
+        def call(*args):
+            self.calls.append((name, args[3]))
+            return fn(*args)
+
+        return call
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    rec = _ThreadRecorder(_lstm_cpu._lib)
+    monkeypatch.setattr(_lstm_cpu, "_lib", rec)
+    before = torch.get_num_threads()
+    yield rec
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_runs_on_torchs_thread_count(recorder, threads):
+    """torch.set_num_threads(1) (what --threads 1 does) makes the kernel single-threaded;
+    the batch of 64 rows would allow 8 threads."""
+    torch.set_num_threads(threads)
+    m = torch.nn.LSTM(3, 8, batch_first=True)
+    x = torch.randn(64, 5, 3, requires_grad=True)
+    _lstm_cpu.lstm(x, torch.full((64,), 5), *_weights(m)).sum().backward()
+    assert recorder.calls == [("lstm_forward", threads), ("lstm_backward", threads)]
+
+
+def test_small_batches_run_on_one_thread(recorder):
+    torch.set_num_threads(2)
+    m = torch.nn.LSTM(3, 8, batch_first=True)
+    x = torch.randn(15, 5, 3)  # fewer than 8 rows per thread for two threads
+    _lstm_cpu.lstm(x, torch.full((15,), 5), *_weights(m))
+    assert recorder.calls == [("lstm_forward", 1)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fit_threads_sets_the_kernels_threads_for_the_run(recorder, threads):
+    """seqlab.fit(threads=N) (TrainConfig.threads, the CLI's --threads) reaches the kernel,
+    and torch's own count is back afterwards."""
+    from seqlab.data.base import TextDataset
+    from seqlab.text import TextVectorizer
+    from seqlab.training.trainer import fit
+
+    texts = [f"w{i % 7} w{i % 5} w{i % 3} w{i % 2}" for i in range(64)]
+    ds = TextDataset(texts, torch.arange(64).remainder(2).numpy(), ["a", "b"])
+    vec = TextVectorizer(output_mode="int", maxlen=4).fit(texts)
+    model = LSTMClassifier(vocab_size=vec.vocab_size, embedding_dim=4, hidden_size=8, seed=0)
+    torch.set_num_threads(3 - threads)  # the other count, to be restored after the run
+    fit(model, vec, ds, epochs=1, batch_size=64, val_split=0, threads=threads, progress=False)
+    assert recorder.calls, "the classifier did not use the kernel"
+    assert {n for _, n in recorder.calls} == {threads}
+    assert torch.get_num_threads() == 3 - threads

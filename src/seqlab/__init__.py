@@ -10,6 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from seqlab import _openmp
+
+# Before torch loads libgomp: idle OpenMP threads sleep instead of spinning, so that training
+# on a machine shared with other work costs at most the share taken (see seqlab._openmp).
+_openmp.prefer_passive_wait()
+
 __version__ = "0.1.0"
 
 _SUBMODULES = {

@@ -141,7 +141,12 @@ def available() -> bool:
 
 
 def _threads(batch: int) -> int:
-    """PyTorch's CPU thread count, at most one thread per 8 rows (two groups of four)."""
+    """PyTorch's CPU thread count, at most one thread per 8 rows (two groups of four).
+
+    So ``torch.set_num_threads(1)`` (``TrainConfig.threads=1``, ``--threads 1``) makes the
+    kernel single-threaded too, and a batch under 16 rows runs on the calling thread alone.
+    The threads are libgomp's, which ``import seqlab`` makes wait passively
+    (:mod:`seqlab._openmp`)."""
     return max(1, min(torch.get_num_threads(), batch // 8))
 
 
