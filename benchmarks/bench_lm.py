@@ -52,7 +52,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "lr": 1e-3,
         "schedule": "constant",
         "warmup": 0.0,
-        "clip": 0.0,
+        "clip_grad_norm": None,
     },
     "default": {"recipe": "default"},
 }

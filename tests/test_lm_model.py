@@ -27,7 +27,7 @@ def fox_lm() -> LanguageModel:
     return seqlab.lm.train(
         text=TEXT * 12,
         steps=150,
-        val_fraction=0.0,
+        val_split=0.0,
         hidden_size=64,
         num_layers=1,
         embedding_dim=16,
@@ -164,7 +164,7 @@ def test_lm_word_level_generation_and_oov(tmp_path):
         seq_len=16,
         lr=1e-2,
         dropout=0.0,
-        val_fraction=0.0,
+        val_split=0.0,
         device="cpu",
         progress=False,
     )

@@ -74,7 +74,7 @@ def test_lm_budget_is_required_and_settings_are_checked():
     with pytest.raises(ValueError, match="schedule"):
         seqlab.lm.train(text=TEXT, steps=1, schedule="linear")
     with pytest.raises(ValueError, match="batch_size"):
-        seqlab.lm.train(text="short text", steps=1, batch_size=8, val_fraction=0.0)
+        seqlab.lm.train(text="short text", steps=1, batch_size=8, val_split=0.0)
 
 
 class FakeClock:
@@ -107,7 +107,7 @@ def test_lm_recipes():
         128,
     )
     assert (lecture.optimizer, lecture.lr, lecture.input_encoding) == ("rmsprop", 0.01, "one_hot")
-    assert lecture.lower and lecture.schedule == "constant" and lecture.clip == 0
+    assert lecture.lower and lecture.schedule == "constant" and lecture.clip_grad_norm is None
     default = make_config("default")
     assert default.optimizer == "adam" and default.schedule == "cosine"
     assert make_config("default", "word").tie_weights
@@ -231,3 +231,23 @@ def test_lm_demo_step_prints_one_sample_per_temperature(tmp_path):
     assert headers == [f"----- temperature {t}" for t in (0.2, 0.5, 1.0, 1.2)]
     assert all(lines[lines.index(h) + 1].startswith("the will to truth") for h in headers)
     assert lm.train_config["lower"] and (tmp_path / "demo" / "model.safetensors").is_file()
+
+
+def test_lm_old_setting_names_warn_and_map(corpus_file, tmp_path):
+    # one name per concept across seqlab: clip_grad_norm, val_split, checkpoint_every
+    with pytest.warns(DeprecationWarning) as caught:
+        cfg = make_config("default", steps=1, clip=0.5, val_fraction=0.2)
+    assert sorted(str(w.message).split(";")[0] for w in caught) == [
+        "the LM setting 'clip' is now called 'clip_grad_norm'",
+        "the LM setting 'val_fraction' is now called 'val_split'",
+    ]
+    assert cfg.clip_grad_norm == 0.5 and cfg.val_split == 0.2
+    with pytest.raises(TypeError, match="pass only clip_grad_norm"):
+        make_config(steps=1, clip=0.5, clip_grad_norm=0.3)
+    # a run folder written before the rename still evaluates on its own held-out part
+    seqlab.lm.train(corpus_file, steps=2, val_split=0.2, out=tmp_path / "r", **TINY)
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["train"]["val_fraction"] = config["train"].pop("val_split")
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert seqlab.lm.evaluate(tmp_path / "r")["tokens"] == metrics["val"]["tokens"]

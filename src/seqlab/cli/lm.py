@@ -103,7 +103,7 @@ def lm() -> None:
     "settings",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Any other training setting, e.g. --set schedule=step --set clip=0.5.",
+    help="Any other training setting, e.g. --set schedule=step --set clip_grad_norm=0.5.",
 )
 @click.option(
     "--stream",

@@ -32,6 +32,7 @@ Recipes (:data:`RECIPES`; every field can still be overridden):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,10 @@ __all__ = [
     "LMConfig",
     "RECIPES",
     "RECIPE_NAMES",
+    "RENAMED",
     "RESUMABLE_FIELDS",
     "make_config",
+    "rename_settings",
     "upgrade_config",
 ]
 
@@ -52,6 +55,12 @@ OPTIMIZERS = ("adam", "rmsprop")
 SCHEDULES = ("cosine", "step", "constant")
 BUDGET_FIELDS = ("epochs", "steps", "minutes")
 # Fields that may change when a run is resumed (everything else must match the checkpoint).
+# Old names of renamed fields -> the names every seqlab task uses.
+RENAMED = {
+    "clip": "clip_grad_norm",
+    "val_fraction": "val_split",
+    "checkpoint_seconds": "checkpoint_every",
+}
 RESUMABLE_FIELDS = (
     *BUDGET_FIELDS,
     "eval_every",
@@ -80,7 +89,7 @@ class LMConfig:
     model: str = "lstm"  # "lstm" | "gru"
     lower: bool = False  # lower-case the corpus (and prompts)
     max_tokens: int | None = 10_000  # word level: vocabulary size incl. padding and [UNK]
-    val_fraction: float = 0.1  # the last part of the corpus, held out
+    val_split: float = 0.1  # the last part of the corpus, held out
     # model
     input_encoding: str = "embedding"  # "embedding" | "one_hot"
     embedding_dim: int = 64
@@ -100,7 +109,7 @@ class LMConfig:
     schedule: str = "cosine"  # "cosine" | "step" | "constant"
     warmup: float = 0.02  # fraction of the budget with a linear warm-up
     min_lr: float = 0.1  # cosine floor, as a fraction of lr
-    clip: float = 1.0  # max gradient norm; 0 = no clipping
+    clip_grad_norm: float | None = 1.0  # max gradient norm; 0 or None: no clipping
     # budget: training stops at the first one reached
     epochs: float | None = None
     steps: int | None = None
@@ -140,8 +149,12 @@ class LMConfig:
                 f"warmup must be in [0, 1) and min_lr in [0, 1], got {self.warmup!r}, "
                 f"{self.min_lr!r}"
             )
-        if self.clip < 0:
-            raise ValueError(f"clip must be >= 0 (0 disables clipping), got {self.clip!r}")
+        if self.clip_grad_norm is not None and not self.clip_grad_norm >= 0:
+            raise ValueError(
+                f"clip_grad_norm must be >= 0 (0 or None: no clipping), got {self.clip_grad_norm!r}"
+            )
+        if not 0.0 <= self.val_split < 1.0:
+            raise ValueError(f"val_split must be in [0, 1), got {self.val_split!r}")
         for name in BUDGET_FIELDS:
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -188,7 +201,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "lr": 0.01,
         "schedule": "constant",
         "warmup": 0.0,
-        "clip": 0.0,
+        "clip_grad_norm": None,
     },
     # Not in the lecture (which is character-level): the same recipe on words, with an
     # embedding because a one-hot input over 10,000 words would dominate the cost.
@@ -205,7 +218,7 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "lr": 0.01,
         "schedule": "constant",
         "warmup": 0.0,
-        "clip": 0.0,
+        "clip_grad_norm": None,
     },
 }
 
@@ -222,6 +235,7 @@ def make_config(recipe: str = "default", level: str = "char", **overrides: Any) 
         raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {recipe!r}")
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    overrides = rename_settings(overrides)
     names = {f.name for f in dataclasses.fields(LMConfig)}
     unknown = sorted(set(overrides) - names)
     if unknown:
@@ -233,11 +247,40 @@ def make_config(recipe: str = "default", level: str = "char", **overrides: Any) 
     return LMConfig(**values)
 
 
+def rename_settings(settings: dict[str, Any], *, warn: bool = True) -> dict[str, Any]:
+    """``settings`` with the old names of renamed fields replaced by the new ones (one name
+    per concept across seqlab: ``clip_grad_norm``, ``val_split``, ``checkpoint_every``); a
+    DeprecationWarning names each old one used.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     rename_settings({"clip": 0.5})
+    {'clip_grad_norm': 0.5}
+    """
+    out = dict(settings)
+    for old, new in RENAMED.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise TypeError(f"{old}= is the old name of {new}=; pass only {new}=")
+        if warn:
+            warnings.warn(
+                f"the LM setting {old!r} is now called {new!r}; {old!r} will be removed",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+        out[new] = out.pop(old)
+    return out
+
+
 # ---------------------------------------------------------------------- public API
 
 
 def upgrade_config(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored LMConfig dict with renamed fields brought up to date."""
-    if "checkpoint_seconds" in stored:
-        stored.setdefault("checkpoint_every", stored.pop("checkpoint_seconds"))
-    return stored
+    """A stored LMConfig dict (a run folder's or a checkpoint's) with renamed fields brought
+    up to date, silently."""
+    out = rename_settings(stored, warn=False)
+    if "clip_grad_norm" in out and out["clip_grad_norm"] == 0:
+        out["clip_grad_norm"] = None
+    return out

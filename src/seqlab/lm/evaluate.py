@@ -23,7 +23,7 @@ def evaluate(
     device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """Score a trained model: on its own held-out text (no ``corpus``/``text``: the corpus it
-    was trained on is re-read and its last ``val_fraction`` used) or on the whole of
+    was trained on is re-read and its last ``val_split`` used) or on the whole of
     ``corpus`` / ``text``. See :meth:`LanguageModel.evaluate` for the keys.
 
     >>> evaluate("runs/nz")["bits_per_char"]  # doctest: +SKIP
@@ -36,9 +36,9 @@ def evaluate(
                 "this run was trained on text=... so its held-out part cannot be re-read; "
                 "pass corpus= or text="
             )
-        _, text = split_text(load_corpus(source), float(lm.train_config.get("val_fraction", 0.1)))
+        _, text = split_text(load_corpus(source), _val_split(lm))
         if not text:
-            raise ValueError("the run held out no text (val_fraction=0); pass corpus= or text=")
+            raise ValueError("the run held out no text (val_split=0); pass corpus= or text=")
     elif text is None:
         assert corpus is not None
         text = load_corpus(corpus)
@@ -55,9 +55,7 @@ def corpus_prompt(lm: LanguageModel, seed: int = 0, length: int | None = None) -
     source = lm.train_config.get("corpus")
     if source is None:
         raise ValueError("this run was trained on text=..., so give a prompt explicitly")
-    train_text, val_text = split_text(
-        load_corpus(source), float(lm.train_config.get("val_fraction", 0.1))
-    )
+    train_text, val_text = split_text(load_corpus(source), _val_split(lm))
     pool = val_text if len(val_text) > 1000 else train_text
     n = int(length or (lm.maxlen if lm.level == "char" else min(lm.maxlen, 20)))
     gen = np.random.default_rng(seed)
@@ -68,3 +66,9 @@ def corpus_prompt(lm: LanguageModel, seed: int = 0, length: int | None = None) -
     tokens = lm.vocab.tokenize(pool)
     start = int(gen.integers(0, max(1, len(tokens) - n)))
     return detokenize_words(tokens[start : start + n])
+
+
+def _val_split(lm: LanguageModel) -> float:
+    """The held-out share of a run's corpus (``val_fraction`` in runs before the rename)."""
+    cfg = lm.train_config or {}
+    return float(cfg.get("val_split", cfg.get("val_fraction", 0.1)))

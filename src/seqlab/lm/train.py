@@ -56,6 +56,7 @@ from seqlab.lm.config import (
     RESUMABLE_FIELDS,
     LMConfig,
     make_config,
+    rename_settings,
     upgrade_config,
 )
 from seqlab.lm.curves import curves_png, plot_curves, read_history
@@ -113,7 +114,7 @@ def train(
     """Train a character- or word-level language model and return it, ready to generate.
 
     ``corpus`` is a bundled name (``"nietzsche"``, ``"tinyshakespeare"``) or a text file;
-    ``text`` gives the text directly instead. The last ``val_fraction`` (10 %) is held out.
+    ``text`` gives the text directly instead. The last ``val_split`` (10 %) is held out.
     ``recipe`` is ``"default"`` or ``"lecture"`` (see the module docstring); any
     :class:`LMConfig` field may be overridden by keyword (``hidden_size=512``, ``lr=1e-3``,
     ``model="gru"``, ``lower=True``, ...). Training stops at the first of ``epochs``,
@@ -177,7 +178,7 @@ def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
 
     def scan() -> CorpusIndex:
         return scan_corpus(
-            path, cfg.level, cfg.lower, cfg.max_tokens, cfg.val_fraction, int(cfg.stream_block)
+            path, cfg.level, cfg.lower, cfg.max_tokens, cfg.val_split, int(cfg.stream_block)
         )
 
     if distributed.world_size() == 1:
@@ -229,6 +230,7 @@ def _resume(
         )
     extra = state["extra"]
     stored = upgrade_config(dict(extra["config"]))
+    overrides = rename_settings(overrides)
     given = {"level": level, "recipe": recipe, "seed": seed, **overrides}
     names = {f.name for f in dataclasses.fields(LMConfig)}
     unknown = sorted(set(overrides) - names)
@@ -355,7 +357,7 @@ def _run(
         sha = index.sha256
     else:
         assert text is not None
-        train_text, val_text = split_text(text, cfg.val_fraction)
+        train_text, val_text = split_text(text, cfg.val_split)
         if vocab_dict is not None:
             vocab = vocabulary_from_dict(vocab_dict)
         elif cfg.level == "char":
@@ -429,7 +431,7 @@ def _train_and_commit(
         schedule=cfg.schedule,
         warmup=cfg.warmup,
         min_lr=cfg.min_lr,
-        clip_grad_norm=cfg.clip or None,
+        clip_grad_norm=cfg.clip_grad_norm or None,
         monitor="val_loss" if task.has_validation else "loss",
         restore_best=False,  # the schedule ends low: the last weights are the model
         eval_every=cfg.eval_every,

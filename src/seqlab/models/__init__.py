@@ -1,10 +1,53 @@
-"""Neural network models, each registered by name (see :mod:`seqlab.models.registry`)."""
+"""Neural network models, each registered by name (see :mod:`seqlab.models.registry`).
 
+Every model class is importable from here, and buildable by its registered name:
+
+>>> from seqlab.models import LSTMClassifier, build
+>>> type(build("lstm", vocab_size=50, embedding_dim=8, hidden_size=8)) is LSTMClassifier
+True
+"""
+
+from seqlab.models.cnn import CNNClassifier, KimCNNClassifier
+from seqlab.models.dense import BagOfWordsMLP
+from seqlab.models.embed_dense import EmbeddingDenseClassifier
+from seqlab.models.embedding import Embedding, SequenceClassifier
+from seqlab.models.esn import ESN, ESNClassifier, Reservoir
+from seqlab.models.lm import CharLSTM, GRULanguageModel, LSTMLanguageModel, RecurrentLanguageModel
 from seqlab.models.registry import available, build, get, register
+from seqlab.models.rnn import (
+    GRUClassifier,
+    LSTMClassifier,
+    RecurrentClassifier,
+    SimpleRNNClassifier,
+)
+from seqlab.models.tdnn import TDNNClassifier
 
-__all__ = ["available", "build", "get", "register"]
+__all__ = [
+    "BagOfWordsMLP",
+    "CNNClassifier",
+    "CharLSTM",
+    "ESN",
+    "ESNClassifier",
+    "Embedding",
+    "EmbeddingDenseClassifier",
+    "GRUClassifier",
+    "GRULanguageModel",
+    "KimCNNClassifier",
+    "LSTMClassifier",
+    "LSTMLanguageModel",
+    "RecurrentClassifier",
+    "RecurrentLanguageModel",
+    "Reservoir",
+    "SequenceClassifier",
+    "SimpleRNNClassifier",
+    "TDNNClassifier",
+    "available",
+    "build",
+    "get",
+    "register",
+]
 
 
 def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
+    # PEP 562: dir() shows the public names, not the submodules this module imports.
     return list(__all__)
