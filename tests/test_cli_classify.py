@@ -199,3 +199,17 @@ def test_cli_classify_train_bad_flags_are_usage_errors(trained, tmp_path, args, 
     result = CliRunner().invoke(cli, _train_args(table, tmp_path / "r", *args))
     assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_train_classifier_checks_the_run_folder_before_reading_data(tmp_path, monkeypatch):
+    from seqlab.runfolder import RunFolderError
+    from seqlab.training import classify
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was read before the run folder was checked")
+
+    monkeypatch.setattr(classify, "_training_data", no_data)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RunFolderError, match="is not writable"):
+        classify.train_classifier("snippets", out=blocker / "run", epochs=1)

@@ -15,8 +15,10 @@ import torch
 
 from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
+from seqlab.runfolder import RunFolder
 from seqlab.runs import Run
 from seqlab.text.fixed import FixedLengthVectorizer
+from seqlab.training import distributed
 
 __all__ = [
     "AUTO_MAX_TOKENS",
@@ -283,6 +285,10 @@ def train_classifier(
     """
     cfg = _config(config, settings).validate()
     say = echo or (lambda line: None)
+    if cfg.out is not None and distributed.is_main():
+        # Before the data is read and vectorized: an unwritable --out, a folder another
+        # training holds, or a finished run without --overwrite fails now, not minutes later.
+        RunFolder(cfg.out, overwrite=cfg.overwrite, resume=cfg.resume).open().close()
     train = _training_data(data, cfg)
     net, vectorizer, meta = _build(data, train, cfg, say)
     from seqlab.training.trainer import fit
