@@ -87,6 +87,7 @@ def run_job(nproc: int, data: str, data_dir: str | None, epochs: int, out: Path)
         str(epochs),
         "--out",
         str(out),
+        "--overwrite",  # each setting is timed twice into the same folder
         *MODEL_FLAGS,
     ]
     if data_dir:

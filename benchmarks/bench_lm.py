@@ -106,6 +106,7 @@ def train_all(
                 seed=args.seed,
                 device=args.device,
                 out=work / f"{corpus}-{name}",
+                overwrite=True,  # --runs-dir may hold an earlier run of the benchmark
                 eval_seconds=max(2.0, args.minutes * 60 / 20),
                 progress=not args.quiet,
                 **settings,

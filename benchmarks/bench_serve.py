@@ -61,14 +61,14 @@ def train_runs(folder: Path, quick: bool) -> tuple[list[Path], list[str]]:
     common = {"seed": 0, "device": "cpu", "progress": False, "val_split": 0.1}
     vec = TextVectorizer(output_mode="multi_hot", ngram_range=(1, 2)).fit(train.texts)
     seqlab.fit(BagOfWordsMLP(vec.vocab_size), vec, train, epochs=1 if quick else 3,
-               batch_size=256, lr=1e-2, out=folder / "bow", **common)  # fmt: skip
+               batch_size=256, lr=1e-2, out=folder / "bow", overwrite=True, **common)  # fmt: skip
     runs = [folder / "bow"]
     if not quick:
         vec = TextVectorizer(output_mode="int", max_tokens=10_000).fit(train.texts)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             model = LSTMClassifier(vocab_size=vec.vocab_size, embedding_dim=32, hidden_size=32)
-        seqlab.fit(model, vec, train, epochs=2, batch_size=64, lr=3e-3, out=folder / "lstm",
+        seqlab.fit(model, vec, train, epochs=2, batch_size=64, lr=3e-3, out=folder / "lstm", overwrite=True,
                    **common)  # fmt: skip
         runs.append(folder / "lstm")
     return runs, list(test.texts)
