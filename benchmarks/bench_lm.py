@@ -114,8 +114,15 @@ def train_all(
             entry: dict[str, Any] = {
                 "settings": settings,
                 "metrics": lm.metrics,
+                # train_loss: the training loss since the previous row ("loss" in the history)
                 "history": [
-                    {k: h[k] for k in ("step", "time_s", "tokens", "train_loss", "val_loss")}
+                    {
+                        "step": h["step"],
+                        "time_s": h["time_s"],
+                        "tokens": h.get("tokens"),
+                        "train_loss": h.get("loss"),
+                        "val_loss": h.get("val_loss"),
+                    }
                     for h in lm.history
                 ],
                 "parameters": sum(p.numel() for p in lm.model.parameters()),
