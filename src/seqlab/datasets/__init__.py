@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+from seqlab._utils import public_dir
 from seqlab.data.datasets import (
     TextDataset,
     bbc,
@@ -56,7 +57,4 @@ __all__ = [
     "train_test_split",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() lists the public names only (not `annotations` or the submodules' names).
-    return list(__all__)
+__dir__ = public_dir(__all__)

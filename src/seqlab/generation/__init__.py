@@ -7,6 +7,7 @@ top-k and nucleus (top-p) filtering, seeds, stop strings, and the two generation
 [0.5, 0.5]
 """
 
+from seqlab._utils import public_dir
 from seqlab.generation.sampling import (
     GREEDY_TEMPERATURE,
     TokenSampler,
@@ -33,7 +34,4 @@ __all__ = [
     "stream_tokens",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

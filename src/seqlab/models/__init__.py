@@ -1,10 +1,8 @@
 """Neural network models, each registered by name (see :mod:`seqlab.models.registry`)."""
 
+from seqlab._utils import public_dir
 from seqlab.models.registry import available, build, get, register
 
 __all__ = ["available", "build", "get", "register"]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

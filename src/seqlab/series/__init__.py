@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from seqlab._utils import public_dir
 from seqlab.series.data import (
     SequenceDataset,
     TimeSeries,
@@ -121,6 +122,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'seqlab.series' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)
