@@ -8,30 +8,10 @@ top-k and nucleus (top-p) filtering, seeds, stop strings, and the two generation
 """
 
 from seqlab._utils import public_dir
-from seqlab.generation.sampling import (
-    GREEDY_TEMPERATURE,
-    TokenSampler,
-    check_temperature,
-    filter_top_k,
-    filter_top_p,
-    next_token_probs,
-    reweight,
-    sample_next,
-    stop_at,
-    stream_tokens,
-)
+from seqlab.generation import sampling
+from seqlab.generation.sampling import *  # noqa: F403
 
-__all__ = [
-    "GREEDY_TEMPERATURE",
-    "TokenSampler",
-    "check_temperature",
-    "filter_top_k",
-    "filter_top_p",
-    "next_token_probs",
-    "reweight",
-    "sample_next",
-    "stop_at",
-    "stream_tokens",
-]
+# sampling's names, less its table of generation loops.
+__all__ = [name for name in sampling.__all__ if name != "LOOPS"]
 
 __dir__ = public_dir(__all__)

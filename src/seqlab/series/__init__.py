@@ -17,20 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from seqlab._utils import public_dir
-from seqlab.series.data import (
-    SequenceDataset,
-    TimeSeries,
-    Tracks,
-    find_data_file,
-    japanese_vowels,
-    load_tracks,
-    mackey_glass,
-    read_ts,
-    santafe_laser,
-    sine_mixture,
-    stratified_split,
-    sunspots,
-)
+from seqlab.series import data, forecast
+from seqlab.series.data import *  # noqa: F403
 from seqlab.series.experiments import (
     evaluate_classifier,
     load_sequence_dataset,
@@ -42,74 +30,26 @@ from seqlab.series.experiments import (
     run_forecast,
     sequence_classifiers,
 )
-from seqlab.series.forecast import (
-    NEURAL_MODELS,
-    ESNForecaster,
-    Forecaster,
-    ForecastReport,
-    LinearAR,
-    Persistence,
-    StandardScaler,
-    TimeSplit,
-    evaluate_forecast,
-    forecast_metrics,
-    forecasters,
-    make_forecaster,
-    make_lags,
-    nrmse,
-    r2_score,
-    register_forecaster,
-    rmse,
-    split_by_time,
-    tune_forecaster,
-)
+from seqlab.series.forecast import *  # noqa: F403
 
+_LAZY = ("NeuralForecaster", "NeuralSequenceClassifier")
+
+# Every name of `data` and `forecast`; the runners of `experiments` (its protocol and report
+# classes stay there); the neural wrappers, loaded on first use.
 __all__ = [
-    "NEURAL_MODELS",
-    "ESNForecaster",
-    "ForecastReport",
-    "Forecaster",
-    "LinearAR",
-    "NeuralForecaster",
-    "NeuralSequenceClassifier",
-    "Persistence",
-    "SequenceDataset",
-    "StandardScaler",
-    "TimeSeries",
-    "TimeSplit",
-    "Tracks",
+    *data.__all__,
+    *forecast.__all__,
     "evaluate_classifier",
-    "evaluate_forecast",
-    "find_data_file",
-    "forecast_metrics",
-    "forecasters",
-    "japanese_vowels",
     "load_sequence_dataset",
     "load_series",
-    "load_tracks",
-    "mackey_glass",
-    "make_forecaster",
-    "make_lags",
-    "nrmse",
-    "r2_score",
-    "read_ts",
-    "register_forecaster",
     "register_sequence_classifier",
-    "rmse",
     "run_classify",
     "run_evaluate",
     "run_fit",
     "run_forecast",
-    "santafe_laser",
     "sequence_classifiers",
-    "sine_mixture",
-    "split_by_time",
-    "stratified_split",
-    "sunspots",
-    "tune_forecaster",
+    *_LAZY,
 ]
-
-_LAZY = {"NeuralForecaster", "NeuralSequenceClassifier"}
 
 
 def __getattr__(name: str) -> Any:
