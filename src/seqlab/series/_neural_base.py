@@ -263,6 +263,31 @@ class NeuralBase:
         net = cls(input_size=input_size, num_classes=outputs, seed=seed, **self.model_kwargs)
         return net.to(self._device)
 
+    def _train(
+        self,
+        net: nn.Module,
+        n_train: int,
+        batch_loss: Callable[[torch.Tensor], torch.Tensor],
+        val_loss: Callable[[], float] | None,
+        seed: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """:func:`train_network` with this wrapper's training settings (and ``seed``, by
+        default its own): (history, best epoch)."""
+        return train_network(
+            net,
+            n_train,
+            batch_loss,
+            val_loss,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            lr_decay=self.lr_decay,
+            weight_decay=self.weight_decay,
+            grad_clip=self.grad_clip,
+            seed=self.seed if seed is None else seed,
+        )
+
     def _check_fitted(self) -> nn.Module:
         if self.network_ is None:
             raise ValueError(
