@@ -17,39 +17,19 @@ from __future__ import annotations
 from typing import Any
 
 from seqlab._utils import public_dir
-from seqlab.series import data, forecast
+from seqlab.series import data, experiments, forecast
 from seqlab.series.data import *  # noqa: F403
-from seqlab.series.experiments import (
-    evaluate_classifier,
-    load_sequence_dataset,
-    load_series,
-    register_sequence_classifier,
-    run_classify,
-    run_evaluate,
-    run_fit,
-    run_forecast,
-    sequence_classifiers,
-)
+from seqlab.series.experiments import *  # noqa: F403
 from seqlab.series.forecast import *  # noqa: F403
 
 _LAZY = ("NeuralForecaster", "NeuralSequenceClassifier")
 
-# Every name of `data` and `forecast`; the runners of `experiments` (its protocol and report
-# classes stay there); the neural wrappers, loaded on first use.
-__all__ = [
-    *data.__all__,
-    *forecast.__all__,
-    "evaluate_classifier",
-    "load_sequence_dataset",
-    "load_series",
-    "register_sequence_classifier",
-    "run_classify",
-    "run_evaluate",
-    "run_fit",
-    "run_forecast",
-    "sequence_classifiers",
-    *_LAZY,
-]
+# Every name of `data`, `forecast` and `experiments` but the experiments' protocol and
+# report classes (they stay there); the neural wrappers, loaded on first use.
+__all__ = sorted(
+    {*data.__all__, *forecast.__all__, *experiments.__all__, *_LAZY}
+    - {"ClassificationReport", "SequenceClassifier"}
+)
 
 
 def __getattr__(name: str) -> Any:
