@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,20 @@ if TYPE_CHECKING:  # torch is imported lazily: data commands should not pay for 
     import torch
 
 PathLike = str | os.PathLike[str]
+
+
+def public_dir(names: list[str]) -> Callable[[], list[str]]:
+    """A module's ``__dir__`` (PEP 562) that lists ``names`` only: the public names, not the
+    helpers and submodules the module imports. A package writes ``__dir__ = public_dir(__all__)``.
+
+    >>> public_dir(["load", "save"])()
+    ['load', 'save']
+    """
+
+    def __dir__() -> list[str]:
+        return list(names)
+
+    return __dir__
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

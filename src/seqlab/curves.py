@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqlab._utils import PathLike, atomic_write_bytes
 
-__all__ = ["curves_png", "plot_curves"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["agg_figure", "curves_png", "figure_png", "plot_curves"]
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: str = "") -> Path:
@@ -32,17 +36,12 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str = "") -> bytes
     >>> curves_png({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]})[:4]
     b'\\x89PNG'
     """
-    # The Agg canvas on a bare Figure: headless, and it leaves pyplot's global backend and
-    # figure list alone (so it is safe inside a notebook).
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     if not history.get("loss"):
         raise ValueError("history has no 'loss' values to plot; train for at least one epoch")
     epochs = list(history.get("epoch") or range(1, len(history["loss"]) + 1))
-    fig = Figure(figsize=(10, 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = agg_figure()
     for ax, key, label in zip(fig.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss")):
         if history.get(key):
             ax.plot(epochs[: len(history[key])], history[key], "bo", label=f"Training {key}")
@@ -55,9 +54,29 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str = "") -> bytes
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
+    return figure_png(fig, title)
+
+
+def agg_figure() -> Figure:
+    """A blank 10 x 4 inch figure on matplotlib's Agg canvas: headless, and it leaves pyplot's
+    global backend and figure list alone (so it is safe inside a notebook)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_png(fig: Figure, title: str = "") -> bytes:
+    """The bytes of ``fig`` as a PNG, with ``title`` (if any) above its panels.
+
+    >>> figure_png(agg_figure())[:4]
+    b'\\x89PNG'
+    """
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -95,32 +95,14 @@ def step_bow(s: DemoState) -> None:
     import torch
 
     from seqlab.models.dense import BagOfWordsMLP
-    from seqlab.training.trainer import fit
 
     vec = s.runs.get("bow_vectorizer") or _bow_vectorizer(s)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s.seed)
         model = BagOfWordsMLP(vec.vocab_size, num_classes=2, nb_scaling=True)
-    name = "bow-nbsvm"
-    t0 = time.perf_counter()
     # Large batches: few optimizer steps over the 100k-column weight matrix (measured: the
     # same accuracy as batch 32 in a tenth of the time).
-    run = fit(
-        model,
-        vec,
-        s.train,
-        val_split=0.2,
-        epochs=6,
-        batch_size=256,
-        lr=1e-2,
-        patience=2,
-        seed=s.seed,
-        device=s.device,
-        out=s.out / name,
-        overwrite=True,  # the demo is re-run into the same folder
-        progress=s.progress,
-    )
-    _record(s, name, run, time.perf_counter() - t0)
+    _train(s, "bow-nbsvm", model, vec, epochs=6, batch_size=256, lr=1e-2, patience=2)
 
 
 def step_lstm(s: DemoState) -> None:
@@ -130,7 +112,6 @@ def step_lstm(s: DemoState) -> None:
 
     from seqlab.models.rnn import LSTMClassifier
     from seqlab.text import TextVectorizer
-    from seqlab.training.trainer import fit
 
     vec = TextVectorizer(output_mode="int", max_tokens=10_000).fit(s.train.texts)
     with torch.random.fork_rng(devices=[]):
@@ -141,28 +122,29 @@ def step_lstm(s: DemoState) -> None:
     ids = vec.transform([s.train.texts[0]])[0]
     s.echo(f"a sentence becomes {len(ids)} token ids, e.g. {list(map(int, ids[:8]))} ...")
     s.echo(f"model: embedding {vec.vocab_size} x 32 -> LSTM(32) -> dense, 3 epochs")
-    name = "lstm"
-    t0 = time.perf_counter()
     # Three epochs are where validation accuracy levels off on these short sentences.
+    _train(s, "lstm", model, vec, epochs=3, batch_size=64, lr=3e-3, monitor="val_accuracy")
+
+
+def _train(s: DemoState, name: str, model: Any, vec: Any, **settings: Any) -> None:
+    """Train ``model`` on the demo's sentences (a fifth held out for validation) into the run
+    folder ``name``, then record and print its validation and test accuracy."""
+    from seqlab.training.trainer import fit
+
+    t0 = time.perf_counter()
     run = fit(
         model,
         vec,
         s.train,
         val_split=0.2,
-        epochs=3,
-        batch_size=64,
-        lr=3e-3,
-        monitor="val_accuracy",
         seed=s.seed,
         device=s.device,
         out=s.out / name,
         overwrite=True,  # the demo is re-run into the same folder
         progress=s.progress,
+        **settings,
     )
-    _record(s, name, run, time.perf_counter() - t0)
-
-
-def _record(s: DemoState, name: str, run: Any, seconds: float) -> None:
+    seconds = time.perf_counter() - t0
     test = run.evaluate(s.test)
     s.runs[name] = run
     s.results[name] = {

@@ -11,11 +11,9 @@ stays light.
 
 from __future__ import annotations
 
+from seqlab._utils import public_dir
 from seqlab.data.base import TextDataset
 
 __all__ = ["TextDataset"]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

@@ -14,49 +14,16 @@ True
 
 from __future__ import annotations
 
-from seqlab.data.datasets import (
-    TextDataset,
-    bbc,
-    corpus,
-    corpus_stats,
-    dataset_stats,
-    describe,
-    download,
-    from_folder,
-    from_table,
-    imdb,
-    imdb_path,
-    info,
-    iter_lines,
-    load,
-    names,
-    snippets,
-    train_test_split,
-)
-from seqlab.datasets import imdb_keras
+import importlib
 
-__all__ = [
-    "TextDataset",
-    "bbc",
-    "corpus",
-    "corpus_stats",
-    "dataset_stats",
-    "describe",
-    "download",
-    "from_folder",
-    "from_table",
-    "imdb",
-    "imdb_keras",
-    "imdb_path",
-    "info",
-    "iter_lines",
-    "load",
-    "names",
-    "snippets",
-    "train_test_split",
-]
+from seqlab._utils import public_dir
 
+# The public names of seqlab.data.datasets, re-exported as they are ...
+from seqlab.data.datasets import *  # noqa: F403
+from seqlab.data.datasets import __all__
 
-def __dir__() -> list[str]:
-    # PEP 562: dir() lists the public names only (not `annotations` or the submodules' names).
-    return list(__all__)
+# ... except `imdb_keras`: here it is this package's own submodule, not the star import's
+# seqlab.data.imdb_keras (a `from` import would find that one bound and keep it).
+imdb_keras = importlib.import_module("seqlab.datasets.imdb_keras")
+
+__dir__ = public_dir(__all__)

@@ -9,6 +9,7 @@ train word2vec, and build an embedding matrix for a vocabulary.
 
 from __future__ import annotations
 
+from seqlab._utils import public_dir
 from seqlab.embeddings.evaluate import evaluate_analogies, evaluate_word_pairs
 from seqlab.embeddings.io import (
     clear_cache,
@@ -42,7 +43,4 @@ __all__ = [
     "save_word2vec_format",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

@@ -7,33 +7,11 @@ top-k and nucleus (top-p) filtering, seeds, stop strings, and the two generation
 [0.5, 0.5]
 """
 
-from seqlab.generation.sampling import (
-    GREEDY_TEMPERATURE,
-    TokenSampler,
-    check_temperature,
-    filter_top_k,
-    filter_top_p,
-    next_token_probs,
-    reweight,
-    sample_next,
-    stop_at,
-    stream_tokens,
-)
+from seqlab._utils import public_dir
+from seqlab.generation import sampling
+from seqlab.generation.sampling import *  # noqa: F403
 
-__all__ = [
-    "GREEDY_TEMPERATURE",
-    "TokenSampler",
-    "check_temperature",
-    "filter_top_k",
-    "filter_top_p",
-    "next_token_probs",
-    "reweight",
-    "sample_next",
-    "stop_at",
-    "stream_tokens",
-]
+# sampling's names, less its table of generation loops.
+__all__ = [name for name in sampling.__all__ if name != "LOOPS"]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

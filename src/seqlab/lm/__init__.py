@@ -6,6 +6,7 @@
 >>> lm.load("runs/nz").evaluate(open("other.txt").read())  # doctest: +SKIP
 """
 
+from seqlab._utils import public_dir
 from seqlab.lm.data import (
     CharVocabulary,
     WordVocabulary,
@@ -47,7 +48,4 @@ __all__ = [
     "train",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 from seqlab._utils import PathLike, atomic_write_bytes, read_json
+from seqlab.curves import agg_figure, figure_png
 from seqlab.training.protocol import history_rows
 
 __all__ = ["curves_png", "plot_curves", "read_history"]
@@ -33,11 +33,7 @@ def curves_png(history: list[dict[str, Any]], title: str = "", unit: str = "nats
     >>> curves_png([{"step": 0, "time_s": 0, "val_loss": 4.0}])[:4]
     b'\\x89PNG'
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = agg_figure()
     axes = fig.subplots(1, 2, sharey=True)
     for ax, key, label in ((axes[0], "time_s", "training time (s)"), (axes[1], "step", "step")):
         for name, style in (("val_loss", "-o"), ("loss", "--")):
@@ -50,12 +46,7 @@ def curves_png(history: list[dict[str, Any]], title: str = "", unit: str = "nats
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"loss ({unit})")
     axes[0].legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig, title)
 
 
 def read_history(path: PathLike) -> list[dict[str, Any]]:

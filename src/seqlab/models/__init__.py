@@ -7,6 +7,7 @@ Every model class is importable from here, and buildable by its registered name:
 True
 """
 
+from seqlab._utils import public_dir
 from seqlab.models.cnn import CNNClassifier, KimCNNClassifier
 from seqlab.models.dense import BagOfWordsMLP
 from seqlab.models.embed_dense import EmbeddingDenseClassifier
@@ -48,6 +49,4 @@ __all__ = [
 ]
 
 
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the submodules this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

@@ -92,13 +92,7 @@ class CNNClassifier(SequenceClassifier):
         dropout = check_dropout(dropout)
         seed = check_seed(seed)
         with seeded(seed):
-            vocab_size, embedding_dim = self._init_input(
-                vocab_size=vocab_size,
-                embedding_dim=embedding_dim,
-                input_size=input_size,
-                pretrained=pretrained,
-                freeze=freeze,
-            )
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.conv1 = nn.Conv1d(self.feature_size, num_filters, kernel_size)
             self.pool = nn.MaxPool1d(pool_size)
             self.conv2 = nn.Conv1d(num_filters, num_filters, kernel_size)
@@ -106,18 +100,14 @@ class CNNClassifier(SequenceClassifier):
             self.head = nn.Linear(num_filters, num_classes)
         self.kernel_size, self.pool_size = kernel_size, pool_size
         self.min_length = pool_size * kernel_size + kernel_size - 1
-        self.config = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "embedding_dim": embedding_dim,
-            "num_filters": num_filters,
-            "kernel_size": kernel_size,
-            "pool_size": pool_size,
-            "dropout": dropout,
-            "input_size": self.input_size,
-            "freeze": freeze,
-            "seed": seed,
-        }
+        self.config = self._config(
+            num_classes,
+            seed,
+            num_filters=num_filters,
+            kernel_size=kernel_size,
+            pool_size=pool_size,
+            dropout=dropout,
+        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x, lengths = extend_to(x, lengths, self.min_length)
@@ -172,30 +162,16 @@ class KimCNNClassifier(SequenceClassifier):
         dropout = check_dropout(dropout)
         seed = check_seed(seed)
         with seeded(seed):
-            vocab_size, embedding_dim = self._init_input(
-                vocab_size=vocab_size,
-                embedding_dim=embedding_dim,
-                input_size=input_size,
-                pretrained=pretrained,
-                freeze=freeze,
-            )
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.convs = nn.ModuleList(
                 nn.Conv1d(self.feature_size, num_filters, k) for k in kernel_sizes
             )
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(num_filters * len(kernel_sizes), num_classes)
         self.kernel_sizes = kernel_sizes
-        self.config = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "embedding_dim": embedding_dim,
-            "kernel_sizes": kernel_sizes,
-            "num_filters": num_filters,
-            "dropout": dropout,
-            "input_size": self.input_size,
-            "freeze": freeze,
-            "seed": seed,
-        }
+        self.config = self._config(
+            num_classes, seed, kernel_sizes=kernel_sizes, num_filters=num_filters, dropout=dropout
+        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x, _ = extend_to(x, lengths, max(self.kernel_sizes))

@@ -68,27 +68,13 @@ class EmbeddingDenseClassifier(SequenceClassifier):
         dropout = check_dropout(dropout)
         seed = check_seed(seed)
         with seeded(seed):
-            vocab_size, embedding_dim = self._init_input(
-                vocab_size=vocab_size,
-                embedding_dim=embedding_dim,
-                input_size=input_size,
-                pretrained=pretrained,
-                freeze=freeze,
-            )
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(maxlen * self.feature_size, num_classes)
         self.maxlen, self.truncating = maxlen, truncating
-        self.config = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "embedding_dim": embedding_dim,
-            "maxlen": maxlen,
-            "truncating": truncating,
-            "dropout": dropout,
-            "input_size": self.input_size,
-            "freeze": freeze,
-            "seed": seed,
-        }
+        self.config = self._config(
+            num_classes, seed, maxlen=maxlen, truncating=truncating, dropout=dropout
+        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         batch, steps, dim = x.shape

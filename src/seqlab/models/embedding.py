@@ -80,7 +80,7 @@ class Embedding(nn.Module):
 class SequenceClassifier(nn.Module, abc.ABC):
     """Base class: turns ``tokens=`` or ``values=`` plus ``lengths`` into masked vectors.
 
-    Subclasses call :meth:`_init_input` in their constructor and implement
+    Subclasses call :meth:`_init_input` and :meth:`_config` in their constructor and implement
     :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in, logits out).
     ``forward(tokens, lengths)`` follows the classifier contract: ``tokens`` is
     ``LongTensor (B, T)`` with 0 = padding, ``lengths`` is ``LongTensor (B)``, and the result
@@ -103,18 +103,18 @@ class SequenceClassifier(nn.Module, abc.ABC):
     input_size: int | None
     embedding: Embedding | None
     feature_size: int
+    _inputs: dict[str, Any]
 
     def _init_input(
         self,
-        *,
         vocab_size: int | None,
         embedding_dim: int | None,
         input_size: int | None,
         pretrained: np.ndarray | torch.Tensor | None,
         freeze: bool,
-    ) -> tuple[int | None, int | None]:
-        """Build the embedding (or nothing, for numeric input); returns the resolved
-        ``(vocab_size, embedding_dim)`` so the subclass can store them in its config."""
+    ) -> None:
+        """Build the embedding (or nothing, for numeric input) and keep the resolved
+        ``vocab_size`` and ``embedding_dim`` for :meth:`_config`."""
         if not isinstance(freeze, bool):
             raise TypeError(f"freeze must be True or False, got {freeze!r}")
         if input_size is not None:
@@ -127,7 +127,12 @@ class SequenceClassifier(nn.Module, abc.ABC):
             self.input_size = input_size
             self.embedding = None
             self.feature_size = input_size
-            return vocab_size, embedding_dim
+            self._inputs = {
+                "vocab_size": vocab_size,
+                "embedding_dim": embedding_dim,
+                "freeze": freeze,
+            }
+            return
         if pretrained is not None:
             shape = tuple(as_matrix(pretrained).shape)
             vocab_size = shape[0] if vocab_size is None else vocab_size
@@ -144,7 +149,22 @@ class SequenceClassifier(nn.Module, abc.ABC):
         embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
         self.embedding = Embedding(vocab_size, embedding_dim, pretrained=pretrained, freeze=freeze)
         self.feature_size = embedding_dim
-        return vocab_size, embedding_dim
+        self._inputs = {"vocab_size": vocab_size, "embedding_dim": embedding_dim, "freeze": freeze}
+
+    def _config(self, num_classes: int, seed: int | None, **options: Any) -> dict[str, Any]:
+        """``self.config``: the constructor's checked arguments in the constructor's order
+        (the input's around the model's own ``options``), as a run's ``config.json`` keeps them.
+        Call it after :meth:`_init_input`."""
+        inputs = self._inputs
+        return {
+            "vocab_size": inputs["vocab_size"],
+            "num_classes": num_classes,
+            "embedding_dim": inputs["embedding_dim"],
+            **options,
+            "input_size": self.input_size,
+            "freeze": inputs["freeze"],
+            "seed": seed,
+        }
 
     def embed(
         self,

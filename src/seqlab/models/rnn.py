@@ -109,13 +109,7 @@ class RecurrentClassifier(SequenceClassifier):
             )
         directions = 2 if bidirectional else 1
         with seeded(seed):
-            vocab_size, embedding_dim = self._init_input(
-                vocab_size=vocab_size,
-                embedding_dim=embedding_dim,
-                input_size=input_size,
-                pretrained=pretrained,
-                freeze=freeze,
-            )
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             rnn_class = _CELLS[self.cell]
             # One module per layer (not nn.LSTM(num_layers=...)) so skips and dropout can
             # sit between layers; packed data flows through unchanged in layout.
@@ -134,20 +128,16 @@ class RecurrentClassifier(SequenceClassifier):
             _unit_forget_bias(self.layers, hidden_size)
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
         self.residual, self.pooling = residual, pooling
-        self.config = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "embedding_dim": embedding_dim,
-            "hidden_size": hidden_size,
-            "num_layers": num_layers,
-            "bidirectional": bidirectional,
-            "residual": residual,
-            "dropout": dropout,
-            "pooling": pooling,
-            "input_size": self.input_size,
-            "freeze": freeze,
-            "seed": seed,
-        }
+        self.config = self._config(
+            num_classes,
+            seed,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            residual=residual,
+            dropout=dropout,
+            pooling=pooling,
+        )
         if self.cell == "lstm":
             self.config["unit_forget_bias"] = unit_forget_bias
 

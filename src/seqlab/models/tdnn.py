@@ -96,13 +96,7 @@ class TDNNClassifier(SequenceClassifier):
         dropout = check_dropout(dropout)
         seed = check_seed(seed)
         with seeded(seed):
-            vocab_size, embedding_dim = self._init_input(
-                vocab_size=vocab_size,
-                embedding_dim=embedding_dim,
-                input_size=input_size,
-                pretrained=pretrained,
-                freeze=freeze,
-            )
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             sizes = [self.feature_size, *channels]
             self.layers = nn.ModuleList(
                 nn.Conv1d(sizes[i], sizes[i + 1], kernel_sizes[i], dilation=dilations[i])
@@ -112,20 +106,16 @@ class TDNNClassifier(SequenceClassifier):
             self.head = nn.Linear(channels[-1], num_classes)
         self.activation, self.pooling = ACTIVATIONS[activation], pooling
         self.receptive_field = 1 + sum((k - 1) * d for k, d in zip(kernel_sizes, dilations))
-        self.config = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "embedding_dim": embedding_dim,
-            "channels": channels,
-            "kernel_sizes": kernel_sizes,
-            "dilations": dilations,
-            "activation": activation,
-            "pooling": pooling,
-            "dropout": dropout,
-            "input_size": self.input_size,
-            "freeze": freeze,
-            "seed": seed,
-        }
+        self.config = self._config(
+            num_classes,
+            seed,
+            channels=channels,
+            kernel_sizes=kernel_sizes,
+            dilations=dilations,
+            activation=activation,
+            pooling=pooling,
+            dropout=dropout,
+        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x, lengths = extend_to(x, lengths, self.receptive_field)

@@ -16,99 +16,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from seqlab.series.data import (
-    SequenceDataset,
-    TimeSeries,
-    Tracks,
-    find_data_file,
-    japanese_vowels,
-    load_tracks,
-    mackey_glass,
-    read_ts,
-    santafe_laser,
-    sine_mixture,
-    stratified_split,
-    sunspots,
-)
-from seqlab.series.experiments import (
-    evaluate_classifier,
-    load_sequence_dataset,
-    load_series,
-    register_sequence_classifier,
-    run_classify,
-    run_evaluate,
-    run_fit,
-    run_forecast,
-    sequence_classifiers,
-)
-from seqlab.series.forecast import (
-    NEURAL_MODELS,
-    ESNForecaster,
-    Forecaster,
-    ForecastReport,
-    LinearAR,
-    Persistence,
-    StandardScaler,
-    TimeSplit,
-    evaluate_forecast,
-    forecast_metrics,
-    forecasters,
-    make_forecaster,
-    make_lags,
-    nrmse,
-    r2_score,
-    register_forecaster,
-    rmse,
-    split_by_time,
-    tune_forecaster,
-)
+from seqlab._utils import public_dir
+from seqlab.series import data, experiments, forecast
+from seqlab.series.data import *  # noqa: F403
+from seqlab.series.experiments import *  # noqa: F403
+from seqlab.series.forecast import *  # noqa: F403
 
-__all__ = [
-    "NEURAL_MODELS",
-    "ESNForecaster",
-    "ForecastReport",
-    "Forecaster",
-    "LinearAR",
-    "NeuralForecaster",
-    "NeuralSequenceClassifier",
-    "Persistence",
-    "SequenceDataset",
-    "StandardScaler",
-    "TimeSeries",
-    "TimeSplit",
-    "Tracks",
-    "evaluate_classifier",
-    "evaluate_forecast",
-    "find_data_file",
-    "forecast_metrics",
-    "forecasters",
-    "japanese_vowels",
-    "load_sequence_dataset",
-    "load_series",
-    "load_tracks",
-    "mackey_glass",
-    "make_forecaster",
-    "make_lags",
-    "nrmse",
-    "r2_score",
-    "read_ts",
-    "register_forecaster",
-    "register_sequence_classifier",
-    "rmse",
-    "run_classify",
-    "run_evaluate",
-    "run_fit",
-    "run_forecast",
-    "santafe_laser",
-    "sequence_classifiers",
-    "sine_mixture",
-    "split_by_time",
-    "stratified_split",
-    "sunspots",
-    "tune_forecaster",
-]
+_LAZY = ("NeuralForecaster", "NeuralSequenceClassifier")
 
-_LAZY = {"NeuralForecaster", "NeuralSequenceClassifier"}
+# Every name of `data`, `forecast` and `experiments` but the experiments' protocol and
+# report classes (they stay there); the neural wrappers, loaded on first use.
+__all__ = sorted(
+    {*data.__all__, *forecast.__all__, *experiments.__all__, *_LAZY}
+    - {"ClassificationReport", "SequenceClassifier"}
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -121,6 +42,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'seqlab.series' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

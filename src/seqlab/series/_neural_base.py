@@ -17,7 +17,7 @@ from seqlab._utils import resolve_device, torch_generator
 from seqlab.models.registry import get as get_model
 from seqlab.series.forecast import NEURAL_MODELS
 
-__all__ = ["NeuralBase", "train_network"]
+__all__ = ["NeuralBase"]
 
 _RECURRENT = ("lstm", "gru", "rnn")
 # Arguments the wrapper sets itself; passing them through **model_kwargs would be ambiguous.
@@ -140,61 +140,6 @@ class _SeriesTask:
             return {"loss": self.val_loss()}
 
 
-def train_network(
-    model: nn.Module,
-    n_train: int,
-    batch_loss: Callable[[torch.Tensor], torch.Tensor],
-    val_loss: Callable[[], float] | None,
-    *,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    patience: int,
-    lr_decay: float,
-    weight_decay: float,
-    grad_clip: float | None,
-    seed: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """Adam over shuffled mini-batches on the one training loop (:mod:`seqlab.training.loop`),
-    early stopping on ``val_loss``; the best epoch's weights are loaded back. Returns
-    (history, best epoch).
-
-    The untrained model counts as epoch 0 (its validation loss is the first history row), so
-    training that never improves the held-out loss gives back the starting weights.
-
-    Every ``max(1, patience // 4)`` epochs without a better validation loss, training goes
-    back to the best weights so far and the learning rate is multiplied by ``lr_decay``
-    (1.0: never), so a noisy target gets smaller, more careful steps before training stops.
-    """
-    from seqlab.training import loop
-
-    has_val = val_loss is not None
-    cfg = loop.TrainConfig(
-        epochs=epochs,
-        optimizer="adam",
-        lr=lr,
-        weight_decay=weight_decay,
-        clip_grad_norm=grad_clip,
-        patience=patience if has_val else None,
-        monitor="val_loss" if has_val else "loss",
-        restore_best=has_val,  # no validation: keep the last weights
-        lr_decay=lr_decay if has_val else 1.0,
-        decay_every=max(1, patience // 4),
-        evaluate_at_start=has_val,
-        seed=seed,
-    )
-    device = next(model.parameters()).device
-    task = _SeriesTask(n_train, batch_size, seed, batch_loss, val_loss)
-    result = loop.run(model, task, cfg, device=device, progress=False)
-    model.eval()
-    history = [
-        {k: row[k] for k in ("epoch", "lr", "loss", "val_loss") if k in row}
-        for row in result.history
-    ]
-    best = result.summary["best_epoch"] if has_val else result.summary["epochs_run"]
-    return history, int(best)
-
-
 class NeuralBase:
     """Argument checks and the network builder shared by the two wrappers."""
 
@@ -262,6 +207,54 @@ class NeuralBase:
         seed = self.seed if seed is None else seed
         net = cls(input_size=input_size, num_classes=outputs, seed=seed, **self.model_kwargs)
         return net.to(self._device)
+
+    def _train(
+        self,
+        model: nn.Module,
+        n_train: int,
+        batch_loss: Callable[[torch.Tensor], torch.Tensor],
+        val_loss: Callable[[], float] | None,
+        seed: int | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Train ``model`` with this wrapper's settings: Adam over shuffled mini-batches on the
+        one training loop (:mod:`seqlab.training.loop`), early stopping on ``val_loss``; the
+        best epoch's weights are loaded back. Returns (history, best epoch). ``seed`` defaults
+        to the wrapper's own.
+
+        The untrained model counts as epoch 0 (its validation loss is the first history row),
+        so training that never improves the held-out loss gives back the starting weights.
+
+        Every ``max(1, patience // 4)`` epochs without a better validation loss, training goes
+        back to the best weights so far and the learning rate is multiplied by ``lr_decay``
+        (1.0: never), so a noisy target gets smaller, more careful steps before training stops.
+        """
+        from seqlab.training import loop
+
+        has_val = val_loss is not None
+        cfg = loop.TrainConfig(
+            epochs=self.epochs,
+            optimizer="adam",
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            clip_grad_norm=self.grad_clip,
+            patience=self.patience if has_val else None,
+            monitor="val_loss" if has_val else "loss",
+            restore_best=has_val,  # no validation: keep the last weights
+            lr_decay=self.lr_decay if has_val else 1.0,
+            decay_every=max(1, self.patience // 4),
+            evaluate_at_start=has_val,
+            seed=self.seed if seed is None else seed,
+        )
+        device = next(model.parameters()).device
+        task = _SeriesTask(n_train, self.batch_size, cfg.seed, batch_loss, val_loss)
+        result = loop.run(model, task, cfg, device=device, progress=False)
+        model.eval()
+        history = [
+            {k: row[k] for k in ("epoch", "lr", "loss", "val_loss") if k in row}
+            for row in result.history
+        ]
+        best = result.summary["best_epoch"] if has_val else result.summary["epochs_run"]
+        return history, int(best)
 
     def _check_fitted(self) -> nn.Module:
         if self.network_ is None:

@@ -10,11 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.series._neural_base import (
-    NeuralBase,
-    _seeded_training,
-    train_network,
-)
+from seqlab.series._neural_base import NeuralBase, _seeded_training
 from seqlab.series.data import stratified_split
 from seqlab.series.neural_forecast import _stats
 
@@ -161,19 +157,8 @@ class NeuralSequenceClassifier(NeuralBase):
                 )
                 return total / len(va)
 
-            self.history_, self.best_epoch_ = train_network(
-                net,
-                len(tr),
-                batch_loss,
-                val_loss if len(va) else None,
-                epochs=self.epochs,
-                lr=self.lr,
-                batch_size=self.batch_size,
-                patience=self.patience,
-                lr_decay=self.lr_decay,
-                weight_decay=self.weight_decay,
-                grad_clip=self.grad_clip,
-                seed=self.seed,
+            self.history_, self.best_epoch_ = self._train(
+                net, len(tr), batch_loss, val_loss if len(va) else None
             )
         self.network_ = net
         return self

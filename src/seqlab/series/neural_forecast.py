@@ -14,7 +14,6 @@ from seqlab.series._neural_base import (
     _check_float,
     _check_int,
     _seeded_training,
-    train_network,
 )
 
 __all__ = ["NeuralForecaster"]
@@ -251,19 +250,8 @@ class NeuralForecaster(NeuralBase):
                     total += float(((self._forward(net, z, chunk) - t[chunk]) ** 2).sum())
                 return total / (len(val_steps) * t.shape[1])
 
-            history, best_epoch = train_network(
-                net,
-                len(train_steps),
-                batch_loss,
-                val_loss if len(val_steps) else None,
-                epochs=self.epochs,
-                lr=self.lr,
-                batch_size=self.batch_size,
-                patience=self.patience,
-                lr_decay=self.lr_decay,
-                weight_decay=self.weight_decay,
-                grad_clip=self.grad_clip,
-                seed=seed,
+            history, best_epoch = self._train(
+                net, len(train_steps), batch_loss, val_loss if len(val_steps) else None, seed
             )
         return net, history, best_epoch
 

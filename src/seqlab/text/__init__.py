@@ -5,6 +5,7 @@
 [[3, 0, 0]]
 """
 
+from seqlab._utils import public_dir
 from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.text.sequences import pad_sequences
 from seqlab.text.tokenize import (
@@ -44,7 +45,4 @@ __all__ = [
     "word_tokenizer",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

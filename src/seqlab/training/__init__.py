@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from seqlab._utils import public_dir
 from seqlab.training import (
     callbacks,
     checkpoint,
@@ -50,7 +51,4 @@ __all__ = [
     "trainer",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the helpers this module imports.
-    return list(__all__)
+__dir__ = public_dir(__all__)

@@ -32,6 +32,7 @@ recurrent layer), :mod:`~seqlab.models.esn.linalg` (spectral radius, ridge reado
 
 from __future__ import annotations
 
+from seqlab._utils import public_dir
 from seqlab.models.esn.classifier import ESNClassifier, embed_tokens
 from seqlab.models.esn.linalg import DENSE_MAX_UNITS, ridge_solve, spectral_radius
 from seqlab.models.esn.regressor import ESN
@@ -47,7 +48,4 @@ __all__ = [
     "spectral_radius",
 ]
 
-
-def __dir__() -> list[str]:
-    # PEP 562: dir() shows the public names, not the submodules and helpers.
-    return list(__all__)
+__dir__ = public_dir(__all__)
