@@ -195,7 +195,7 @@ def test_distributed_cli_streams_a_file(jsonl, tmp_path):
     assert config["train"]["stream"]["format"] == "jsonl"
     assert "run folder:" in result.output
     result = CliRunner().invoke(
-        cli, ["classify", "train", "--data", "snippets", "--stream", "--out", str(out)]
+        cli, ["classify", "train", "--data", "snippets", "--stream", "--out", str(tmp_path / "b")]
     )
     assert result.exit_code != 0 and "stream=True reads a JSONL or TSV file" in result.output
 
