@@ -259,7 +259,7 @@ NEURAL_FORECAST: dict[str, dict[str, Any]] = {
     "sunspots": {
         # The LSTM on the residuals of a linear AR(100) part, reading the 132-month window as
         # means of `pool` months, trained for a fixed number of epochs (no inner early
-        # stopping: val_fraction=0), the mean of 5 seeds. Trials on validation only
+        # stopping: val_split=0), the mean of 5 seeds. Trials on validation only
         # (bench_sunspots_lstm.py): the LSTM alone scores 0.33-0.35, the hybrid with early
         # stopping on the last 10 % of the training windows stays at the AR's 0.3230 (the
         # network barely leaves its zero start); pool=1 is the unpooled ablation.
@@ -268,7 +268,7 @@ NEURAL_FORECAST: dict[str, dict[str, Any]] = {
             "lags": 132,
             "ar_lags": 100,
             "weight_decay": 0.0,
-            "val_fraction": 0.0,
+            "val_split": 0.0,
             "ensemble": 5,
             "seed": 0,
         },
@@ -350,7 +350,7 @@ def bench_japanese_vowels(
     train = japanese_vowels("train", data_dir)
     test = japanese_vowels("test", data_dir)
     start = time.perf_counter()
-    rep = evaluate_classifier(train, test, "esn", base, grid=grid, val_fraction=0.3, seed=0)
+    rep = evaluate_classifier(train, test, "esn", base, grid=grid, val_split=0.3, seed=0)
     plot = plot_confusion(
         rep.confusion,
         rep.label_names,

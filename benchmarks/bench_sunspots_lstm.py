@@ -57,13 +57,13 @@ TRIALS: dict[str, dict[str, Any]] = {
     "hybrid-ar100-15-epochs": {
         "ar_lags": 100,
         "weight_decay": 0.0,
-        "val_fraction": 0.0,
+        "val_split": 0.0,
         "epochs": 15,
     },
     "hybrid-ar100-pool6-15-epochs": {
         "ar_lags": 100,
         "weight_decay": 0.0,
-        "val_fraction": 0.0,
+        "val_split": 0.0,
         "epochs": 15,
         "pool": 6,
     },

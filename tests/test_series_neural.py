@@ -145,13 +145,13 @@ def test_series_neural_pooled_hybrid_starts_as_the_linear_model() -> None:
 
 def test_series_neural_ensemble_is_the_mean_of_its_seeds() -> None:
     u = _sine(300)
-    kwargs = {**TINY, "val_fraction": 0.0}
+    kwargs = {**TINY, "val_split": 0.0}
     both = NeuralForecaster("gru", seed=3, ensemble=2, **kwargs).fit(u[:-1], u[1:])
     one = NeuralForecaster("gru", seed=3, **kwargs).fit(u[:-1], u[1:]).predict(u[:-1])
     two = NeuralForecaster("gru", seed=4, **kwargs).fit(u[:-1], u[1:]).predict(u[:-1])
     np.testing.assert_allclose(both.predict(u[:-1]), (one + two) / 2, rtol=1e-5, atol=1e-6)
     assert len(both.networks_) == 2 and both.network_ is both.networks_[0]
-    # val_fraction=0: nothing held out, exactly `epochs` epochs, the last one kept
+    # val_split=0: nothing held out, exactly `epochs` epochs, the last one kept
     assert [row["epoch"] for row in both.history_] == [1, 2, 3, 4] and both.best_epoch_ == 4
     assert both.config["ensemble"] == 2
     with pytest.raises(ValueError, match="ensemble must be an integer >= 1, got 0"):
@@ -248,8 +248,15 @@ def test_series_neural_classifier_errors() -> None:
         clf.fit("abc", [0, 1, 0])
     with pytest.raises(ValueError, match="not fitted yet"):
         clf.predict(ds.sequences)
-    with pytest.raises(ValueError, match=r"val_fraction must be in \[0.0, 1.0\)"):
-        NeuralSequenceClassifier(val_fraction=1.0)
+    with pytest.raises(ValueError, match=r"val_split must be in \[0.0, 1.0\)"):
+        NeuralSequenceClassifier(val_split=1.0)
+    # the old names still work, with a warning that names the new one
+    with pytest.warns(
+        DeprecationWarning, match=r"val_fraction=\.\.\.\) is deprecated; use val_split"
+    ):
+        old = NeuralSequenceClassifier(val_fraction=0.3, grad_clip=2.0)
+    assert (old.val_split, old.clip_grad_norm) == (0.3, 2.0)
+    assert "val_fraction" not in old.model_kwargs and "grad_clip" not in old.model_kwargs
 
 
 # --------------------------------------------------------------------------------------

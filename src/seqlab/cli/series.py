@@ -411,7 +411,15 @@ def forecast_command(run_dir: str, steps: int, data_dir: str | None, out: str | 
     help="How each sequence's states are summarised (ESN).",
 )
 @click.option("--bidirectional", is_flag=True, default=None, help="Also read sequences reversed.")
-@click.option("--val-fraction", type=float, default=0.2, show_default=True)
+@click.option(
+    "--val-split",
+    "--val-fraction",  # the old name, kept working
+    "val_split",
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of the training sequences held out to choose hyper-parameters (--tune).",
+)
 @click.option("--tune", is_flag=True, help="Choose hyper-parameters on a validation split.")
 @_learning_rate_option
 @_device_option
@@ -424,7 +432,7 @@ def classify_command(
     learning_rate: float | None,
     readout_state: str | None,
     bidirectional: bool | None,
-    val_fraction: float,
+    val_split: float,
     tune: bool,
     out: str | None,
     data_dir: str | None,
@@ -453,7 +461,7 @@ def classify_command(
         kwargs,
         grid=grid,
         data_dir=data_dir,
-        val_fraction=val_fraction,
+        val_split=val_split,
         seed=seed,
         out=out,
     )

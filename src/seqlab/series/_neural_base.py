@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from seqlab.series.forecast import NEURAL_MODELS
 
 __all__ = ["NeuralBase"]
 
+# Old names of renamed arguments (one name per concept across seqlab) -> the new ones.
+RENAMED = {"val_fraction": "val_split", "grad_clip": "clip_grad_norm"}
 _RECURRENT = ("lstm", "gru", "rnn")
 # Arguments the wrapper sets itself; passing them through **model_kwargs would be ambiguous.
 _RESERVED = ("input_size", "num_classes", "seed", "vocab_size", "embedding_dim", "pretrained")
@@ -153,12 +156,25 @@ class NeuralBase:
         seed: int,
         device: str,
         patience: int,
-        val_fraction: float,
+        val_split: float,
         lr_decay: float,
         weight_decay: float,
-        grad_clip: float | None,
+        clip_grad_norm: float | None,
         model_kwargs: dict[str, Any],
     ) -> None:
+        model_kwargs = dict(model_kwargs)
+        for old, new in RENAMED.items():  # the old names, still accepted for a while
+            if old in model_kwargs:
+                warnings.warn(
+                    f"{type(self).__name__}({old}=...) is deprecated; use {new}=... instead",
+                    DeprecationWarning,
+                    stacklevel=3,
+                )
+                value = model_kwargs.pop(old)
+                if new == "val_split":
+                    val_split = value
+                else:
+                    clip_grad_norm = value
         if not isinstance(model, str) or model not in NEURAL_MODELS:
             raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
         self.model = model
@@ -168,7 +184,7 @@ class NeuralBase:
         self.batch_size = _check_int("batch_size", batch_size, 1)
         self.seed = _check_int("seed", seed, 0)
         self.patience = _check_int("patience", patience, 1)
-        self.val_fraction = _check_float("val_fraction", val_fraction, 0.0, 1.0, low_open=False)
+        self.val_split = _check_float("val_split", val_split, 0.0, 1.0, low_open=False)
         if isinstance(lr_decay, bool) or not isinstance(lr_decay, int | float):
             raise TypeError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}")
         if not 0.0 < lr_decay <= 1.0:
@@ -177,9 +193,11 @@ class NeuralBase:
         self.weight_decay = _check_float(
             "weight_decay", weight_decay, 0.0, math.inf, low_open=False
         )
-        if grad_clip is not None:
-            grad_clip = _check_float("grad_clip", grad_clip, 0.0, math.inf, low_open=True)
-        self.grad_clip = grad_clip
+        if clip_grad_norm is not None:
+            clip_grad_norm = _check_float(
+                "clip_grad_norm", clip_grad_norm, 0.0, math.inf, low_open=True
+            )
+        self.clip_grad_norm = clip_grad_norm
         self.device = str(device)
         self._device = resolve_device(device)
         self.model_kwargs = _network_kwargs(model, self.hidden_size, model_kwargs)
@@ -192,10 +210,10 @@ class NeuralBase:
             "seed": self.seed,
             "device": self.device,
             "patience": self.patience,
-            "val_fraction": self.val_fraction,
+            "val_split": self.val_split,
             "lr_decay": self.lr_decay,
             "weight_decay": self.weight_decay,
-            "grad_clip": self.grad_clip,
+            "clip_grad_norm": self.clip_grad_norm,
             **dict(model_kwargs),
         }
         self.network_: nn.Module | None = None
@@ -236,7 +254,7 @@ class NeuralBase:
             optimizer="adam",
             lr=self.lr,
             weight_decay=self.weight_decay,
-            clip_grad_norm=self.grad_clip,
+            clip_grad_norm=self.clip_grad_norm,
             patience=self.patience if has_val else None,
             monitor="val_loss" if has_val else "loss",
             restore_best=has_val,  # no validation: keep the last weights

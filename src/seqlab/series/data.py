@@ -492,23 +492,23 @@ def load_tracks(
 
 
 def stratified_split(
-    labels: Any, val_fraction: float = 0.2, seed: int = 0
+    labels: Any, val_split: float = 0.2, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(train_index, val_index)`` with about ``val_fraction`` of every class in validation.
+    """``(train_index, val_index)`` with about ``val_split`` of every class in validation.
 
     >>> tr, va = stratified_split([0] * 10 + [1] * 10, 0.2, seed=0)
     >>> len(tr), len(va)
     (16, 4)
     """
     labels = np.asarray(labels)
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if not 0.0 < val_split < 1.0:
+        raise ValueError(f"val_split must be in (0, 1), got {val_split}")
     rng = np.random.default_rng(seed)
     val_idx = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         rng.shuffle(idx)
-        k = int(round(len(idx) * val_fraction))
+        k = int(round(len(idx) * val_split))
         val_idx.extend(idx[: min(k, len(idx) - 1)].tolist())
     val = np.sort(np.array(val_idx, dtype=np.int64))
     train = np.setdiff1d(np.arange(len(labels)), val)

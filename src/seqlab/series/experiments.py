@@ -445,10 +445,10 @@ def evaluate_classifier(
     model_kwargs: dict[str, Any] | None = None,
     *,
     grid: dict[str, Iterable[Any]] | None = None,
-    val_fraction: float = 0.2,
+    val_split: float = 0.2,
     seed: int = 0,
 ) -> ClassificationReport:
-    """Choose hyper-parameters on a stratified validation split of ``train``, refit on all of
+    """Choose hyper-parameters on a stratified ``val_split`` of ``train``, refit on all of
     ``train``, report accuracy and the confusion matrix on ``test``.
 
     The best validation accuracy wins; ties go to the lowest validation loss (mean squared
@@ -465,7 +465,7 @@ def evaluate_classifier(
     rows: list[dict[str, Any]] = []
     chosen = base
     if grid:
-        tr, va = stratified_split(train.labels, val_fraction, seed)
+        tr, va = stratified_split(train.labels, val_split, seed)
         tr_seqs = [train.sequences[i] for i in tr]
         va_seqs = [train.sequences[i] for i in va]
         for combo in _grid(grid):
@@ -509,14 +509,14 @@ def run_classify(
     *,
     grid: dict[str, Iterable[Any]] | None = None,
     data_dir: PathLike | None = None,
-    val_fraction: float = 0.2,
+    val_split: float = 0.2,
     seed: int = 0,
     out: PathLike | None = None,
 ) -> dict[str, Any]:
     """Classify a named sequence dataset; with ``out`` write ``metrics.json`` and ``confusion.png``."""
     train, test = load_sequence_dataset(data, data_dir)
     rep = evaluate_classifier(
-        train, test, model, model_kwargs, grid=grid, val_fraction=val_fraction, seed=seed
+        train, test, model, model_kwargs, grid=grid, val_split=val_split, seed=seed
     )
     result = {"data": data, "n_train": len(train), "n_test": len(test), **rep.to_dict()}
     if out is not None:

@@ -12,9 +12,9 @@
   variable-length multivariate sequences such as Japanese Vowels.
 
 Both train with Adam (mini-batches shuffled by a generator seeded with ``seed``, gradient
-norm clipped at ``grad_clip``) and stop early on a validation part carved out of the data
-given to ``fit`` — for forecasting the *last* ``val_fraction`` of the windows in time order,
-for classification a stratified ``val_fraction`` of the sequences — keeping the weights of
+norm clipped at ``clip_grad_norm``) and stop early on a validation part carved out of the data
+given to ``fit`` — for forecasting the *last* ``val_split`` of the windows in time order,
+for classification a stratified ``val_split`` of the sequences — keeping the weights of
 the best validation epoch (epoch 0 = untrained). After every ``max(1, patience // 4)``
 epochs without progress, training returns to the best weights and multiplies the learning
 rate by ``lr_decay``; after ``patience`` such epochs it stops. Under :func:`~seqlab.series.forecast.evaluate_forecast` the data given

@@ -56,7 +56,7 @@ class NeuralSequenceClassifier(NeuralBase):
 
     ``fit(sequences, labels)``: each sequence is a ``(T_i, D)`` array; every channel is
     standardised with the mean / std of the training sequences (all their steps); a
-    stratified ``val_fraction`` of the sequences is held out (``val_fraction=0``: none) and
+    stratified ``val_split`` of the sequences is held out (``val_split=0``: none) and
     training (cross-entropy, Adam) stops when its loss has not improved for ``patience``
     epochs, keeping the best epoch's weights. Batches are zero-padded to their longest
     sequence and the networks ignore the padding (they get the true lengths).
@@ -83,10 +83,10 @@ class NeuralSequenceClassifier(NeuralBase):
         seed: int = 0,
         device: str = "cpu",
         patience: int = 20,
-        val_fraction: float = 0.2,
+        val_split: float = 0.2,
         lr_decay: float = 0.5,
         weight_decay: float = 0.0,
-        grad_clip: float | None = 1.0,
+        clip_grad_norm: float | None = 1.0,
         **model_kwargs: Any,
     ) -> None:
         super().__init__(
@@ -98,10 +98,10 @@ class NeuralSequenceClassifier(NeuralBase):
             seed,
             device,
             patience,
-            val_fraction,
+            val_split,
             lr_decay,
             weight_decay,
-            grad_clip,
+            clip_grad_norm,
             model_kwargs,
         )
         self.classes_: list[Any] | None = None
@@ -129,8 +129,8 @@ class NeuralSequenceClassifier(NeuralBase):
         if len(classes) < 2:
             raise ValueError(f"labels must hold at least 2 classes, got {classes}")
         y = np.searchsorted(np.array(classes), labels)
-        if self.val_fraction > 0:
-            tr, va = stratified_split(y, self.val_fraction, self.seed)
+        if self.val_split > 0:
+            tr, va = stratified_split(y, self.val_split, self.seed)
         else:
             tr, va = np.arange(len(seqs)), np.zeros(0, dtype=np.int64)
         self.channel_mean_, self.channel_scale_ = _stats(np.concatenate(seqs, axis=0))

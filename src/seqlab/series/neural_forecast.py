@@ -42,7 +42,7 @@ class NeuralForecaster(NeuralBase):
     (t >= lags - 1): the network reads ``u[t - lags + 1 .. t]`` as a sequence
     ``(lags, D)`` and regresses ``targets[t]`` with the mean squared error. Inputs and targets
     are standardised with the statistics of the data given to ``fit``. The last
-    ``val_fraction`` of those windows (in time order, never shuffled) is held out: training
+    ``val_split`` of those windows (in time order, never shuffled) is held out: training
     stops when its loss has not improved for ``patience`` epochs and the best epoch's
     weights are kept. ``predict(inputs)`` gives one causal prediction per step; the first
     ``lags - 1`` windows are padded with ``inputs[0]``.
@@ -62,7 +62,7 @@ class NeuralForecaster(NeuralBase):
     long, noisy history as a short, smoother sequence; the linear part of a hybrid still
     reads the raw steps. ``ensemble=n > 1`` trains ``n`` networks with seeds ``seed`` ..
     ``seed + n - 1`` and predicts their mean (``networks_``; ``network_``, ``history_`` and
-    ``best_epoch_`` describe the first). ``val_fraction=0`` holds nothing out and trains for
+    ``best_epoch_`` describe the first). ``val_split=0`` holds nothing out and trains for
     exactly ``epochs`` epochs (choose ``epochs`` on a validation split then). See the module
     docstring for the training loop.
 
@@ -83,10 +83,10 @@ class NeuralForecaster(NeuralBase):
         seed: int = 0,
         device: str = "cpu",
         patience: int = 10,
-        val_fraction: float = 0.1,
+        val_split: float = 0.1,
         lr_decay: float = 0.5,
         weight_decay: float = 0.0,
-        grad_clip: float | None = 1.0,
+        clip_grad_norm: float | None = 1.0,
         residual: bool = False,
         ar_lags: int = 0,
         ar_ridge: float = 1e-6,
@@ -103,10 +103,10 @@ class NeuralForecaster(NeuralBase):
             seed,
             device,
             patience,
-            val_fraction,
+            val_split,
             lr_decay,
             weight_decay,
-            grad_clip,
+            clip_grad_norm,
             model_kwargs,
         )
         self.lags = _check_int("lags", lags, 1)
@@ -193,13 +193,13 @@ class NeuralForecaster(NeuralBase):
                 f"and inputs only {u.shape[1]}; use residual=False"
             )
         n_full = u.shape[0] - self.lags + 1
-        n_val = round(n_full * self.val_fraction) if self.val_fraction > 0 else 0
-        if self.val_fraction > 0:
+        n_val = round(n_full * self.val_split) if self.val_split > 0 else 0
+        if self.val_split > 0:
             n_val = max(n_val, 1)
         if n_full - n_val < 1:
             raise ValueError(
-                f"{u.shape[0]} steps are too few for lags={self.lags} and val_fraction="
-                f"{self.val_fraction}; use fewer lags or a longer series"
+                f"{u.shape[0]} steps are too few for lags={self.lags} and val_split="
+                f"{self.val_split}; use fewer lags or a longer series"
             )
         self.input_mean_, self.input_scale_ = _stats(u)
         self.target_mean_, self.target_scale_ = _stats(y)
