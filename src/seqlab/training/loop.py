@@ -194,9 +194,7 @@ class _Loop:
                     continue
                 if self._eval_due():
                     self.evaluate()
-                if self.checkpoint_dir is not None and (
-                    self.clock() - self.last_checkpoint_wall >= cfg.checkpoint_every
-                ):
+                if self.checkpoint_dir is not None and self._checkpoint_due():
                     self.save_checkpoint()
         except KeyboardInterrupt as exc:
             if bar is not None:
@@ -283,6 +281,12 @@ class _Loop:
                 self.stopped = self.stopped or "callback"
         if self.checkpoint_dir is not None:
             self.save_checkpoint()
+
+    def _checkpoint_due(self) -> bool:
+        due = self.clock() - self.last_checkpoint_wall >= self.cfg.checkpoint_every
+        if self.world > 1:  # every rank takes part in a checkpoint: rank 0's clock decides
+            due = distributed.broadcast_float(1.0 if due else 0.0) > 0.5
+        return due
 
     def _eval_due(self) -> bool:
         cfg = self.cfg
