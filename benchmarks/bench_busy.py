@@ -9,8 +9,8 @@ training, plus start-up and a held-out evaluation per leg); --quick about 5.
 The issue "One training core": with other work on a 2-core machine, the default character LM
 did 19 steps in 62 s on torch's 2 threads and 1,050 on one, because idle OpenMP threads
 spin (libgomp: 300,000 spins, about 10 ms, after every parallel region) on cores another
-process needs. ``import seqlab`` now sets ``OMP_WAIT_POLICY=PASSIVE`` (see
-``seqlab._openmp``). This script measures, for torch threads 1, 2 and torch's default, and
+process needs. This script measures (the figures and the choice they led to: see
+``seqlab._openmp``), for torch threads 1, 2 and torch's default, and
 for each wait policy, training steps per second of
 ``seqlab.lm.train("nietzsche", level="char")`` (the default recipe) while the machine is
 quiet and while a second process burns one core (a pure-Python busy loop, started before the
@@ -19,8 +19,10 @@ leg and stopped after it, bounded in time).
 Wait policies, each in its own worker process (libgomp reads the variables when torch loads
 it, so a policy is fixed per process; each worker imports seqlab before torch):
 
-* ``passive``: seqlab's default (neither variable set; ``import seqlab`` sets PASSIVE);
-* ``spin``: ``GOMP_SPINCOUNT=300000``, libgomp's own default (what torch does on its own).
+* ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (what ``SEQLAB_PASSIVE_WAIT=1`` sets);
+* ``spin``: ``GOMP_SPINCOUNT=300000``, libgomp's own default (seqlab's and torch's);
+* ``--spin-counts N ...`` compares those spin counts instead; ``--threads auto`` measures
+  ``threads="auto"`` (fewer threads when other work runs when training starts).
 
 Each worker reports the spin count libgomp actually read (``OMP_DISPLAY_ENV=VERBOSE``). For
 each (policy, threads) the quiet and busy legs alternate (quiet, busy, quiet, busy, ...;
@@ -52,8 +54,8 @@ from _common import RESULTS, environment, paired_timing, write_json
 HERE = Path(__file__).resolve().parent
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 POLICIES: dict[str, dict[str, str]] = {
-    "passive": {},  # seqlab's default: `import seqlab` sets OMP_WAIT_POLICY=PASSIVE
-    "spin": {"GOMP_SPINCOUNT": "300000"},  # libgomp's default spin count, set explicitly
+    "passive": {"OMP_WAIT_POLICY": "PASSIVE"},  # idle threads sleep (SEQLAB_PASSIVE_WAIT=1)
+    "spin": {"GOMP_SPINCOUNT": "300000"},  # libgomp's default (seqlab's too), set explicitly
 }
 THREADS: tuple[int | None, ...] = (1, 2, None)  # None: torch's default
 # A core-burning loop that stops by itself after argv[1] seconds, if nobody stops it first.
@@ -88,9 +90,9 @@ def worker() -> int:
 class Worker:
     """A worker process with the environment of one wait policy."""
 
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, policy_env: dict[str, str]) -> None:
         env = {k: v for k, v in os.environ.items() if k not in WAIT_VARIABLES}
-        env.update(POLICIES[policy])
+        env.update(policy_env)
         env["OMP_DISPLAY_ENV"] = "VERBOSE"  # libgomp prints what it read, on stderr
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
@@ -196,6 +198,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=None, help="min quiet/busy rounds [3]")
     parser.add_argument("--max-rounds", type=int, default=None, help="max rounds [5]")
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
+    parser.add_argument(
+        "--spin-counts",
+        type=int,
+        nargs="+",
+        default=None,
+        help="compare these GOMP_SPINCOUNT values instead of the two policies (-> busy.spin.json)",
+    )
+    parser.add_argument(
+        "--threads",
+        nargs="+",
+        default=None,
+        help="torch threads to measure: ints, 'auto' [1 2 default]",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -203,9 +218,16 @@ def main() -> int:
     args.seconds = args.seconds or (10.0 if args.quick else 60.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.max_rounds = max(args.rounds, args.max_rounds or (1 if args.quick else 5))
-    out = args.out or RESULTS / ("busy.quick.json" if args.quick else "busy.json")
+    policies = POLICIES
+    if args.spin_counts:
+        policies = {f"spin{n}": {"GOMP_SPINCOUNT": str(n)} for n in args.spin_counts}
+    threads_list: tuple[int | str | None, ...] = THREADS
+    if args.threads:
+        threads_list = tuple(t if t == "auto" else int(t) for t in args.threads)
+    name = "busy.spin" if args.spin_counts else "busy"
+    out = args.out or RESULTS / (f"{name}.quick.json" if args.quick else f"{name}.json")
 
-    workers = {name: Worker(name) for name in POLICIES}
+    workers = {name: Worker(name, env) for name, env in policies.items()}
     results: dict[str, Any] = {}
     try:
         for name, w in workers.items():
@@ -214,7 +236,7 @@ def main() -> int:
                 f"torch threads {w.torch_threads}",
                 flush=True,
             )
-        for threads in THREADS:
+        for threads in threads_list:
             for name, w in workers.items():
                 print(f"[{name}, threads {threads or 'default'}]", flush=True)
                 r = measure(w, threads, args)
@@ -229,26 +251,28 @@ def main() -> int:
             w.close()
 
     print("\nshare of quiet throughput kept with one core burnt (goal >= ~0.5):")
-    print(f"{'threads':>8} " + " ".join(f"{n:>16}" for n in POLICIES))
-    for threads in THREADS:
+    print(f"{'threads':>8} " + " ".join(f"{n:>16}" for n in policies))
+    for threads in threads_list:
         key = str(threads or "default")
         cells = []
-        for n in POLICIES:
+        for n in policies:
             r = results[n][key]
             cells.append(f"{r['busy_over_quiet']:5.2f} ({r['busy_steps_per_s']:5.2f}/s)")
         print(f"{key:>8} " + " ".join(f"{c:>16}" for c in cells))
     # The price of sleeping on a quiet machine (a sleeping thread takes a futex wake-up to
     # start the next region): quiet steps/s passive over spin. Medians of legs run in
     # different processes one after the other, so not paired like the ratios above.
-    quiet_cost = {
-        str(t or "default"): results["passive"][str(t or "default")]["quiet_steps_per_s"]
-        / results["spin"][str(t or "default")]["quiet_steps_per_s"]
-        for t in THREADS
-    }
-    print(
-        "quiet steps/s, passive over spin (unpaired): "
-        + ", ".join(f"threads {k} {v:.2f}" for k, v in quiet_cost.items())
-    )
+    quiet_cost = {}
+    if "passive" in results and "spin" in results:
+        quiet_cost = {
+            str(t or "default"): results["passive"][str(t or "default")]["quiet_steps_per_s"]
+            / results["spin"][str(t or "default")]["quiet_steps_per_s"]
+            for t in threads_list
+        }
+        print(
+            "quiet steps/s, passive over spin (unpaired): "
+            + ", ".join(f"threads {k} {v:.2f}" for k, v in quiet_cost.items())
+        )
     record = {
         "what": "default character LM (seqlab.lm.train nietzsche, level char): training "
         "steps/s quiet and with a second process burning one core; busy_over_quiet = median "

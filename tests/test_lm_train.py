@@ -251,3 +251,23 @@ def test_lm_old_setting_names_warn_and_map(corpus_file, tmp_path):
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert seqlab.lm.evaluate(tmp_path / "r")["tokens"] == metrics["val"]["tokens"]
+
+
+def test_lm_run_folder_of_the_old_format_still_loads(corpus_file, tmp_path):
+    # Before the one training loop, history.json was a list of rows with "train_loss", and
+    # config.json had no "format"; such folders load, their history read in today's keys.
+    out = tmp_path / "r"
+    lm = seqlab.lm.train(corpus_file, steps=4, eval_every=2, out=out, **TINY)
+    rows = [
+        {"step": r["step"], "time_s": r["time_s"], "val_loss": r["val_loss"],
+         "train_loss": r.get("loss")}
+        for r in lm.history
+    ]  # fmt: skip
+    (out / "history.json").write_text(json.dumps(rows))
+    config = json.loads((out / "config.json").read_text())
+    del config["format"]
+    (out / "config.json").write_text(json.dumps(config))
+    old = seqlab.load(out)
+    assert [r["step"] for r in old.history] == [0, 2, 4]
+    assert old.history[-1]["loss"] == pytest.approx(lm.history[-1]["loss"])
+    assert old.generate("the ", 20, seed=0) == lm.generate("the ", 20, seed=0)

@@ -12,8 +12,8 @@ from typing import Any
 
 from seqlab import _openmp
 
-# Before torch loads libgomp: idle OpenMP threads sleep instead of spinning, so that training
-# on a machine shared with other work costs at most the share taken (see seqlab._openmp).
+# Before torch loads libgomp: idle OpenMP threads sleep instead of spinning when the user asks
+# for it with SEQLAB_PASSIVE_WAIT=1 (measured trade-off in seqlab._openmp).
 _openmp.prefer_passive_wait()
 
 __version__ = "0.1.0"

@@ -1,35 +1,44 @@
-"""Idle OpenMP threads sleep instead of spinning: ``OMP_WAIT_POLICY=PASSIVE`` by default.
+"""Idle OpenMP threads: spin (libgomp's default) unless ``SEQLAB_PASSIVE_WAIT=1`` asks them
+to sleep (``OMP_WAIT_POLICY=PASSIVE``).
 
 PyTorch's CPU wheels run their intra-op thread pool, MKL and seqlab's LSTM kernel
 (:mod:`seqlab.models._lstm_cpu`) on GNU OpenMP (``torch/lib/libgomp.so.1``). After each
 parallel region libgomp's idle threads busy-wait ``GOMP_SPINCOUNT`` times (300,000 when
-neither ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT`` is set) before they sleep on a futex;
-300,000 ``pause`` spins last about 10 ms on the AMD EPYC this was measured on. A training
-step runs hundreds of small regions, so on a machine whose cores are shared with other work
-the spinners take the core from the thread that has work (or from the other process): the
-default character LM did 19 steps in 62 s with torch's 2 threads and 1,050 with one (the
-issue "One training core"; ``benchmarks/bench_busy.py`` measures the busy and quiet cases
-with and without this default). With ``OMP_WAIT_POLICY=PASSIVE`` libgomp's spin count is 0:
-an idle thread sleeps at once, and a shared core costs at most the share taken. Measured on
-2 cores already shared with other work (``bench_busy.py --quick``, 10-s legs): the default
-LM on 2 threads did 1.1 steps/s spinning and 9.5 sleeping (5.8 with one more core burnt);
-the LSTM kernel's forward and backward (batch 128 x 221 steps, hidden 32, 2 threads)
-4.7-6.1 passes/s spinning, 12.5-20.5 sleeping.
+neither ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT`` is set; about 10 ms on the AMD EPYC this
+was measured on) before they sleep on a futex. ``OMP_WAIT_POLICY=PASSIVE`` makes the spin
+count 0.
 
-libgomp reads these variables once, when it is loaded, which is when torch is imported. So
-``import seqlab`` (which every seqlab entry point, the ``seqlab`` command included, runs
-before torch) sets the default in ``os.environ`` only when torch is not imported yet and the
-user has set neither ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT``: a value of your own always
-wins (``GOMP_SPINCOUNT=300000`` restores libgomp's default). Where torch was imported
-first, import seqlab first or set ``OMP_WAIT_POLICY=PASSIVE`` in the shell. Child processes
-(``torchrun`` workers, the data-parallel tests) inherit the setting.
+Measured with ``benchmarks/bench_busy.py`` (the default character LM, 2 torch threads, a
+quiet 2-core machine, then with a second process burning one core; steps/s):
 
->>> env = {}
+===========================  =========  ==============
+idle threads                 quiet      one core taken
+===========================  =========  ==============
+spin 300,000 (default)       17.2-19.6  5.2-6.1
+spin 30,000 / 3,000          19.7 / 16  2.0 / 3.8
+sleep (PASSIVE, spin 0)      7.6-8.7    9.2-9.4
+1 thread (either)            11.1       10.4-10.8
+===========================  =========  ==============
+
+Sleeping at once costs more than half the speed of a quiet machine (each of the hundreds of
+parallel regions of a step starts with a futex wake-up), so seqlab does not make it the
+default. On a shared machine, fewer threads do better than sleeping threads: ``--threads
+auto`` (:func:`seqlab.training.runtime.auto_threads`) takes torch's count less the cores
+other work uses when training starts, and ``--threads 1`` keeps 0.96 of its quiet speed
+when a core is taken. ``SEQLAB_PASSIVE_WAIT=1`` still sets ``OMP_WAIT_POLICY=PASSIVE`` for
+those who prefer it.
+
+libgomp reads these variables once, when torch is imported, so ``import seqlab`` (which every
+seqlab entry point runs before torch) sets the variable only when torch is not imported yet
+and the user has set neither ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT``: a value of your own
+always wins.
+
+>>> env = {"SEQLAB_PASSIVE_WAIT": "1"}
 >>> prefer_passive_wait(env, modules={})
 True
->>> env
-{'OMP_WAIT_POLICY': 'PASSIVE'}
->>> prefer_passive_wait({"OMP_WAIT_POLICY": "ACTIVE"}, modules={})
+>>> env["OMP_WAIT_POLICY"]
+'PASSIVE'
+>>> prefer_passive_wait({}, modules={})
 False
 """
 
@@ -39,7 +48,9 @@ import os
 import sys
 from collections.abc import Container, MutableMapping
 
-__all__ = ["USER_VARIABLES", "prefer_passive_wait"]
+__all__ = ["OPT_IN", "USER_VARIABLES", "prefer_passive_wait"]
+
+OPT_IN = "SEQLAB_PASSIVE_WAIT"  # set to 1 to make idle OpenMP threads sleep
 
 # Either of these, set by the user, means the user has chosen how OpenMP threads wait.
 USER_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -48,11 +59,14 @@ USER_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 def prefer_passive_wait(
     environ: MutableMapping[str, str] | None = None, modules: Container[str] | None = None
 ) -> bool:
-    """Set ``OMP_WAIT_POLICY=PASSIVE`` in ``environ`` (``os.environ``) unless torch is in
-    ``modules`` (``sys.modules``: libgomp has read the environment already) or the user set
-    one of :data:`USER_VARIABLES`. Returns whether it set the variable."""
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` in ``environ`` (``os.environ``) when it holds
+    ``SEQLAB_PASSIVE_WAIT=1``, unless torch is in ``modules`` (``sys.modules``: libgomp has
+    read the environment already) or the user set one of :data:`USER_VARIABLES`. Returns
+    whether it set the variable."""
     environ = os.environ if environ is None else environ
     modules = sys.modules if modules is None else modules
+    if environ.get(OPT_IN) != "1":
+        return False
     if "torch" in modules or any(name in environ for name in USER_VARIABLES):
         return False
     environ["OMP_WAIT_POLICY"] = "PASSIVE"

@@ -61,9 +61,11 @@ def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> 
             device_option,
             click.option(
                 "--threads",
-                type=click.IntRange(min=1),
+                type=ThreadsType(),
                 default=None,
-                help="Torch CPU threads for the run [default: torch's].",
+                help="Torch CPU threads for the run, or 'auto': torch's count less the cores "
+                "other work is using when training starts (on a shared machine) "
+                "[default: torch's].",
             ),
             click.option(
                 "--resume", is_flag=True, help="Continue the run in --out from its checkpoint."
@@ -120,3 +122,20 @@ def budget(opts: dict[str, Any], *, steps_name: str = "max_steps") -> dict[str, 
         "checkpoint_every": opts.pop("checkpoint_every"),
         "progress": not opts.pop("quiet"),
     }
+
+
+class ThreadsType(click.ParamType):
+    """``--threads``: an int >= 1 or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            n = 0
+        if n < 1:
+            self.fail(f"{value!r} is not a thread count; give an int >= 1 or 'auto'", param, ctx)
+        return n

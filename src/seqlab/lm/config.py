@@ -119,7 +119,7 @@ class LMConfig:
     eval_seconds: float = 30.0  # training seconds between evaluations
     eval_tokens: int | None = 20_000  # predictions per periodic evaluation (None: all)
     checkpoint_every: float = 60.0  # seconds between checkpoints (and at every epoch end)
-    threads: int | None = None  # torch threads for the run (None: torch's default)
+    threads: int | str | None = None  # torch threads ("auto": fewer when busy; None: torch's)
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
     # default recipe: read the corpus file as streams instead of into memory (same batches)

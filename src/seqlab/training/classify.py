@@ -176,7 +176,7 @@ class ClassifyConfig:
     monitor: str | None = None
     seed: int = 0
     device: str = "auto"
-    threads: int | None = None  # torch threads for the run
+    threads: int | str | None = None  # torch threads for the run ("auto": fewer when busy)
     # run folder
     out: str | Path | None = None
     resume: bool = False
@@ -211,8 +211,12 @@ class ClassifyConfig:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int | float) and value > 0):
                 raise ValueError(f"{name} must be a number > 0, got {value!r}")
-        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
-            raise ValueError(f"threads must be None or an int >= 1, got {self.threads!r}")
+        if (
+            self.threads is not None
+            and self.threads != "auto"
+            and (isinstance(self.threads, bool | str) or self.threads < 1)
+        ):
+            raise ValueError(f"threads must be None, 'auto' or an int >= 1, got {self.threads!r}")
         if isinstance(self.pretrained, str | Path):  # before the (possibly long) data loading
             archive = Path(str(self.pretrained).split("::", 1)[0]).expanduser()  # a.zip::m.txt
             if not archive.is_file():

@@ -89,7 +89,8 @@ class TrainConfig:
     evaluate_at_start: bool = False  # a row for the untrained model (step 0)
     checkpoint_every: float = 60.0  # seconds between checkpoints (and every epoch end)
     seed: int = 0
-    threads: int | None = None  # torch threads for this run (None: leave as is)
+    threads: int | str | None = None  # torch threads for this run ("auto": fewer when the
+    # machine is busy, see seqlab.training.runtime.auto_threads; None: leave as is)
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the first bad field; returns self."""
@@ -97,7 +98,11 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+        try:
+            lr = float(self.lr)
+        except (TypeError, ValueError):
+            lr = math.nan
+        if isinstance(self.lr, bool) or not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
@@ -112,7 +117,13 @@ class TrainConfig:
             )
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1] (1: never), got {self.lr_decay!r}")
-        for name in ("patience", "eval_every", "threads", "decay_every"):
+        if self.threads == "auto":
+            pass
+        elif isinstance(self.threads, str):
+            raise ValueError(f"threads must be an int >= 1, 'auto' or None, got {self.threads!r}")
+        for name in ("patience", "eval_every", "decay_every") + (
+            () if self.threads == "auto" else ("threads",)
+        ):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {value!r}")
