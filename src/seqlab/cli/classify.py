@@ -229,7 +229,9 @@ def train(**opts) -> None:
     if not distributed.is_main():
         return
     m = run.metrics
-    line = f"run folder: {out}  (epochs run: {m['epochs_run']}, best epoch: {m['best_epoch']}"
+    best = m["best_epoch"]  # fractional when a step budget stopped training inside an epoch
+    best = f"{best:.2f}" if isinstance(best, float) else best
+    line = f"run folder: {out}  (epochs run: {m['epochs_run']}, best epoch: {best}"
     click.echo(line + f", stopped: {m['stopped']})")
     for part in ("train", "val"):
         if m.get(part):

@@ -88,7 +88,8 @@ def fit(
     training pass) and ``wall_time_s`` (this epoch with its validation).
 
     Budget: ``epochs``, ``max_steps`` (optimizer steps) and ``minutes`` (training time);
-    training stops at the first one reached. ``threads`` sets torch's thread count for the run.
+    training stops at the first one reached. ``threads`` sets torch's thread count for the run
+    (``"auto"``: fewer when other work runs, see :func:`seqlab.training.runtime.auto_threads`).
 
     Model selection: ``monitor`` (default ``"val_loss"``, lower is better; or
     ``"val_accuracy"``; ``"loss"`` / ``"accuracy"`` without validation) picks the best epoch;
