@@ -389,12 +389,16 @@ def _run(
     if out_path is not None and main:
         folder = RunFolder(out_path, overwrite=overwrite, resume=resume).open()
     try:
-        return _train_and_commit(
+        lm = _train_and_commit(
             cfg, vocab, model, task, sha, index, device, out_path, folder, progress, resume, clock
         )
     finally:
         if folder is not None:
             folder.close()
+    # Under torchrun every rank returns once rank 0 has written the run folder (and the ranks
+    # leave the process group together).
+    distributed.barrier()
+    return lm
 
 
 def _train_and_commit(

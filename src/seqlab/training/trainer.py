@@ -207,6 +207,9 @@ def _train_into(out: PathLike | None, overwrite: bool, **kw: Any) -> Run:
     finally:
         if folder is not None:
             folder.close()
+    # Under torchrun every rank returns once rank 0 has written the run folder (and the ranks
+    # leave the process group together).
+    distributed.barrier()
     return run
 
 
