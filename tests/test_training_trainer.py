@@ -54,8 +54,12 @@ def test_trainer_learns_and_reports_history(data, tmp_path):
     assert run.history["val_accuracy"][-1] >= 0.9
     assert set(run.history) >= {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
     assert run.history["epoch"] == [1, 2, 3, 4]
-    # train_time_s: the training pass alone; time_s adds the validation pass
-    assert all(0 < a <= b for a, b in zip(run.history["train_time_s"], run.history["time_s"]))
+    # train_time_s: the epoch's training pass alone; wall_time_s adds the validation pass;
+    # time_s counts training seconds from the start (the x axis of a learning curve)
+    h = run.history
+    assert all(0 < a <= b for a, b in zip(h["train_time_s"], h["wall_time_s"]))
+    assert h["time_s"] == pytest.approx(np.cumsum(h["train_time_s"]).tolist(), abs=0.01)
+    assert h["step"] == [3, 6, 9, 12]
     best = run.metrics["best_epoch"]
     assert run.metrics["val"]["accuracy"] == run.history["val_accuracy"][best - 1]
     assert run.metrics["val"]["loss"] == min(run.history["val_loss"])
@@ -77,6 +81,19 @@ def test_trainer_learns_and_reports_history(data, tmp_path):
     assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((folder / "history.json").read_text())["loss"] == run.history["loss"]
     assert seqlab.fit is fit
+    # more epochs continue the run exactly where it stopped
+    more = fit(bag_model(vec), vec, ds, epochs=6, lr=0.05, out=folder, resume=True,
+               progress=False)  # fmt: skip
+    assert more.history["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert more.history["loss"][:4] == run.history["loss"]
+    # --resume where nothing was trained is an error, not a silent fresh start
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        fit(bag_model(vec), vec, ds, epochs=2, out=tmp_path / "none", resume=True, progress=False)
+    # and a folder holding a finished run is refused without overwrite=True
+    with pytest.raises(ValueError, match="already holds a finished run; pass --overwrite"):
+        fit(bag_model(vec), vec, ds, epochs=1, out=folder, progress=False)
+    again = fit(bag_model(vec), vec, ds, epochs=1, out=folder, overwrite=True, progress=False)
+    assert json.loads((folder / "history.json").read_text())["epoch"] == again.history["epoch"]
 
 
 def test_trainer_same_seed_same_weights(data):
