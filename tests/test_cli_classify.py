@@ -167,6 +167,8 @@ def test_cli_classify_train_passes_run_flags_to_fit(trained, tmp_path, monkeypat
     assert result.exit_code == 2 and result.output.strip() == "Error: stop here"
     assert seen["threads"] == 1 and seen["checkpoint_every"] == 5.0
     assert seen["minutes"] == 0.5 and seen["overwrite"] is True and seen["max_steps"] is None
+    result = CliRunner().invoke(cli, _train_args(table, tmp_path / "r", "--threads", "auto"))
+    assert result.exit_code == 2 and seen["threads"] == "auto"
 
 
 def test_cli_classify_train_ctrl_c_names_resume_and_exits_130(trained, tmp_path, monkeypatch):
@@ -190,6 +192,7 @@ def test_cli_classify_train_ctrl_c_names_resume_and_exits_130(trained, tmp_path,
         (["--model", "lstm", "--set", "hidden_size=abc"], "hidden_size=abc: expected an integer"),
         (["--model", "lstm", "--set", "dropout=inf"], "dropout=inf: expected a finite number"),
         (["--threads", "0"], "--threads"),
+        (["--threads", "many"], "give an int >= 1 or 'auto'"),
         (["--checkpoint-every", "0"], "--checkpoint-every"),
         (["--resume", "--overwrite"], "give one"),
     ],

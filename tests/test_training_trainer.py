@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -283,3 +284,32 @@ def test_trainer_callback_can_stop_training(data, tmp_path):
     assert run.metrics["stopped"] == "callback" and run.history["epoch"] == [1]
     state = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
     assert state["stopped"] == "callback"
+
+
+def test_trainer_threads_auto_sets_torchs_count_for_the_run(data, monkeypatch):
+    # "auto": torch's count less the cores other work uses, for the run only
+    from seqlab.training import runtime
+
+    monkeypatch.setattr(runtime, "_running_tasks", lambda: 1 + 64)  # 64 other runnable tasks
+    seen = []
+
+    class Record(Callback):
+        def on_batch_end(self, step, logs):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ds, vec = data
+        fit(bag_model(vec), vec, ds, epochs=1, threads="auto", callbacks=[Record()],
+            progress=False)  # fmt: skip
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+        monkeypatch.setattr(runtime, "_running_tasks", lambda: 1)  # a quiet machine
+        seen.clear()
+        fit(bag_model(vec), vec, ds, epochs=1, threads="auto", callbacks=[Record()],
+            progress=False)  # fmt: skip
+        assert set(seen) == {min(2, len(os.sched_getaffinity(0)))}
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads must be an int >= 1, 'auto' or None"):
+        fit(bag_model(vec), vec, ds, epochs=1, threads="many", progress=False)
