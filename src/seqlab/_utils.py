@@ -66,13 +66,22 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as the UTF-8 bytes of indented JSON, as seqlab writes its JSON files.
+
+    >>> json_bytes({"a": 1})
+    b'{\\n  "a": 1\\n}\\n'
+    """
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def atomic_write_json(path: PathLike, obj: Any) -> Path:
     """Atomically write ``obj`` as indented JSON to ``path``.
 
     >>> import json; json.loads(atomic_write_json("/tmp/seqlab-doc.json", {"a": 1}).read_text())
     {'a': 1}
     """
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    return atomic_write_bytes(path, json_bytes(obj))
 
 
 def read_json(path: PathLike) -> Any:

@@ -21,7 +21,6 @@ vectorizer with ``TextVectorizer.from_dict``, so a run folder works on any machi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from seqlab._utils import PathLike, read_json, resolve_device
+from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
 from seqlab.curves import curves_png
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
@@ -303,19 +302,22 @@ class Run:
             "seqlab_version": seqlab.__version__,
         }
 
-    def files(self, *, curves: bool = True, title: str = "") -> dict[str, bytes]:
+    def files(self, *, curves: bool = True, folder: PathLike | None = None) -> dict[str, bytes]:
         """The run folder's files as bytes: ``config.json``, ``vocab.json``,
-        ``model.safetensors``, ``history.json``, ``metrics.json`` and ``curves.png``."""
+        ``model.safetensors``, ``history.json``, ``metrics.json`` and ``curves.png`` (titled
+        with the model's name and ``folder``'s name)."""
         files = {
-            "config.json": _json_bytes(self.config_dict()),
-            "vocab.json": _json_bytes(self.vectorizer.to_dict()),
+            "config.json": json_bytes(self.config_dict()),
+            "vocab.json": json_bytes(self.vectorizer.to_dict()),
             "model.safetensors": state_dict_to_bytes(self.model.state_dict()),
-            "history.json": _json_bytes(self.history),
-            "metrics.json": _json_bytes(self.metrics),
+            "history.json": json_bytes(self.history),
+            "metrics.json": json_bytes(self.metrics),
         }
         if curves and self.history.get("loss"):
-            name = self.config_dict()["model"]["name"]
-            files["curves.png"] = curves_png(self.history, title=title or name)
+            title = self.config_dict()["model"]["name"]
+            if folder is not None:
+                title += f" ({Path(folder).name})"
+            files["curves.png"] = curves_png(self.history, title=title)
         return files
 
     def save(self, path: PathLike, *, curves: bool = True) -> Path:
@@ -327,8 +329,7 @@ class Run:
         """
         path = Path(path)
         with RunFolder(path, overwrite=True) as folder:
-            name = self.config_dict()["model"]["name"]
-            folder.commit(self.files(curves=curves, title=f"{name} ({path.name})"))
+            folder.commit(self.files(curves=curves, folder=path))
         self.path = path
         return path
 
@@ -360,10 +361,6 @@ def run_task(config: dict[str, Any]) -> str | None:
     """The task of a run from its config.json (ESN folders before format 1 name a class)."""
     legacy = {"ESN": "esn", "ESNClassifier": "esn-classifier"}
     return config.get("task") or legacy.get(str(config.get("class")))
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> Run:

@@ -7,7 +7,6 @@ training, ``history.json``, ``metrics.json`` and ``curves.png``. Loading it need
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlab
-from seqlab._utils import PathLike, read_json, resolve_device
+from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
 from seqlab.generation.sampling import stop_at, stream_tokens
 from seqlab.lm.data import (
     Vocab,
@@ -246,16 +245,16 @@ class LanguageModel:
             "seqlab_version": seqlab.__version__,
         }
         files = {
-            "config.json": _json_bytes(config),
-            "vocab.json": _json_bytes(self.vocab.to_dict()),
+            "config.json": json_bytes(config),
+            "vocab.json": json_bytes(self.vocab.to_dict()),
             "model.safetensors": model_to_bytes(self.model),
         }
         if self.history:
             from seqlab.training.loop import history_dict
 
-            files["history.json"] = _json_bytes(history_dict(self.history))
+            files["history.json"] = json_bytes(history_dict(self.history))
         if self.metrics:
-            files["metrics.json"] = _json_bytes(self.metrics)
+            files["metrics.json"] = json_bytes(self.metrics)
         return files
 
     def save(self, path: PathLike) -> Path:
@@ -295,10 +294,6 @@ class LanguageModel:
         )
         metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
         return cls(model, vocab, config.get("train"), history, metrics, path=path)
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> LanguageModel:

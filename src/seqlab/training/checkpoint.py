@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from seqlab._utils import atomic_write_bytes, atomic_write_json
+from seqlab.runs import state_dict_to_bytes
 from seqlab.training.protocol import BUDGETS
 
 __all__ = [
@@ -28,30 +28,16 @@ __all__ = [
     "optimizer_state",
     "read_checkpoint",
     "restore_optimizer",
-    "tensors_to_bytes",
     "write_checkpoint",
 ]
 
 STATE_FILE = "state.safetensors"
 
 
-def tensors_to_bytes(
-    tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
-) -> bytes:
-    """safetensors bytes of ``tensors`` (copied to contiguous CPU memory first, since
-    safetensors refuses views and tensors that share storage).
-
-    >>> len(tensors_to_bytes({"w": torch.ones(2, 3).t()})) > 0
-    True
-    """
-    clean = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    return save_safetensors(clean, metadata=metadata)
-
-
 def write_checkpoint(folder: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
     """Write ``folder/state.safetensors`` (tensors + JSON state) and ``folder/state.json``."""
     folder.mkdir(parents=True, exist_ok=True)
-    blob = tensors_to_bytes(tensors, metadata={"state": json.dumps(state)})
+    blob = state_dict_to_bytes(tensors, metadata={"state": json.dumps(state)})
     atomic_write_bytes(folder / STATE_FILE, blob)
     atomic_write_json(folder / "state.json", state)
 

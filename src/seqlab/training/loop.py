@@ -206,8 +206,8 @@ class _Loop:
             self.evaluate()
 
     def _epoch_items(self) -> Iterator[Any]:
-        for cb in self.callbacks:
-            if self.batch_index == 0:
+        if self.batch_index == 0:  # not when resumed in the middle of the epoch
+            for cb in self.callbacks:
                 cb.on_epoch_begin(self.epoch, {})
         items = iter(self.task.batches("train", self.epoch))
         for _ in range(self.batch_index):  # resumed in the middle of an epoch

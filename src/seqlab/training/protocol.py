@@ -117,15 +117,13 @@ class TrainConfig:
             )
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1] (1: never), got {self.lr_decay!r}")
-        if self.threads == "auto":
-            pass
-        elif isinstance(self.threads, str):
+        if isinstance(self.threads, str) and self.threads != "auto":
             raise ValueError(f"threads must be an int >= 1, 'auto' or None, got {self.threads!r}")
-        for name in ("patience", "eval_every", "decay_every") + (
-            () if self.threads == "auto" else ("threads",)
-        ):
+        for name in ("patience", "eval_every", "decay_every", "threads"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
+            if value is None or value == "auto":
+                continue
+            if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive int or None, got {value!r}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
             raise ValueError(

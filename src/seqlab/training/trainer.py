@@ -201,8 +201,7 @@ def _train_into(out: PathLike | None, overwrite: bool, **kw: Any) -> Run:
     try:
         run = _train(out=out, **kw)
         if folder is not None:
-            name = run.config_dict()["model"]["name"]
-            folder.commit(run.files(title=f"{name} ({Path(out).name})"))  # type: ignore[arg-type]
+            folder.commit(run.files(folder=out))
             run.path = Path(out)  # type: ignore[arg-type]
     finally:
         if folder is not None:
