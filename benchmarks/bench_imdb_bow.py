@@ -3,6 +3,8 @@
     python benchmarks/bench_imdb_bow.py                 # 25k train / 25k test -> results/imdb_bow.json
     python benchmarks/bench_imdb_bow.py --quick         # 2k / 2k subsample -> imdb_bow.quick.json
     python benchmarks/bench_imdb_bow.py --data-dir DIR  # another copy of aclImdb_v1.tar.gz
+    python benchmarks/bench_imdb_bow.py --paired 3      # NBSVM: sklearn and seqlab timed
+                                                        # alternately, 3 rounds -> imdb_bow.paired.json
 
 Protocol (the test set is never used for a choice): the official train set is split 80/20
 (stratified, seed 0) into a fitting part and a validation part. Each method picks its
@@ -15,7 +17,10 @@ Methods, all on binary (presence) uni+bigram features:
   sklearn-nbsvm   the same on features scaled by NB log-count ratios (Wang & Manning 2012)
   seqlab-lr       bow-mlp, hidden_sizes=(), TextVectorizer(output_mode="multi_hot", (1, 2))
   seqlab-nbsvm    the same with nb_scaling=True
-Wall time covers vectorizing, the selection runs and the refit.
+Wall time covers vectorizing, the selection runs and the refit. With ``--paired N`` the two
+NBSVM methods run alternately (sklearn, seqlab, sklearn, ...) N rounds through
+``_common.paired_timing``; the result is the median of the per-round ratios
+sklearn seconds / seqlab seconds (above 1: seqlab faster) with its spread.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import DATA, RESULTS, environment, write_json
+from _common import DATA, RESULTS, environment, paired_timing, write_json
 
 DEFAULT_DATA = DATA / "imdb"
 
@@ -152,11 +157,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--paired", type=int, default=0, metavar="N", help="time the NBSVMs alternately, N rounds"
+    )
+    parser.add_argument(
         "--methods", nargs="*", default=["sklearn-lr", "sklearn-nbsvm", "seqlab-lr", "seqlab-nbsvm"]
     )
     args = parser.parse_args()
     grid = QUICK if args.quick else FULL
-    out = args.out or RESULTS / ("imdb_bow.quick.json" if args.quick else "imdb_bow.json")
+    name = "imdb_bow" + (".paired" if args.paired else "") + (".quick" if args.quick else "")
+    out = args.out or RESULTS / f"{name}.json"
 
     from seqlab.data.batching import stratified_split
     from seqlab.data.datasets import imdb
@@ -176,6 +185,7 @@ def main() -> int:
     import sklearn
 
     results: list[dict] = []
+    paired: dict = {}
 
     env = environment(load_average_at_start=os.getloadavg()[0], sklearn=sklearn.__version__)
 
@@ -193,10 +203,25 @@ def main() -> int:
                 "test_size": len(test),
                 "seed": args.seed,
                 "results": results,
+                **({"paired_nbsvm": paired} if paired else {}),
                 "environment": env,
             },
         )
 
+    if args.paired:
+        timing = paired_timing(
+            lambda: run_sklearn("sklearn-nbsvm", train, test, fit_idx, val_idx, grid, True),
+            lambda: run_seqlab("seqlab-nbsvm", train, test, grid, True, args.seed),
+            min_rounds=args.paired,
+            max_rounds=args.paired,
+            label="nbsvm",
+        )
+        results.extend(timing.pop("last"))
+        paired.update(timing)
+        write()
+        print(f"median ratio sklearn/seqlab {timing['ratio_median']:.2f} "
+              f"(range {timing['ratio_min']:.2f}-{timing['ratio_max']:.2f}); wrote {out}")  # fmt: skip
+        return 0
     for method in args.methods:
         print(f"== {method}", flush=True)
         if method.startswith("sklearn-"):
