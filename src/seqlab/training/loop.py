@@ -24,6 +24,9 @@ the loop owns everything else, the same way for every task:
   the dropout masks are drawn from ``(seed, step, rank)``;
 * **progress**: a bar on a terminal, and one line per evaluation (only those lines when
   stderr is not a terminal, so log files hold no carriage-return bars);
+* **precision**: ``precision="bf16"`` runs the forward passes (training loss and
+  validation) under ``torch.autocast`` in bfloat16 on the run's device; weights, gradients
+  and the optimizer stay float32;
 * the **history**: one row per evaluation with ``epoch``, ``step``, ``time_s`` (training
   seconds so far), ``train_time_s`` / ``wall_time_s`` (since the previous row), ``lr``, the
   training metrics (``loss``, ...) and the validation metrics (``val_loss``, ...).
@@ -34,6 +37,7 @@ without depending on the machine's speed.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -108,6 +112,13 @@ class _Loop:
         self.main = distributed.is_main()
         self.progress = progress and self.main
         self.bar_ok = self.progress and sys.stderr.isatty()
+        # bf16: forward passes (loss and validation) under autocast; float32 weights
+        self.autocast = functools.partial(
+            torch.autocast,
+            device_type=device.type,
+            dtype=torch.bfloat16,
+            enabled=cfg.precision == "bf16",
+        )
         self.monitor = cfg.monitor or ("val_loss" if task.has_validation else "loss")
         # state
         self.step = 0
@@ -232,7 +243,8 @@ class _Loop:
         t0 = self.clock()
         self.model.train()
         lr = self.lr()
-        loss, sums = self.task.loss(self.net, batch)
+        with self.autocast():
+            loss, sums = self.task.loss(self.net, batch)
         for opt in self.optimizers:
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -327,7 +339,9 @@ class _Loop:
         if sums:
             row.update(self.task.train_metrics(sums))
         if self.task.has_validation:
-            row.update({f"val_{k}": v for k, v in self.task.evaluate(self.model, "val").items()})
+            with self.autocast():
+                metrics = self.task.evaluate(self.model, "val")
+            row.update({f"val_{k}": v for k, v in metrics.items()})
         self.sums = {}
         self.last_row_time, self.last_row_wall = self.train_time, self.clock()
         self.history.append(row)

@@ -19,6 +19,7 @@ from seqlab.training.optim import OPTIMIZERS, SCHEDULES
 
 __all__ = [
     "BUDGETS",
+    "PRECISIONS",
     "Clock",
     "LoopResult",
     "Task",
@@ -30,6 +31,10 @@ __all__ = [
 ]
 
 BUDGETS = ("epochs", "steps", "minutes")
+# Training precision: "fp32", or "bf16" (forward passes under torch.autocast in bfloat16, on
+# the CPU or a GPU; weights, gradients and the optimizer stay float32, and bfloat16 has
+# float32's range, so no loss scaling is needed: float16 is not offered for that reason).
+PRECISIONS = ("fp32", "bf16")
 Clock = Callable[[], float]
 
 
@@ -89,6 +94,7 @@ class TrainConfig:
     evaluate_at_start: bool = False  # a row for the untrained model (step 0)
     checkpoint_every: float = 60.0  # seconds between checkpoints (and every epoch end)
     seed: int = 0
+    precision: str = "fp32"  # "bf16": forward passes in bfloat16 under autocast (PRECISIONS)
     threads: int | str | None = None  # torch threads for this run ("auto": fewer when the
     # machine is busy, see seqlab.training.runtime.auto_threads; None: leave as is)
 
@@ -96,6 +102,11 @@ class TrainConfig:
         """Raise ValueError naming the first bad field; returns self."""
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}; use 'fp32' "
+                "(the default) or 'bf16'"
+            )
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         try:
