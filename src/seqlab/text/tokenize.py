@@ -20,7 +20,7 @@ substrings of the standardised text, and all n-grams of the smallest order come 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
     "DEFAULT_TOKEN_PATTERN",
@@ -31,6 +31,7 @@ __all__ = [
     "char_standardizer",
     "check_ngram_range",
     "check_standardize",
+    "ngrams_of_orders",
     "strip_html_breaks",
     "tokenize_chars",
     "tokenize_words",
@@ -224,10 +225,22 @@ def char_ngrams(text: str | Sequence[str], ngram_range: Sequence[int] = (1, 1)) 
 
 def _ngrams(tokens: list[str], ngram_range: Sequence[int], joiner: str) -> list[str]:
     min_n, max_n = check_ngram_range(ngram_range)
-    if (min_n, max_n) == (1, 1):
+    return ngrams_of_orders(tokens, range(min_n, max_n + 1), joiner)
+
+
+def ngrams_of_orders(tokens: list[str], orders: Iterable[int], joiner: str = " ") -> list[str]:
+    """The n-grams of ``tokens`` for each order in ``orders``, order by order as listed
+    (Keras's ``ngrams=(1, 3)`` is ``orders=(1, 3)``; scikit-learn's ``ngram_range=(1, 3)`` is
+    ``orders=range(1, 4)``). A document shorter than ``n`` has no n-grams of order ``n``.
+
+    >>> ngrams_of_orders(["a", "b", "c"], (1, 3))
+    ['a', 'b', 'c', 'a b c']
+    """
+    orders = tuple(orders)
+    if orders == (1,):
         return tokens
     out: list[str] = []
-    for n in range(min_n, min(max_n, len(tokens)) + 1):
+    for n in orders:
         if n == 1:
             out.extend(tokens)
         else:

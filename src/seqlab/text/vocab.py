@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from seqlab._utils import PathLike, atomic_write_json, read_json
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "check_max_tokens",
     "check_min_count",
     "empty_vocabulary_error",
+    "select_by_count_then_first",
 ]
 
 PAD = ""
@@ -67,6 +70,46 @@ def empty_vocabulary_error(
         f"{num_documents} documents, {num_distinct} distinct terms before pruning). "
         "Try a lower min_count or a higher max_tokens."
     )
+
+
+def select_by_count_then_first(
+    counts: np.ndarray,
+    first: np.ndarray,
+    strings_of: Callable[[np.ndarray], list[str]],
+    limit: int | None,
+    min_count: int = 1,
+) -> tuple[np.ndarray, list[str]]:
+    """Indices and strings of the kept candidates in vocabulary order: count descending,
+    then first occurrence (``first``, all distinct) ascending; at most ``limit``, each
+    counted at least ``min_count`` times; the reserved ``""`` / ``"[UNK]"`` are skipped.
+
+    >>> select_by_count_then_first(np.array([1, 2, 1]), np.arange(3), list, None)[0].tolist()
+    [1, 0, 2]
+    """
+    eligible = np.flatnonzero(counts >= min_count)
+    order = eligible[_order_by_count_then_first(counts[eligible], first[eligible])]
+    limit = len(order) if limit is None else limit
+    # Two spares: a literal "[UNK]" (or "") token, possible with standardize=None, is no term.
+    chosen = order[: limit + 2]
+    terms = strings_of(chosen)
+    reserved = [i for i, t in enumerate(terms) if t in (OOV, PAD)]
+    if reserved:
+        keep = np.ones(len(chosen), dtype=bool)
+        keep[reserved] = False
+        chosen = chosen[keep]
+        terms = [t for i, t in enumerate(terms) if keep[i]]
+    return chosen[:limit], terms[:limit]
+
+
+def _order_by_count_then_first(counts: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Indices sorting by count descending, then first occurrence ascending (all distinct)."""
+    if len(counts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(counts.max())
+    span = int(first.max()) + 1
+    if (top + 1) * span < 2**62:
+        return np.argsort((top - counts) * span + first)
+    return np.lexsort((first, -counts))
 
 
 class Vocabulary:
@@ -137,21 +180,22 @@ class Vocabulary:
         """
         check_max_tokens(max_tokens)
         check_min_count(min_count)
-        # sorted() is stable, so ties keep the mapping's (first-occurrence) order.
-        items = sorted(
-            ((t, c) for t, c in counts.items() if c >= min_count and t not in (PAD, OOV)),
-            key=lambda tc: -tc[1],
+        terms = list(counts)
+        _, kept = select_by_count_then_first(
+            np.fromiter(counts.values(), dtype=np.int64, count=len(terms)),
+            np.arange(len(terms)),
+            lambda idx: [terms[i] for i in idx.tolist()],
+            None if max_tokens is None else max_tokens - 2,
+            min_count,
         )
-        if max_tokens is not None:
-            items = items[: max_tokens - 2]
-        if not items:
+        if not kept:
             raise empty_vocabulary_error(
                 min_count,
                 max_tokens,
                 num_documents if num_documents is not None else 0,
                 len(counts),
             )
-        return cls(t for t, _ in items)
+        return cls(kept)
 
     @classmethod
     def fit(
