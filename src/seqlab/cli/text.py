@@ -12,6 +12,8 @@ from seqlab.text.vectorize import OUTPUT_MODES
 
 __all__ = ["text"]
 
+MODE_HELP = "The vector printed (int, one_hot: one entry per token) [default: multi_hot]."
+
 
 @click.group("text")
 def text() -> None:
@@ -26,13 +28,7 @@ def text() -> None:
 
 @text.command("encode")
 @click.argument("texts", nargs=-1, required=True)
-@click.option(
-    "--mode",
-    type=click.Choice(OUTPUT_MODES),
-    default="multi_hot",
-    show_default=True,
-    help="The vector printed (int and one_hot: one entry per token).",
-)
+@click.option("--mode", type=click.Choice(OUTPUT_MODES), default="multi_hot", help=MODE_HELP)
 @click.option(
     "--ngrams",
     type=int,

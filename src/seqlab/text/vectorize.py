@@ -50,28 +50,28 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab._utils import PathLike, atomic_write_json, read_json
-from seqlab.text._checks import (
+from seqlab.text._ngrams import EncodedBatch
+from seqlab.text._params import (
     BAG_MODES,
     COMPAT_CHOICES,
     OUTPUT_MODES,
+    char_standardizer_of,
     check_given_vocabulary,
     check_params,
     given_idf,
+    params_from_json,
+    params_to_json,
+    word_tokenizer_of,
 )
-from seqlab.text._ngrams import EncodedBatch
 from seqlab.text.keras_compat import (
     keras_idf,
     keras_ngram_orders,
-    keras_word_tokenizer,
     select_by_count_then_token,
 )
 from seqlab.text.sequences import pad_sequences
-from seqlab.text.stop_words import stop_word_set
 from seqlab.text.tokenize import (
-    char_standardizer,
     check_ngram_range,
     ngrams_of_orders,
-    word_tokenizer,
 )
 from seqlab.text.vocab import (
     OOV,
@@ -164,21 +164,6 @@ class TextVectorizer:
         check_params(self)
 
     # ------------------------------------------------------------------ tokenizing
-    def _word_tokenizer(self) -> Any:
-        strip = (not self._keras) if self.strip_html is None else self.strip_html
-        if self._keras:
-            base = keras_word_tokenizer(self.standardize, strip)
-        else:
-            base = word_tokenizer(self.standardize, self.token_pattern, strip)
-        stop = stop_word_set(self.stop_words)
-        if not stop:
-            return base
-        return lambda text: [t for t in base(text) if t not in stop]
-
-    def _char_standardizer(self) -> Any:
-        strip = True if self.strip_html is None else self.strip_html
-        return char_standardizer(self.standardize, self.token_pattern, strip)
-
     def words(self, doc: str) -> list[str]:
         """The words of ``doc``: standardised, split, stop words removed (before n-grams).
 
@@ -192,7 +177,7 @@ class TextVectorizer:
         self._check_params()
         if self.level != "word":
             raise ValueError(f"words() needs level='word', got level={self.level!r}")
-        return self._word_tokenizer()(doc)
+        return word_tokenizer_of(self)(doc)
 
     def tokenize(self, doc: str) -> list[str]:
         """The tokens (n-grams included) of ``doc`` whose ids make up its encoding.
@@ -206,8 +191,8 @@ class TextVectorizer:
             raise TypeError(f"doc must be a str, got {type(doc).__name__}")
         self._check_params()
         if self.level == "char":
-            return ngrams_of_orders(list(self._char_standardizer()(doc)), self._orders(), "")
-        return ngrams_of_orders(self._word_tokenizer()(doc), self._orders(), " ")
+            return ngrams_of_orders(list(char_standardizer_of(self)(doc)), self._orders(), "")
+        return ngrams_of_orders(word_tokenizer_of(self)(doc), self._orders(), " ")
 
     def _encode(self, docs: Iterable[str]) -> EncodedBatch:
         if isinstance(docs, str | bytes):
@@ -215,8 +200,8 @@ class TextVectorizer:
                 "docs must be an iterable of documents, got a single str; wrap it in a list: [text]"
             )
         if self.level == "char":
-            return EncodedBatch.from_chars(docs, self._char_standardizer(), self._orders())
-        return EncodedBatch.from_words(docs, self._word_tokenizer(), self._orders())
+            return EncodedBatch.from_chars(docs, char_standardizer_of(self), self._orders())
+        return EncodedBatch.from_words(docs, word_tokenizer_of(self), self._orders())
 
     # ------------------------------------------------------------------ fitting
     def fit(self, docs: Iterable[str]) -> TextVectorizer:
@@ -454,16 +439,10 @@ class TextVectorizer:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict with the parameters, the vocabulary and the idf."""
         self._check_fitted()
-        params = self.get_params()
-        params["ngram_range"] = list(self.ngram_range)
-        if isinstance(self.ngrams, tuple | list):
-            params["ngrams"] = list(self.ngrams)
-        if self.stop_words is not None and not isinstance(self.stop_words, str):
-            params["stop_words"] = sorted(stop_word_set(self.stop_words))
         return {
             "format": _FORMAT,
             "version": 2,
-            "params": params,
+            "params": params_to_json(self.get_params()),
             "vocabulary": list(self.vocabulary_.itos),
             "idf": None if self.idf_ is None else [float(x) for x in self.idf_],
             "document_count": int(self.document_count_),
@@ -477,15 +456,7 @@ class TextVectorizer:
             raise ValueError(
                 f"not a saved TextVectorizer: expected format {_FORMAT!r}, got {got!r}"
             )
-        params = dict(d["params"])
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(params) - names
-        if unknown:
-            raise ValueError(f"unknown TextVectorizer parameters {sorted(unknown)} in the file")
-        params["ngram_range"] = tuple(params.get("ngram_range", (1, 1)))
-        if isinstance(params.get("ngrams"), list):
-            params["ngrams"] = tuple(params["ngrams"])
-        vec = cls(**params)
+        vec = cls(**params_from_json(d["params"], {f.name for f in dataclasses.fields(cls)}))
         vec._check_params()
         vec.vocabulary_ = Vocabulary.from_dict({"itos": d["vocabulary"]})
         vec.document_count_ = int(d.get("document_count", 0))

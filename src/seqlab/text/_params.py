@@ -1,17 +1,24 @@
-"""TextVectorizer's checks: its parameters (at ``fit`` / ``transform``, not in the
-constructor) and a vocabulary given to ``set_vocabulary``. Every error names the parameter,
-the value received and the fix."""
+"""TextVectorizer's parameters: their checks (at ``fit`` / ``transform``, not in the
+constructor; every error names the parameter, the value received and the fix), the
+tokenizer they describe, their JSON form, and the checks of a vocabulary given to
+``set_vocabulary``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from seqlab.text.keras_compat import KERAS_STANDARDIZE, check_keras_params
+from seqlab.text.keras_compat import KERAS_STANDARDIZE, check_keras_params, keras_word_tokenizer
 from seqlab.text.stop_words import stop_word_set
-from seqlab.text.tokenize import LEVEL_CHOICES, check_ngram_range, check_standardize
+from seqlab.text.tokenize import (
+    LEVEL_CHOICES,
+    char_standardizer,
+    check_ngram_range,
+    check_standardize,
+    word_tokenizer,
+)
 from seqlab.text.vocab import OOV, PAD, check_max_tokens, check_min_count
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "freq", "tf_idf")
@@ -78,6 +85,51 @@ def _check_mode_params(vec: Any) -> None:
             f"ngrams={vec.ngrams!r} is Keras's n-gram argument (compat='keras'); use "
             "ngram_range=(1, N) for orders 1..N in the default mode"
         )
+
+
+def word_tokenizer_of(vec: Any) -> Callable[[str], list[str]]:
+    """``text -> words`` for the TextVectorizer ``vec``: its mode's standardisation and
+    split, then its stop words removed."""
+    keras = vec.compat == "keras"
+    strip = (not keras) if vec.strip_html is None else vec.strip_html
+    if keras:
+        base = keras_word_tokenizer(vec.standardize, strip)
+    else:
+        base = word_tokenizer(vec.standardize, vec.token_pattern, strip)
+    stop = stop_word_set(vec.stop_words)
+    if not stop:
+        return base
+    return lambda text: [t for t in base(text) if t not in stop]
+
+
+def char_standardizer_of(vec: Any) -> Callable[[str], str]:
+    """``text -> standardised text`` (its characters are the tokens) for ``level="char"``."""
+    strip = True if vec.strip_html is None else vec.strip_html
+    return char_standardizer(vec.standardize, vec.token_pattern, strip)
+
+
+def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
+    """``get_params()`` as JSON values: tuples as lists, a stop-word list sorted."""
+    out = dict(params)
+    out["ngram_range"] = list(params["ngram_range"])
+    if isinstance(params["ngrams"], tuple | list):
+        out["ngrams"] = list(params["ngrams"])
+    if params["stop_words"] is not None and not isinstance(params["stop_words"], str):
+        out["stop_words"] = sorted(stop_word_set(params["stop_words"]))
+    return out
+
+
+def params_from_json(params: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    """Constructor arguments from :func:`params_to_json` output (``names``: the valid ones;
+    a parameter missing from an older file keeps its default)."""
+    unknown = set(params) - names
+    if unknown:
+        raise ValueError(f"unknown TextVectorizer parameters {sorted(unknown)} in the file")
+    out = dict(params)
+    out["ngram_range"] = tuple(out.get("ngram_range", (1, 1)))
+    if isinstance(out.get("ngrams"), list):
+        out["ngrams"] = tuple(out["ngrams"])
+    return out
 
 
 def check_given_vocabulary(
