@@ -6,6 +6,9 @@ Two word standardisations are offered, each matching a library users know:
   every character of ``!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\\t\\n`` by a space, split on whitespace.
   The apostrophe is kept, so ``"don't"`` stays one token. (Keras splits on ``" "`` only; we
   split on any whitespace, which differs only for ``\\r``, ``\\f``, ``\\v`` and Unicode spaces.)
+  This is not Keras 3's ``TextVectorization``, which deletes punctuation, the apostrophe too
+  (``"dont"``): that rule is ``TextVectorizer(compat="keras")``, see
+  :mod:`seqlab.text.keras_compat`.
 * ``"regex"`` -- the scikit-learn ``CountVectorizer`` rule: lowercase, then keep every match
   of ``token_pattern`` (default ``(?u)\\b\\w\\w+\\b``: words of two or more word characters).
 
@@ -62,7 +65,8 @@ def check_standardize(standardize: str | None, token_pattern: str | None = None)
     if standardize not in STANDARDIZE_CHOICES:
         raise ValueError(
             f"standardize must be one of {STANDARDIZE_CHOICES}, got {standardize!r}; "
-            "'keras' strips Keras's punctuation filters, 'regex' keeps token_pattern matches"
+            "'keras' turns the Keras Tokenizer's filters into spaces, 'regex' keeps token_pattern "
+            "matches"
         )
     if token_pattern is not None:
         if standardize != "regex":

@@ -4,8 +4,9 @@ Order of the real terms (ids 2, 3, ...): frequency descending, ties broken by fi
 in the corpus. That is exactly the order of the Keras ``Tokenizer`` (a stable sort of its
 insertion-ordered ``word_counts``), shifted by one because Keras reserves only index 0.
 
-``max_tokens`` counts the two reserved entries, like ``max_tokens`` of Keras's
-``TextVectorization``: ``max_tokens=10`` keeps the 8 most frequent terms.
+``max_tokens`` counts the two reserved entries (as Keras's ``TextVectorization`` does in
+``int`` mode; its bag modes have no padding entry, see :mod:`seqlab.text.keras_compat`):
+``max_tokens=10`` keeps the 8 most frequent terms.
 ``min_count`` drops terms seen fewer than ``min_count`` times in the whole corpus (a total
 count, not a document frequency like scikit-learn's ``min_df``).
 """
@@ -45,8 +46,8 @@ def check_max_tokens(max_tokens: int | None) -> None:
         return
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 3:
         raise ValueError(
-            f"max_tokens must be None or an int >= 3 (it counts the padding and OOV entries, "
-            f"like Keras TextVectorization), got {max_tokens!r}"
+            f"max_tokens must be None or an int >= 3 (it counts the padding and OOV entries), "
+            f"got {max_tokens!r}"
         )
 
 
@@ -209,7 +210,7 @@ class Vocabulary:
         """Count tokens over ``corpus`` and keep the most frequent ones.
 
         ``corpus`` yields token lists, or documents (str) that ``tokenizer`` splits (default:
-        :func:`seqlab.text.tokenize.word_tokenizer` with the Keras standardisation).
+        :func:`seqlab.text.tokenize.word_tokenizer` with the Keras ``Tokenizer`` standardisation).
 
         >>> Vocabulary.fit(["A cat.", "a dog, a cat"], max_tokens=4).itos
         ['', '[UNK]', 'a', 'cat']
