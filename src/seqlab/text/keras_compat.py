@@ -23,6 +23,10 @@ ported from Keras's own tests (``tests/test_text_keras_compat.py``):
   tokens are counted there), terms from 1. ``tf_idf`` is ``count * idf`` with
   ``idf = ln(1 + N / (1 + df))`` (``N`` documents, ``df`` documents containing the term) and
   the mean idf of the terms for ``[UNK]``; rows are not normalised.
+
+Beyond Keras, and off unless asked for: ``min_count``, ``stop_words``, ``padding`` /
+``truncating="pre"``, ``strip_html=True``. An empty vocabulary is an error here (Keras
+keeps one with no terms).
 """
 
 from __future__ import annotations
