@@ -71,22 +71,19 @@ def _bow_vectorizer(s: DemoState) -> Any:
 
 
 def step_vectors(s: DemoState) -> None:
-    """Show one sentence becoming tokens, ids and a bag-of-words vector."""
+    """Show one sentence becoming tokens, ids and a bag-of-words vector (the lines of
+    ``seqlab text encode``)."""
+    from seqlab.text.report import describe_vocabulary, encoding_report
+
     vec = _bow_vectorizer(s)
     s.runs["bow_vectorizer"] = vec
     text = min(s.train.texts[:200], key=lambda t: abs(len(t.split()) - 9))  # a short one
-    tokens = vec.tokenize(text)
-    ids = vec.vocabulary_.encode(tokens)
-    bag = vec.transform([text])
-    cols = bag.indices[np.argsort(bag.indices)]
-    s.echo(f'text:    "{text}"')
-    s.echo(f"tokens:  {tokens}  (words, then word pairs: the n-gram range is (1, 2))")
+    for line in encoding_report(vec, text, max_entries=8):
+        s.echo(line)
     s.echo(
-        f"ids:     {list(map(int, ids))}  (vocabulary of {vec.vocab_size} entries: 0 = "
-        "padding, 1 = unknown)"
+        f"(tokens: words, then word pairs, as ngram_range=(1, 2); ids index a vocabulary of "
+        f'{describe_vocabulary(vec)}; try: seqlab text encode "your sentence")'
     )
-    shown = ", ".join(f"{int(c)}: {bag[0, c]:g}" for c in cols[:8])
-    s.echo(f"vector:  1 x {bag.shape[1]} multi-hot, {bag.nnz} non-zero: {{{shown}, ...}}")
 
 
 def step_bow(s: DemoState) -> None:

@@ -251,15 +251,13 @@ class Run:
         return tokens
 
     def _explain_bag(self, text: str, target: int | None) -> list[tuple[str, float]]:
-        from seqlab.text.tokenize import word_tokenizer
-
         vec = self.vectorizer
         if getattr(vec, "level", "word") != "word":
             raise ValueError(
                 "explaining a bag-of-words run needs a word-level vectorizer (words are "
                 f"removed one at a time); this run's vectorizer has level={vec.level!r}"
             )
-        words = word_tokenizer(vec.standardize, vec.token_pattern, vec.strip_html)(text)
+        words = vec.words(text)  # standardised, stop words removed
         if not words:
             raise ValueError(f"text {text!r} has no tokens to explain")
         # Row 0: the text; row i + 1: the text without word i (re-joined standardized words

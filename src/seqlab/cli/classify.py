@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option, training_options
+from seqlab.cli.options import device_option, stop_words_option, training_options
 
 __all__ = ["classify"]
 
@@ -90,6 +90,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     "[default: 20000 for sequence models, no limit for bag models].",
 )
 @click.option("--min-count", type=int, default=1, show_default=True)
+@stop_words_option
 @click.option(
     "--truncate",
     type=int,
@@ -262,6 +263,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         ngram_range=_ngram_range(opts["ngrams"], opts["ngram_range"]),
         max_tokens=max_tokens,
         min_count=opts["min_count"],
+        stop_words=opts["stop_words"],
         truncate=opts["truncate"] or None,
         truncating=opts["truncating"],
         fixed_maxlen=opts["fixed_maxlen"],

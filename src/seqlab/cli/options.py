@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["budget", "device_option", "quiet_option", "training_options"]
+__all__ = [
+    "StopWordsType",
+    "budget",
+    "device_option",
+    "quiet_option",
+    "stop_words_option",
+    "training_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +36,17 @@ def device_option(func: F) -> F:
 def quiet_option(func: F) -> F:
     """``--quiet``: every long-running command."""
     return click.option("--quiet", is_flag=True, help="No progress bars or progress lines.")(func)
+
+
+def stop_words_option(func: F) -> F:
+    """``--stop-words english|FILE``: every command that builds a vectorizer."""
+    return click.option(
+        "--stop-words",
+        type=StopWordsType(),
+        default=None,
+        help="Drop these words after standardisation, before n-grams: 'english' "
+        "(scikit-learn's list of 318 words) or a file with one word per line.",
+    )(func)
 
 
 def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> Callable[[F], F]:
@@ -139,3 +157,19 @@ class ThreadsType(click.ParamType):
         if n < 1:
             self.fail(f"{value!r} is not a thread count; give an int >= 1 or 'auto'", param, ctx)
         return n
+
+
+class StopWordsType(click.ParamType):
+    """``--stop-words``: ``english`` (kept as the name) or a file read into its list of words."""
+
+    name = "english|FILE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | list[str]:
+        from seqlab.text.stop_words import STOP_WORD_LISTS, read_stop_words
+
+        if not isinstance(value, str) or value in STOP_WORD_LISTS:
+            return value
+        try:
+            return read_stop_words(value)
+        except (FileNotFoundError, ValueError) as exc:
+            self.fail(str(exc), param, ctx)

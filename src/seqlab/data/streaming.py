@@ -412,8 +412,6 @@ def fit_vocabulary(vectorizer: Any, docs: Iterable[str] | TextStream) -> Any:
     >>> fit_vocabulary(TextVectorizer(), iter(["b a a", "c"])).vocabulary_.itos
     ['', '[UNK]', 'a', 'b', 'c']
     """
-    from seqlab.text.vocab import OOV, PAD, Vocabulary, empty_vocabulary_error
-
     if isinstance(docs, str | bytes):
         raise TypeError("docs must be an iterable of documents, got a single str; wrap it: [text]")
     vectorizer._check_params()
@@ -446,22 +444,7 @@ def fit_vocabulary(vectorizer: Any, docs: Iterable[str] | TextStream) -> Any:
         if df is not None:
             df.update(set(tokens))
         num_documents += 1
-    eligible = [(t, c) for t, c in counts.items() if c >= vectorizer.min_count]
-    eligible.sort(key=lambda tc: -tc[1])  # stable: ties stay in first-occurrence order
-    terms = [t for t, _ in eligible if t not in (OOV, PAD)]
-    if vectorizer.max_tokens is not None:
-        terms = terms[: vectorizer.max_tokens - 2]
-    if not terms:
-        raise empty_vocabulary_error(
-            vectorizer.min_count, vectorizer.max_tokens, num_documents, len(counts)
-        )
-    vectorizer.vocabulary_ = Vocabulary._from_distinct(terms)
-    vectorizer.document_count_ = num_documents
-    vectorizer.idf_ = None
-    if df is not None:
-        freq = np.array([0, 0] + [df[t] for t in terms], dtype=np.float64)
-        vectorizer.idf_ = np.log((1.0 + num_documents) / (1.0 + freq)) + 1.0
-        vectorizer.idf_[:2] = 0.0
+    vectorizer.fit_counts(counts, num_documents, df)
     if stream is not None and stream.label_names is None and labels:
         if all(re.fullmatch(r"-?\d+", s) for s in labels):
             stream.label_names = sorted(labels, key=int)

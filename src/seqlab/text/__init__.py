@@ -8,6 +8,7 @@
 from seqlab._utils import public_dir
 from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.text.sequences import pad_sequences
+from seqlab.text.stop_words import ENGLISH_STOP_WORDS, read_stop_words
 from seqlab.text.tokenize import (
     DEFAULT_TOKEN_PATTERN,
     KERAS_FILTERS,
@@ -19,12 +20,20 @@ from seqlab.text.tokenize import (
     word_ngrams,
     word_tokenizer,
 )
-from seqlab.text.vectorize import BAG_MODES, OUTPUT_MODES, NotFittedError, TextVectorizer
+from seqlab.text.vectorize import (
+    BAG_MODES,
+    COMPAT_CHOICES,
+    OUTPUT_MODES,
+    NotFittedError,
+    TextVectorizer,
+)
 from seqlab.text.vocab import OOV, OOV_ID, PAD, PAD_ID, Vocabulary
 
 __all__ = [
     "BAG_MODES",
+    "COMPAT_CHOICES",
     "DEFAULT_TOKEN_PATTERN",
+    "ENGLISH_STOP_WORDS",
     "FixedLengthVectorizer",
     "KERAS_FILTERS",
     "OOV",
@@ -38,6 +47,7 @@ __all__ = [
     "char_ngrams",
     "char_standardizer",
     "pad_sequences",
+    "read_stop_words",
     "strip_html_breaks",
     "tokenize_chars",
     "tokenize_words",

@@ -20,6 +20,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+
+from seqlab.text.vocab import OOV_ID
+
+# (counts, first occurrences, strings_of(indices)) -> (kept indices, their strings), in order
+Selector = Callable[
+    [np.ndarray, np.ndarray, Callable[[np.ndarray], list[str]]], tuple[np.ndarray, list[str]]
+]
 
 
 @dataclass
@@ -52,9 +60,10 @@ def _check_doc(i: int, doc: object) -> None:
 class EncodedBatch:
     """Token ids of a batch of documents and its n-gram levels up to ``max_n``.
 
-    ``min_n .. max_n`` are the orders that make up each document's token stream (the output
-    of ``TextVectorizer.tokenize``): per document, all n-grams of order ``min_n`` left to
-    right, then order ``min_n + 1``, ... Lower orders are built only as stepping stones.
+    ``orders`` (distinct, e.g. ``(1, 2)`` or Keras's ``(1, 3)``) are the n-gram orders that
+    make up each document's token stream (the output of ``TextVectorizer.tokenize``): per
+    document, all n-grams of ``orders[0]`` left to right, then of ``orders[1]``, ... Orders
+    below ``max_n`` that are not listed are built only as stepping stones.
     """
 
     def __init__(
@@ -63,20 +72,19 @@ class EncodedBatch:
         lengths: np.ndarray,
         words: list[str],
         joiner: str,
-        ngram_range: tuple[int, int],
+        orders: tuple[int, ...],
     ) -> None:
         self.flat = flat
         self.lengths = lengths
         self.words = words
         self.joiner = joiner
-        self.min_n, self.max_n = ngram_range
+        self.orders = tuple(orders)
+        self.max_n = max(self.orders)
         self.starts = np.zeros(len(lengths), dtype=np.int64)
         np.cumsum(lengths[:-1], out=self.starts[1:])
         self.levels = self._build_levels()
         # Per document: instances of each stream order, and where its stream starts.
-        self._order_counts = {
-            n: np.maximum(lengths - (n - 1), 0) for n in range(self.min_n, self.max_n + 1)
-        }
+        self._order_counts = {n: np.maximum(lengths - (n - 1), 0) for n in self.orders}
         self.stream_lengths = sum(self._order_counts.values())
         self.stream_starts = np.zeros(len(lengths), dtype=np.int64)
         np.cumsum(self.stream_lengths[:-1], out=self.stream_starts[1:])
@@ -87,7 +95,7 @@ class EncodedBatch:
         cls,
         docs: Iterable[str],
         tokenizer: Callable[[str], list[str]],
-        ngram_range: tuple[int, int],
+        orders: tuple[int, ...],
     ) -> EncodedBatch:
         """Tokenize every document into words; ids are assigned in first-occurrence order."""
         index: dict[str, int] = {}
@@ -113,7 +121,7 @@ class EncodedBatch:
             np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64),
             list(index),
             " ",
-            ngram_range,
+            orders,
         )
 
     @classmethod
@@ -121,7 +129,7 @@ class EncodedBatch:
         cls,
         docs: Iterable[str],
         standardizer: Callable[[str], str],
-        ngram_range: tuple[int, int],
+        orders: tuple[int, ...],
     ) -> EncodedBatch:
         """Split every standardised document into characters, vectorised over code points."""
         parts: list[str] = []
@@ -147,7 +155,7 @@ class EncodedBatch:
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         words = [chr(c) for c in uniq[order].tolist()]
-        return cls(rank[ids], lengths, words, "", ngram_range)
+        return cls(rank[ids], lengths, words, "", orders)
 
     def _build_levels(self) -> dict[int, Level]:
         flat = self.flat
@@ -197,8 +205,8 @@ class EncodedBatch:
         return len(self.lengths)
 
     def stream_levels(self) -> list[Level]:
-        """The levels that make up the token stream, lowest order first."""
-        return [self.levels[n] for n in range(self.min_n, self.max_n + 1)]
+        """The levels that make up the token stream, in the order of ``orders``."""
+        return [self.levels[n] for n in self.orders]
 
     def order_counts(self, n: int) -> np.ndarray:
         """(B,) number of n-grams of order ``n`` in each document."""
@@ -221,7 +229,7 @@ class EncodedBatch:
             doc = np.searchsorted(self.starts, starts, side="right") - 1
             offset = starts - self.starts[doc]
         offset += self.stream_starts[doc]
-        for m in range(self.min_n, n):
+        for m in self.orders[: self.orders.index(n)]:
             offset += self._order_counts[m][doc]
         return offset
 
@@ -229,6 +237,108 @@ class EncodedBatch:
         """Drop the per-token arrays once the caller has what it needs (saves memory)."""
         self.flat = np.zeros(0, dtype=np.int64)
         self.levels = {}
+
+    def learn_vocabulary(self, select: Selector) -> tuple[list[str], list[np.ndarray]]:
+        """The kept terms in vocabulary order and, per stream level, a table dense n-gram id
+        -> vocabulary id (``OOV_ID`` for the n-grams left out).
+
+        Candidates are all distinct n-grams of the stream orders, with their total count and
+        the position of their first occurrence in the token stream; ``select(counts, first,
+        strings_of)`` picks them (indices and strings, in vocabulary order).
+        """
+        levels = self.stream_levels()
+        counts = np.concatenate([lv.counts for lv in levels])
+        first = np.concatenate([self.stream_positions(lv.n, lv.starts(lv.first)) for lv in levels])
+        offsets = np.cumsum([0] + [lv.size for lv in levels])
+        if self.joiner != "" and self.max_n > 1 and any(self.joiner in w for w in self.words):
+            # A token with a space in it (custom token_pattern) can make two different
+            # n-grams print the same: merge candidates by their string.
+            strings = [s for lv in levels for s in self.strings(lv)]
+            canon_index: dict[str, int] = {}
+            canon = np.fromiter(
+                (canon_index.setdefault(s, len(canon_index)) for s in strings),
+                dtype=np.int64,
+                count=len(strings),
+            )
+            merged_counts = np.bincount(canon, weights=counts).astype(np.int64)
+            merged_first = np.full(len(canon_index), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(merged_first, canon, first)
+            canon_strings = list(canon_index)
+            chosen, terms = select(
+                merged_counts, merged_first, lambda idx: [canon_strings[i] for i in idx.tolist()]
+            )
+            to_vocab = np.full(len(canon_index), OOV_ID, dtype=np.int64)
+            to_vocab[chosen] = np.arange(2, 2 + len(chosen))
+            to_vocab = to_vocab[canon]
+        else:
+
+            def strings_of(idx: np.ndarray) -> list[str]:
+                out = np.empty(len(idx), dtype=object)
+                for k, lv in enumerate(levels):
+                    mask = (idx >= offsets[k]) & (idx < offsets[k + 1])
+                    if mask.any():
+                        out[mask] = self.strings(lv, idx[mask] - offsets[k])
+                return out.tolist()
+
+            chosen, terms = select(counts, first, strings_of)
+            to_vocab = np.full(len(counts), OOV_ID, dtype=np.int64)
+            to_vocab[chosen] = np.arange(2, 2 + len(chosen))
+        return terms, [to_vocab[offsets[k] : offsets[k + 1]] for k in range(len(levels))]
+
+    def sequences(self, ids: list[np.ndarray]) -> list[np.ndarray]:
+        """Per document, the ids of its token stream; ``ids[k]`` holds the id of every n-gram
+        of order ``orders[k]``, in document order."""
+        if len(ids) == 1:
+            stream = ids[0]
+        else:
+            stream = np.empty(int(self.stream_lengths.sum()), dtype=np.int64)
+            for n, lv_ids in zip(self.orders, ids):
+                stream[self.stream_positions(n)] = lv_ids
+        if self.num_documents == 0:
+            return []
+        return np.split(stream, np.cumsum(self.stream_lengths)[:-1])
+
+    def bag_counts(
+        self, ids: list[np.ndarray], width: int, keras_layout: bool = False
+    ) -> sp.csr_matrix:
+        """(B, width) float64 counts of the ids in ``ids`` (as for :meth:`sequences`),
+        canonical CSR (sorted, no repeats). The term of id ``i >= 2`` goes to column ``i`` and
+        OOV (id 1) is not counted; with ``keras_layout`` (Keras's bag modes, no padding
+        column) the term goes to column ``i - 1`` and OOV is counted in column 0.
+
+        Consumes ``ids`` (the list is emptied) so that each array is freed once used.
+        """
+        V = width
+        B = self.num_documents
+        low, shift = (1, 1) if keras_layout else (2, 0)
+        keys = np.empty(sum(int(np.count_nonzero(lv_ids >= low)) for lv_ids in ids), np.int64)
+        end = 0
+        for n in self.orders:
+            lv_ids = ids.pop(0)
+            known = lv_ids >= low
+            rows = self.rows(n)[known]
+            part = keys[end : end + len(rows)]
+            np.multiply(rows, V, out=part)
+            part += lv_ids[known]
+            part -= shift
+            end += len(rows)
+            del lv_ids, known, rows
+        keys.sort()  # one key per (row, column) occurrence; np.sort beats np.unique's argsort
+        flag = np.empty(len(keys), dtype=bool)
+        flag[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=flag[1:])
+        starts = np.flatnonzero(flag)
+        del flag
+        counts = np.diff(np.append(starts, len(keys))).astype(np.float64)
+        keys = keys[starts]  # the distinct (row * V + column) keys, sorted
+        del starts
+        # Row d's entries are the keys in [d * V, (d + 1) * V).
+        indptr = np.searchsorted(keys, np.arange(B + 1, dtype=np.int64) * V)
+        keys %= V
+        index_dtype = np.int32 if max(V, len(keys)) < 2**31 else np.int64
+        return sp.csr_matrix(
+            (counts, keys.astype(index_dtype), indptr.astype(index_dtype)), shape=(B, V)
+        )
 
     def strings(self, level: Level, dense_ids: np.ndarray | None = None) -> list[str]:
         """The n-gram strings of ``dense_ids`` (all distinct n-grams of ``level`` when None)."""

@@ -6,6 +6,9 @@ Two word standardisations are offered, each matching a library users know:
   every character of ``!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\\t\\n`` by a space, split on whitespace.
   The apostrophe is kept, so ``"don't"`` stays one token. (Keras splits on ``" "`` only; we
   split on any whitespace, which differs only for ``\\r``, ``\\f``, ``\\v`` and Unicode spaces.)
+  This is not Keras 3's ``TextVectorization``, which deletes punctuation, the apostrophe too
+  (``"dont"``): that rule is ``TextVectorizer(compat="keras")``, see
+  :mod:`seqlab.text.keras_compat`.
 * ``"regex"`` -- the scikit-learn ``CountVectorizer`` rule: lowercase, then keep every match
   of ``token_pattern`` (default ``(?u)\\b\\w\\w+\\b``: words of two or more word characters).
 
@@ -20,7 +23,7 @@ substrings of the standardised text, and all n-grams of the smallest order come 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
     "DEFAULT_TOKEN_PATTERN",
@@ -31,6 +34,7 @@ __all__ = [
     "char_standardizer",
     "check_ngram_range",
     "check_standardize",
+    "ngrams_of_orders",
     "strip_html_breaks",
     "tokenize_chars",
     "tokenize_words",
@@ -61,7 +65,8 @@ def check_standardize(standardize: str | None, token_pattern: str | None = None)
     if standardize not in STANDARDIZE_CHOICES:
         raise ValueError(
             f"standardize must be one of {STANDARDIZE_CHOICES}, got {standardize!r}; "
-            "'keras' strips Keras's punctuation filters, 'regex' keeps token_pattern matches"
+            "'keras' turns the Keras Tokenizer's filters into spaces, 'regex' keeps token_pattern "
+            "matches"
         )
     if token_pattern is not None:
         if standardize != "regex":
@@ -224,10 +229,22 @@ def char_ngrams(text: str | Sequence[str], ngram_range: Sequence[int] = (1, 1)) 
 
 def _ngrams(tokens: list[str], ngram_range: Sequence[int], joiner: str) -> list[str]:
     min_n, max_n = check_ngram_range(ngram_range)
-    if (min_n, max_n) == (1, 1):
+    return ngrams_of_orders(tokens, range(min_n, max_n + 1), joiner)
+
+
+def ngrams_of_orders(tokens: list[str], orders: Iterable[int], joiner: str = " ") -> list[str]:
+    """The n-grams of ``tokens`` for each order in ``orders``, order by order as listed
+    (Keras's ``ngrams=(1, 3)`` is ``orders=(1, 3)``; scikit-learn's ``ngram_range=(1, 3)`` is
+    ``orders=range(1, 4)``). A document shorter than ``n`` has no n-grams of order ``n``.
+
+    >>> ngrams_of_orders(["a", "b", "c"], (1, 3))
+    ['a', 'b', 'c', 'a b c']
+    """
+    orders = tuple(orders)
+    if orders == (1,):
         return tokens
     out: list[str] = []
-    for n in range(min_n, min(max_n, len(tokens)) + 1):
+    for n in orders:
         if n == 1:
             out.extend(tokens)
         else:

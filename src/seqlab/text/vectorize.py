@@ -1,10 +1,16 @@
 """``TextVectorizer``: documents to token ids (sequences) or to sparse bag-of-n-gram vectors.
 
-It follows Keras's ``TextVectorization`` for the vocabulary (id 0 = padding ``""``, id 1 = OOV
-``"[UNK]"``, ``max_tokens`` counts both) and scikit-learn's conventions for the object (the
-constructor only stores parameters, ``fit`` sets attributes ending in ``_`` and returns
-``self``, ``transform`` before ``fit`` raises :class:`NotFittedError`).
+The object follows scikit-learn's conventions (the constructor only stores parameters,
+``fit`` sets attributes ending in ``_`` and returns ``self``, ``transform`` before ``fit``
+raises :class:`NotFittedError`). Two modes:
 
+**Default mode** (``compat=None``): the Keras ``Tokenizer`` way with scikit-learn's n-grams.
+Words are standardised by ``standardize="keras"`` = the ``Tokenizer``'s filters (lowercase,
+punctuation becomes a space, the apostrophe stays: ``"don't"`` is one token), or ``"regex"``
+(scikit-learn's ``token_pattern``), ``"lower"``, ``None``; ``<br />`` is removed first. The
+vocabulary keeps id 0 for padding ``""`` and id 1 for OOV ``"[UNK]"`` in every mode, then the
+terms by frequency with ties by first occurrence (the ``Tokenizer``'s order, shifted by one);
+``max_tokens`` counts both reserved ids. ``ngram_range=(1, 3)`` means orders 1, 2 and 3.
 Output modes (``V = vocab_size``, ``B`` documents):
 
 * ``"int"``: token ids, a list of 1-D int64 arrays, or a ``(B, maxlen)`` int64 array padded
@@ -21,11 +27,22 @@ Output modes (``V = vocab_size``, ``B`` documents):
   - ``"tf_idf"``: scikit-learn's ``TfidfVectorizer`` defaults: ``count * idf`` with the smooth
     ``idf = ln((1 + n) / (1 + df)) + 1`` (``n`` fitted documents, ``df`` documents that
     contain the term), then each row divided by its L2 norm (all-zero rows stay zero).
+
+**Keras mode** (``compat="keras"``): Keras 3's ``TextVectorization`` (standardisation, split,
+vocabulary order, ``max_tokens``, ``int`` / ``multi_hot`` / ``count`` / ``tf_idf``, ``ngrams``,
+``get_vocabulary()``), as described in :mod:`seqlab.text.keras_compat` and tested with cases
+ported from Keras's own tests. ``maxlen`` is Keras's ``output_sequence_length``; bag outputs
+stay CSR (Keras's values, as with its ``sparse=True``).
+
+``stop_words`` (both modes; not a Keras option) drops words after standardisation and
+before n-grams are formed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
@@ -33,30 +50,40 @@ import numpy as np
 import scipy.sparse as sp
 
 from seqlab._utils import PathLike, atomic_write_json, read_json
-from seqlab.text._ngrams import EncodedBatch, Level
+from seqlab.text._ngrams import EncodedBatch
+from seqlab.text._params import (
+    BAG_MODES,
+    COMPAT_CHOICES,
+    OUTPUT_MODES,
+    char_standardizer_of,
+    check_given_vocabulary,
+    check_params,
+    given_idf,
+    params_from_json,
+    params_to_json,
+    word_tokenizer_of,
+)
+from seqlab.text.keras_compat import (
+    keras_idf,
+    keras_ngram_orders,
+    select_by_count_then_token,
+)
 from seqlab.text.sequences import pad_sequences
 from seqlab.text.tokenize import (
-    LEVEL_CHOICES,
-    _ngrams,
-    char_standardizer,
     check_ngram_range,
-    check_standardize,
-    word_tokenizer,
+    ngrams_of_orders,
 )
 from seqlab.text.vocab import (
     OOV,
     OOV_ID,
     PAD,
     Vocabulary,
-    check_max_tokens,
-    check_min_count,
     empty_vocabulary_error,
+    select_by_count_then_first,
 )
 
-__all__ = ["BAG_MODES", "OUTPUT_MODES", "NotFittedError", "TextVectorizer"]
+__all__ = ["BAG_MODES", "COMPAT_CHOICES", "OUTPUT_MODES", "NotFittedError", "TextVectorizer"]
 
-OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "freq", "tf_idf")
-BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
 _FORMAT = "seqlab.TextVectorizer"
 
 
@@ -64,16 +91,16 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a :class:`TextVectorizer` is used before :meth:`TextVectorizer.fit`."""
 
 
+@dataclass(eq=False, repr=False)
 class TextVectorizer:
     """Turn documents into token ids or sparse bag-of-n-gram vectors (see the module docstring).
 
-    Tokens come from ``level="word"`` (standardised by ``standardize``: ``"keras"``,
-    ``"regex"`` with ``token_pattern``, ``"lower"`` or ``None``) or ``level="char"``;
-    ``ngram_range=(1, 2)`` adds bigrams; ``strip_html`` replaces ``<br />`` by a space first.
-    The vocabulary keeps ids 0 / 1 for padding / OOV, then the terms by frequency (ties: first
-    occurrence in the corpus token stream, i.e. document by document, and within a document
-    in :meth:`tokenize` order, unigrams before bigrams), at most ``max_tokens`` entries in all
-    (padding and OOV included, as in Keras), each seen at least ``min_count`` times in total.
+    Tokens come from ``level="word"`` (standardised by ``standardize``) or ``level="char"``;
+    ``ngram_range=(1, 2)`` adds bigrams (Keras mode: ``ngrams=2``, or a tuple of orders);
+    ``strip_html`` (default: True, False with ``compat="keras"``) replaces ``<br />`` by a
+    space first; ``stop_words`` is ``"english"`` (scikit-learn's list, see
+    :mod:`seqlab.text.stop_words`) or a list of words. The vocabulary holds at most
+    ``max_tokens`` entries, reserved ones included, each seen at least ``min_count`` times.
     With ``standardize="regex"`` and no HTML stripping, the vocabulary of any ``ngram_range``
     is exactly scikit-learn's ``CountVectorizer(ngram_range=...)`` one (tested).
 
@@ -84,105 +111,97 @@ class TextVectorizer:
     [[2, 1, 4, 0]]
     >>> TextVectorizer(output_mode="count").fit(["a b a"]).transform(["a a c"]).toarray()
     array([[0., 0., 2., 0.]], dtype=float32)
+    >>> keras = TextVectorizer(compat="keras", maxlen=4).fit(["foo bar", "bar baz", "baz bada boom"])
+    >>> keras.get_vocabulary(), keras.transform(["foo qux bar", "qux baz"]).tolist()
+    (['', '[UNK]', 'baz', 'bar', 'foo', 'boom', 'bada'], [[4, 1, 3, 0], [1, 2, 0, 0]])
     """
 
-    def __init__(
-        self,
-        max_tokens: int | None = None,
-        min_count: int = 1,
-        output_mode: str = "int",
-        maxlen: int | None = None,
-        ngram_range: tuple[int, int] = (1, 1),
-        level: str = "word",
-        standardize: str | None = "keras",
-        token_pattern: str | None = None,
-        strip_html: bool = True,
-        dtype: str = "float32",
-        padding: str = "post",
-        truncating: str = "post",
-    ) -> None:
-        self.max_tokens = max_tokens
-        self.min_count = min_count
-        self.output_mode = output_mode
-        self.maxlen = maxlen
-        self.ngram_range = ngram_range
-        self.level = level
-        self.standardize = standardize
-        self.token_pattern = token_pattern
-        self.strip_html = strip_html
-        self.dtype = dtype
-        self.padding = padding
-        self.truncating = truncating
+    max_tokens: int | None = None
+    min_count: int = 1
+    output_mode: str = "int"
+    maxlen: int | None = None
+    ngram_range: tuple[int, int] = (1, 1)
+    level: str = "word"
+    standardize: str | None = "keras"
+    token_pattern: str | None = None
+    strip_html: bool | None = None
+    dtype: str = "float32"
+    padding: str = "post"
+    truncating: str = "post"
+    stop_words: str | Sequence[str] | None = None
+    compat: str | None = None
+    ngrams: int | tuple[int, ...] | None = None
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments as a dict (``TextVectorizer(**vec.get_params())``)."""
-        return {name: getattr(self, name) for name in _PARAM_NAMES}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def __repr__(self) -> str:
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != _DEFAULTS[k]]
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != f.default
+        ]
         return f"TextVectorizer({', '.join(changed)})"
 
+    @property
+    def _keras(self) -> bool:
+        return self.compat == "keras"
+
+    @property
+    def _offset(self) -> int:
+        """Vocabulary id minus output index: 1 in Keras's bag modes (no padding column)."""
+        return 1 if self._keras and self.output_mode != "int" else 0
+
+    def _orders(self) -> tuple[int, ...]:
+        if self._keras:
+            return keras_ngram_orders(self.ngrams)
+        min_n, max_n = check_ngram_range(self.ngram_range)
+        return tuple(range(min_n, max_n + 1))
+
     def _check_params(self) -> None:
-        check_max_tokens(self.max_tokens)
-        check_min_count(self.min_count)
-        if self.output_mode not in OUTPUT_MODES:
-            raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {self.output_mode!r}")
-        if self.maxlen is not None:
-            if not isinstance(self.maxlen, int) or isinstance(self.maxlen, bool) or self.maxlen < 1:
-                raise ValueError(f"maxlen must be None or an int >= 1, got {self.maxlen!r}")
-            if self.output_mode not in ("int", "one_hot"):
-                raise ValueError(
-                    f"maxlen={self.maxlen} only applies to output_mode='int' or 'one_hot', "
-                    f"got output_mode={self.output_mode!r}; drop maxlen for bag modes"
-                )
-        check_ngram_range(self.ngram_range)
-        if self.level not in LEVEL_CHOICES:
-            raise ValueError(f"level must be one of {LEVEL_CHOICES}, got {self.level!r}")
-        check_standardize(self.standardize, self.token_pattern)
-        if not isinstance(self.strip_html, bool):
-            raise TypeError(f"strip_html must be True or False, got {self.strip_html!r}")
-        try:
-            kind = np.dtype(self.dtype).kind
-        except TypeError:
-            kind = ""
-        if kind != "f":
-            raise ValueError(
-                f"dtype must be a float dtype such as 'float32', got {self.dtype!r} "
-                "(it sets the values of the bag and one-hot outputs)"
-            )
-        for name in ("padding", "truncating"):
-            if getattr(self, name) not in ("pre", "post"):
-                raise ValueError(f"{name} must be 'pre' or 'post', got {getattr(self, name)!r}")
+        check_params(self)
 
     # ------------------------------------------------------------------ tokenizing
+    def words(self, doc: str) -> list[str]:
+        """The words of ``doc``: standardised, split, stop words removed (before n-grams).
+
+        >>> TextVectorizer(stop_words=["the"]).words("The cat, the hat.")
+        ['cat', 'hat']
+        >>> TextVectorizer(compat="keras").words("Don't panic!")
+        ['dont', 'panic']
+        """
+        if not isinstance(doc, str):
+            raise TypeError(f"doc must be a str, got {type(doc).__name__}")
+        self._check_params()
+        if self.level != "word":
+            raise ValueError(f"words() needs level='word', got level={self.level!r}")
+        return word_tokenizer_of(self)(doc)
+
     def tokenize(self, doc: str) -> list[str]:
         """The tokens (n-grams included) of ``doc`` whose ids make up its encoding.
 
         >>> TextVectorizer(ngram_range=(1, 2)).tokenize("The cat, the hat.")
         ['the', 'cat', 'the', 'hat', 'the cat', 'cat the', 'the hat']
+        >>> TextVectorizer(compat="keras", ngrams=(1, 3)).tokenize("a b c")
+        ['a', 'b', 'c', 'a b c']
         """
         if not isinstance(doc, str):
             raise TypeError(f"doc must be a str, got {type(doc).__name__}")
         self._check_params()
-        ngram_range = check_ngram_range(self.ngram_range)
         if self.level == "char":
-            text = char_standardizer(self.standardize, self.token_pattern, self.strip_html)(doc)
-            return _ngrams(list(text), ngram_range, "")
-        words = word_tokenizer(self.standardize, self.token_pattern, self.strip_html)(doc)
-        return _ngrams(words, ngram_range, " ")
+            return ngrams_of_orders(list(char_standardizer_of(self)(doc)), self._orders(), "")
+        return ngrams_of_orders(word_tokenizer_of(self)(doc), self._orders(), " ")
 
     def _encode(self, docs: Iterable[str]) -> EncodedBatch:
         if isinstance(docs, str | bytes):
             raise TypeError(
                 "docs must be an iterable of documents, got a single str; wrap it in a list: [text]"
             )
-        ngram_range = check_ngram_range(self.ngram_range)
         if self.level == "char":
-            std = char_standardizer(self.standardize, self.token_pattern, self.strip_html)
-            return EncodedBatch.from_chars(docs, std, ngram_range)
-        tok = word_tokenizer(self.standardize, self.token_pattern, self.strip_html)
-        return EncodedBatch.from_words(docs, tok, ngram_range)
+            return EncodedBatch.from_chars(docs, char_standardizer_of(self), self._orders())
+        return EncodedBatch.from_words(docs, word_tokenizer_of(self), self._orders())
 
     # ------------------------------------------------------------------ fitting
     def fit(self, docs: Iterable[str]) -> TextVectorizer:
@@ -206,117 +225,147 @@ class TextVectorizer:
     def _fit(self, docs: Iterable[str], want_output: bool) -> Any:
         self._check_params()
         batch = self._encode(docs)
-        levels = batch.stream_levels()
-        terms, cand_to_vocab = self._learn_vocabulary(batch, levels)
+        num_documents = batch.num_documents
+        terms, luts = batch.learn_vocabulary(
+            lambda counts, first, strings_of: self._select(counts, first, strings_of, num_documents)
+        )
         self.vocabulary_ = Vocabulary._from_distinct(terms)
-        self.document_count_ = batch.num_documents
+        self.document_count_ = num_documents
         self.idf_: np.ndarray | None = None
         if not want_output and self.output_mode != "tf_idf":
             return None
         # Vocabulary id of every n-gram occurrence, straight from the fitting pass.
-        ids = [lut[lv.inverse] for lut, lv in zip(cand_to_vocab, levels)]
-        del levels, cand_to_vocab
+        ids = [lut[lv.inverse] for lut, lv in zip(luts, batch.stream_levels())]
+        del luts
         batch.release()  # the per-token arrays are no longer needed: free them early
         counts_matrix = None
         if self.output_mode == "tf_idf":
-            counts_matrix = self._bag_counts(batch, ids)
+            counts_matrix = batch.bag_counts(ids, self.vocab_size, self._offset == 1)
             df = np.bincount(counts_matrix.indices, minlength=self.vocab_size)
-            self.idf_ = np.log((1.0 + batch.num_documents) / (1.0 + df)) + 1.0
-            self.idf_[:2] = 0.0  # padding and OOV columns are never filled
+            self.idf_ = self._idf(df[2 - self._offset :], num_documents)
         if not want_output:
             return None
         return self._output(batch, ids, counts_matrix)
 
-    def _learn_vocabulary(
-        self, batch: EncodedBatch, levels: list[Level]
-    ) -> tuple[list[str], list[np.ndarray]]:
-        """The kept terms in vocabulary order, and per level a table dense n-gram id -> vocab id.
-
-        Candidates are all distinct n-grams of the stream orders, with their total count and
-        the position of their first occurrence in the batch's token stream (the tie-break).
-        """
-        counts = np.concatenate([lv.counts for lv in levels])
-        first = np.concatenate([batch.stream_positions(lv.n, lv.starts(lv.first)) for lv in levels])
-        offsets = np.cumsum([0] + [lv.size for lv in levels])
-        ambiguous = (
-            batch.joiner != "" and batch.max_n > 1 and any(batch.joiner in w for w in batch.words)
-        )
-        if ambiguous:
-            # A token with a space in it (custom token_pattern) can make two different
-            # n-grams print the same: merge candidates by their string.
-            strings = [s for lv in levels for s in batch.strings(lv)]
-            canon_index: dict[str, int] = {}
-            canon = np.fromiter(
-                (canon_index.setdefault(s, len(canon_index)) for s in strings),
-                dtype=np.int64,
-                count=len(strings),
-            )
-            merged_counts = np.bincount(canon, weights=counts).astype(np.int64)
-            merged_first = np.full(len(canon_index), np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(merged_first, canon, first)
-            canon_strings = list(canon_index)
-            chosen, terms = self._select(
-                merged_counts,
-                merged_first,
-                lambda idx: [canon_strings[i] for i in idx.tolist()],
-                batch.num_documents,
-            )
-            to_vocab = np.full(len(canon_index), OOV_ID, dtype=np.int64)
-            to_vocab[chosen] = np.arange(2, 2 + len(chosen))
-            to_vocab = to_vocab[canon]
-        else:
-
-            def strings_of(idx: np.ndarray) -> list[str]:
-                out = np.empty(len(idx), dtype=object)
-                for k, lv in enumerate(levels):
-                    mask = (idx >= offsets[k]) & (idx < offsets[k + 1])
-                    if mask.any():
-                        out[mask] = batch.strings(lv, idx[mask] - offsets[k])
-                return out.tolist()
-
-            chosen, terms = self._select(counts, first, strings_of, batch.num_documents)
-            to_vocab = np.full(len(counts), OOV_ID, dtype=np.int64)
-            to_vocab[chosen] = np.arange(2, 2 + len(chosen))
-        return terms, [to_vocab[offsets[k] : offsets[k + 1]] for k in range(len(levels))]
-
     def _select(
-        self,
-        counts: np.ndarray,
-        first: np.ndarray,
-        strings_of: Callable[[np.ndarray], list[str]],
-        num_documents: int,
+        self, counts: np.ndarray, first: np.ndarray, strings_of: Any, num_documents: int
     ) -> tuple[np.ndarray, list[str]]:
-        """Indices and strings of the kept candidates, in vocabulary order."""
-        eligible = np.flatnonzero(counts >= self.min_count)
-        order = eligible[_order_by_count_then_first(counts[eligible], first[eligible])]
-        limit = len(order) if self.max_tokens is None else self.max_tokens - 2
-        # One spare: a literal "[UNK]" token (possible with standardize=None) maps to OOV.
-        chosen = order[: limit + 1]
-        terms = strings_of(chosen)
-        reserved = [i for i, t in enumerate(terms) if t in (OOV, PAD)] if OOV in terms else []
-        if reserved:
-            keep = np.ones(len(chosen), dtype=bool)
-            keep[reserved] = False
-            chosen = chosen[keep]
-            terms = [t for i, t in enumerate(terms) if keep[i]]
-        chosen, terms = chosen[:limit], terms[:limit]
+        """Indices and strings of the kept candidates, in the mode's vocabulary order."""
+        limit = None if self.max_tokens is None else self.max_tokens - 2 + self._offset
+        if self._keras:
+            chosen, terms = select_by_count_then_token(counts, strings_of, limit, self.min_count)
+        else:
+            chosen, terms = select_by_count_then_first(
+                counts, first, strings_of, limit, self.min_count
+            )
         if len(chosen) == 0:
             raise empty_vocabulary_error(
                 self.min_count, self.max_tokens, num_documents, len(counts)
             )
         return chosen, terms
 
-    # ------------------------------------------------------------------ transforming
+    def _idf(self, df: np.ndarray, num_documents: int) -> np.ndarray:
+        """The idf of every output column from the terms' document frequencies ``df``."""
+        if self._keras:
+            return keras_idf(df, num_documents)
+        idf = np.log((1.0 + num_documents) / (1.0 + np.asarray(df, dtype=np.float64))) + 1.0
+        return np.concatenate([[0.0, 0.0], idf])  # padding and OOV columns are never filled
+
+    def fit_counts(
+        self,
+        counts: Mapping[str, int],
+        num_documents: int,
+        document_frequencies: Mapping[str, int] | None = None,
+    ) -> TextVectorizer:
+        """Learn the vocabulary from token counts instead of documents; returns ``self``.
+
+        ``counts`` maps every token (as :meth:`tokenize` gives them) to its total count, in
+        order of first occurrence (a ``Counter`` filled document by document);
+        ``document_frequencies`` (needed for ``tf_idf``) maps tokens to the number of
+        documents that contain them. The vocabulary and idf are those ``fit`` would learn
+        from the documents (:func:`seqlab.data.streaming.fit_vocabulary` uses this).
+
+        >>> TextVectorizer().fit_counts({"b": 1, "a": 2}, num_documents=1).get_vocabulary()
+        ['', '[UNK]', 'a', 'b']
+        """
+        self._check_params()
+        if self.output_mode == "tf_idf" and document_frequencies is None:
+            raise ValueError(
+                "output_mode='tf_idf' needs document_frequencies (token -> number of documents "
+                "containing it) to compute the idf"
+            )
+        tokens = list(counts)
+        _, terms = self._select(
+            np.fromiter(counts.values(), dtype=np.int64, count=len(tokens)),
+            np.arange(len(tokens)),
+            lambda idx: [tokens[i] for i in idx.tolist()],
+            num_documents,
+        )
+        self.vocabulary_ = Vocabulary._from_distinct(terms)
+        self.document_count_ = int(num_documents)
+        self.idf_ = None
+        if self.output_mode == "tf_idf":
+            assert document_frequencies is not None
+            df = np.array([document_frequencies.get(t, 0) for t in terms], dtype=np.float64)
+            self.idf_ = self._idf(df, num_documents)
+        return self
+
+    # ------------------------------------------------------------------ the vocabulary
     @property
     def vocab_size(self) -> int:
-        """Number of ids, padding and OOV included (the width of bag outputs)."""
+        """Number of ids (the width of bag outputs): ``len(get_vocabulary())``."""
         self._check_fitted()
-        return len(self.vocabulary_)
+        return len(self.vocabulary_) - self._offset
+
+    def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
+        """The term of every id / column, as Keras's ``get_vocabulary``: ``["", "[UNK]",
+        terms...]`` (Keras mode bag outputs: ``["[UNK]", terms...]``); with
+        ``include_special_tokens=False`` the terms only."""
+        self._check_fitted()
+        return list(self.vocabulary_.itos[self._offset if include_special_tokens else 2 :])
 
     def get_feature_names_out(self) -> list[str]:
-        """The term of every column / id: ``["", "[UNK]", most frequent, ...]``."""
+        """The term of every column / id (scikit-learn's name for :meth:`get_vocabulary`)."""
+        return self.get_vocabulary()
+
+    def lookup(self, tokens: Iterable[str]) -> list[int]:
+        """The index of each token in :meth:`get_vocabulary` (its ``int`` id or bag column);
+        unknown tokens get the ``[UNK]`` index.
+
+        >>> TextVectorizer().fit(["good film"]).lookup(["film", "bad"])
+        [3, 1]
+        """
         self._check_fitted()
-        return list(self.vocabulary_.itos)
+        if isinstance(tokens, str):
+            raise TypeError("tokens must be a list of tokens, got a single str; wrap it: [token]")
+        get, off = self.vocabulary_.stoi.get, self._offset
+        return [get(t, OOV_ID) - off for t in tokens]
+
+    def set_vocabulary(
+        self, vocabulary: Sequence[str], idf_weights: Sequence[float] | None = None
+    ) -> TextVectorizer:
+        """Use ``vocabulary`` (terms in id order) instead of fitting; returns ``self``.
+
+        As Keras's ``set_vocabulary``: ``vocabulary`` may start with the mode's special
+        tokens (``["", "[UNK]"]``; Keras mode bag outputs ``["[UNK]"]``), which are then
+        taken as given; ``idf_weights`` (``tf_idf`` only, one per entry of ``vocabulary``)
+        are the idf of those entries, and without the special tokens the OOV column gets
+        their mean in Keras mode (0 in the default mode, where it is never filled).
+
+        >>> vec = TextVectorizer(compat="keras").set_vocabulary(["earth", "wind", "and", "fire"])
+        >>> vec.get_vocabulary()
+        ['', '[UNK]', 'earth', 'wind', 'and', 'fire']
+        """
+        self._check_params()
+        if isinstance(vocabulary, str | bytes):
+            raise TypeError("vocabulary must be a list of terms, got a single str; wrap it: [term]")
+        given = list(vocabulary)
+        special = [PAD, OOV][self._offset :]
+        terms, has_special = check_given_vocabulary(given, special, self.max_tokens)
+        self.idf_ = given_idf(self, idf_weights, len(given), has_special)
+        self.vocabulary_ = Vocabulary(terms)
+        self.document_count_ = 0
+        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "vocabulary_"):
@@ -325,6 +374,7 @@ class TextVectorizer:
                 "documents before using it, or load a fitted one with TextVectorizer.load(path)."
             )
 
+    # ------------------------------------------------------------------ transforming
     def transform(self, docs: Iterable[str]) -> Any:
         """Encode ``docs`` with the fitted vocabulary (the output type depends on the mode).
 
@@ -335,14 +385,12 @@ class TextVectorizer:
         self._check_fitted()
         self._check_params()
         batch = self._encode(docs)
-        levels = batch.stream_levels()
         get = self.vocabulary_.stoi.get
         ids = []
-        for lv in levels:
+        for lv in batch.stream_levels():
             strings = batch.strings(lv)
             lut = np.fromiter(map(get, strings, repeat(OOV_ID)), dtype=np.int64, count=len(strings))
             ids.append(lut[lv.inverse])
-        levels.clear()
         batch.release()
         return self._output(batch, ids)
 
@@ -350,10 +398,10 @@ class TextVectorizer:
         self, batch: EncodedBatch, ids: list[np.ndarray], counts: sp.csr_matrix | None = None
     ) -> Any:
         """Build the mode's output from ``ids[k]``, the vocabulary id of every n-gram of order
-        ``batch.min_n + k``, in document order."""
+        ``batch.orders[k]``, in document order."""
         if self.output_mode in ("int", "one_hot"):
-            seqs = self._sequences(batch, ids)
-            if self.maxlen is not None:
+            seqs = batch.sequences(ids)
+            if self.maxlen is not None or self._keras:  # Keras pads a batch to its longest row
                 seqs = pad_sequences(
                     seqs, self.maxlen, np.int64, self.padding, self.truncating, value=0
                 )
@@ -361,7 +409,7 @@ class TextVectorizer:
                 return seqs
             return [self._one_hot(s) for s in seqs]
         if counts is None:
-            counts = self._bag_counts(batch, ids)
+            counts = batch.bag_counts(ids, self.vocab_size, self._offset == 1)
         data = counts.data
         if self.output_mode == "multi_hot":
             data = np.ones_like(data)
@@ -371,23 +419,13 @@ class TextVectorizer:
         elif self.output_mode == "tf_idf":
             assert self.idf_ is not None
             data = data * self.idf_[counts.indices]
-            row = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-            norms = np.sqrt(np.bincount(row, weights=data * data, minlength=counts.shape[0]))
-            data = data / norms[row]
+            if not self._keras:
+                row = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+                norms = np.sqrt(np.bincount(row, weights=data * data, minlength=counts.shape[0]))
+                data = data / norms[row]
         return sp.csr_matrix(
             (data.astype(self.dtype), counts.indices, counts.indptr), shape=counts.shape
         )
-
-    def _sequences(self, batch: EncodedBatch, ids: list[np.ndarray]) -> list[np.ndarray]:
-        if len(ids) == 1:
-            stream = ids[0]
-        else:
-            stream = np.empty(int(batch.stream_lengths.sum()), dtype=np.int64)
-            for n, lv_ids in enumerate(ids, start=batch.min_n):
-                stream[batch.stream_positions(n)] = lv_ids
-        if batch.num_documents == 0:
-            return []
-        return np.split(stream, np.cumsum(batch.stream_lengths)[:-1])
 
     def _one_hot(self, seq: np.ndarray) -> sp.csr_matrix:
         present = np.flatnonzero(seq != 0)  # padding rows stay all zero
@@ -397,49 +435,14 @@ class TextVectorizer:
         data = np.ones(len(present), dtype=self.dtype)
         return sp.csr_matrix((data, seq[present], indptr), shape=(len(seq), self.vocab_size))
 
-    def _bag_counts(self, batch: EncodedBatch, ids: list[np.ndarray]) -> sp.csr_matrix:
-        """(B, V) float64 counts of in-vocabulary terms, canonical CSR (sorted, no repeats).
-
-        Consumes ``ids`` (the list is emptied) so that each array is freed once used.
-        """
-        V = self.vocab_size
-        B = batch.num_documents
-        keys = np.empty(sum(int(np.count_nonzero(lv_ids >= 2)) for lv_ids in ids), np.int64)
-        end = 0
-        for n in range(batch.min_n, batch.max_n + 1):
-            lv_ids = ids.pop(0)
-            known = lv_ids >= 2  # OOV (1) is not counted
-            rows = batch.rows(n)[known]
-            part = keys[end : end + len(rows)]
-            np.multiply(rows, V, out=part)
-            part += lv_ids[known]
-            end += len(rows)
-            del lv_ids, known, rows
-        keys.sort()  # one key per (row, column) occurrence; np.sort beats np.unique's argsort
-        flag = np.empty(len(keys), dtype=bool)
-        flag[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=flag[1:])
-        starts = np.flatnonzero(flag)
-        del flag
-        counts = np.diff(np.append(starts, len(keys))).astype(np.float64)
-        keys = keys[starts]  # the distinct (row * V + column) keys, sorted
-        del starts
-        # Row d's entries are the keys in [d * V, (d + 1) * V).
-        indptr = np.searchsorted(keys, np.arange(B + 1, dtype=np.int64) * V)
-        keys %= V
-        index_dtype = np.int32 if max(V, len(keys)) < 2**31 else np.int64
-        return sp.csr_matrix(
-            (counts, keys.astype(index_dtype), indptr.astype(index_dtype)), shape=(B, V)
-        )
-
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict with the parameters, the vocabulary and the idf."""
         self._check_fitted()
         return {
             "format": _FORMAT,
-            "version": 1,
-            "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
+            "version": 2,
+            "params": params_to_json(self.get_params()),
             "vocabulary": list(self.vocabulary_.itos),
             "idf": None if self.idf_ is None else [float(x) for x in self.idf_],
             "document_count": int(self.document_count_),
@@ -447,18 +450,13 @@ class TextVectorizer:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TextVectorizer:
-        """Rebuild a fitted vectorizer from :meth:`to_dict` output."""
+        """Rebuild a fitted vectorizer from :meth:`to_dict` output (version 1 or 2)."""
         if not isinstance(d, Mapping) or d.get("format") != _FORMAT:
             got = d.get("format") if isinstance(d, Mapping) else type(d).__name__
             raise ValueError(
                 f"not a saved TextVectorizer: expected format {_FORMAT!r}, got {got!r}"
             )
-        params = dict(d["params"])
-        unknown = set(params) - set(_PARAM_NAMES)
-        if unknown:
-            raise ValueError(f"unknown TextVectorizer parameters {sorted(unknown)} in the file")
-        params["ngram_range"] = tuple(params.get("ngram_range", (1, 1)))
-        vec = cls(**params)
+        vec = cls(**params_from_json(d["params"], {f.name for f in dataclasses.fields(cls)}))
         vec._check_params()
         vec.vocabulary_ = Vocabulary.from_dict({"itos": d["vocabulary"]})
         vec.document_count_ = int(d.get("document_count", 0))
@@ -483,31 +481,3 @@ class TextVectorizer:
         True
         """
         return cls.from_dict(read_json(path))
-
-
-def _order_by_count_then_first(counts: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Indices sorting by count descending, then first occurrence ascending (all distinct)."""
-    if len(counts) == 0:
-        return np.zeros(0, dtype=np.int64)
-    top = int(counts.max())
-    span = int(first.max()) + 1
-    if (top + 1) * span < 2**62:
-        return np.argsort((top - counts) * span + first)
-    return np.lexsort((first, -counts))
-
-
-_DEFAULTS: dict[str, Any] = {
-    "max_tokens": None,
-    "min_count": 1,
-    "output_mode": "int",
-    "maxlen": None,
-    "ngram_range": (1, 1),
-    "level": "word",
-    "standardize": "keras",
-    "token_pattern": None,
-    "strip_html": True,
-    "dtype": "float32",
-    "padding": "post",
-    "truncating": "post",
-}
-_PARAM_NAMES = tuple(_DEFAULTS)

@@ -4,8 +4,9 @@ Order of the real terms (ids 2, 3, ...): frequency descending, ties broken by fi
 in the corpus. That is exactly the order of the Keras ``Tokenizer`` (a stable sort of its
 insertion-ordered ``word_counts``), shifted by one because Keras reserves only index 0.
 
-``max_tokens`` counts the two reserved entries, like ``max_tokens`` of Keras's
-``TextVectorization``: ``max_tokens=10`` keeps the 8 most frequent terms.
+``max_tokens`` counts the two reserved entries (as Keras's ``TextVectorization`` does in
+``int`` mode; its bag modes have no padding entry, see :mod:`seqlab.text.keras_compat`):
+``max_tokens=10`` keeps the 8 most frequent terms.
 ``min_count`` drops terms seen fewer than ``min_count`` times in the whole corpus (a total
 count, not a document frequency like scikit-learn's ``min_df``).
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from seqlab._utils import PathLike, atomic_write_json, read_json
 
@@ -27,6 +30,7 @@ __all__ = [
     "check_max_tokens",
     "check_min_count",
     "empty_vocabulary_error",
+    "select_by_count_then_first",
 ]
 
 PAD = ""
@@ -42,8 +46,8 @@ def check_max_tokens(max_tokens: int | None) -> None:
         return
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 3:
         raise ValueError(
-            f"max_tokens must be None or an int >= 3 (it counts the padding and OOV entries, "
-            f"like Keras TextVectorization), got {max_tokens!r}"
+            f"max_tokens must be None or an int >= 3 (it counts the padding and OOV entries), "
+            f"got {max_tokens!r}"
         )
 
 
@@ -67,6 +71,46 @@ def empty_vocabulary_error(
         f"{num_documents} documents, {num_distinct} distinct terms before pruning). "
         "Try a lower min_count or a higher max_tokens."
     )
+
+
+def select_by_count_then_first(
+    counts: np.ndarray,
+    first: np.ndarray,
+    strings_of: Callable[[np.ndarray], list[str]],
+    limit: int | None,
+    min_count: int = 1,
+) -> tuple[np.ndarray, list[str]]:
+    """Indices and strings of the kept candidates in vocabulary order: count descending,
+    then first occurrence (``first``, all distinct) ascending; at most ``limit``, each
+    counted at least ``min_count`` times; the reserved ``""`` / ``"[UNK]"`` are skipped.
+
+    >>> select_by_count_then_first(np.array([1, 2, 1]), np.arange(3), list, None)[0].tolist()
+    [1, 0, 2]
+    """
+    eligible = np.flatnonzero(counts >= min_count)
+    order = eligible[_order_by_count_then_first(counts[eligible], first[eligible])]
+    limit = len(order) if limit is None else limit
+    # Two spares: a literal "[UNK]" (or "") token, possible with standardize=None, is no term.
+    chosen = order[: limit + 2]
+    terms = strings_of(chosen)
+    reserved = [i for i, t in enumerate(terms) if t in (OOV, PAD)]
+    if reserved:
+        keep = np.ones(len(chosen), dtype=bool)
+        keep[reserved] = False
+        chosen = chosen[keep]
+        terms = [t for i, t in enumerate(terms) if keep[i]]
+    return chosen[:limit], terms[:limit]
+
+
+def _order_by_count_then_first(counts: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Indices sorting by count descending, then first occurrence ascending (all distinct)."""
+    if len(counts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(counts.max())
+    span = int(first.max()) + 1
+    if (top + 1) * span < 2**62:
+        return np.argsort((top - counts) * span + first)
+    return np.lexsort((first, -counts))
 
 
 class Vocabulary:
@@ -137,21 +181,22 @@ class Vocabulary:
         """
         check_max_tokens(max_tokens)
         check_min_count(min_count)
-        # sorted() is stable, so ties keep the mapping's (first-occurrence) order.
-        items = sorted(
-            ((t, c) for t, c in counts.items() if c >= min_count and t not in (PAD, OOV)),
-            key=lambda tc: -tc[1],
+        terms = list(counts)
+        _, kept = select_by_count_then_first(
+            np.fromiter(counts.values(), dtype=np.int64, count=len(terms)),
+            np.arange(len(terms)),
+            lambda idx: [terms[i] for i in idx.tolist()],
+            None if max_tokens is None else max_tokens - 2,
+            min_count,
         )
-        if max_tokens is not None:
-            items = items[: max_tokens - 2]
-        if not items:
+        if not kept:
             raise empty_vocabulary_error(
                 min_count,
                 max_tokens,
                 num_documents if num_documents is not None else 0,
                 len(counts),
             )
-        return cls(t for t, _ in items)
+        return cls(kept)
 
     @classmethod
     def fit(
@@ -165,7 +210,7 @@ class Vocabulary:
         """Count tokens over ``corpus`` and keep the most frequent ones.
 
         ``corpus`` yields token lists, or documents (str) that ``tokenizer`` splits (default:
-        :func:`seqlab.text.tokenize.word_tokenizer` with the Keras standardisation).
+        :func:`seqlab.text.tokenize.word_tokenizer` with the Keras ``Tokenizer`` standardisation).
 
         >>> Vocabulary.fit(["A cat.", "a dog, a cat"], max_tokens=4).itos
         ['', '[UNK]', 'a', 'cat']

@@ -139,6 +139,7 @@ class ClassifyConfig:
     ngram_range: tuple[int, int] = (1, 1)
     max_tokens: int | str | None = "auto"  # vocabulary size; "auto": 20,000 / no limit
     min_count: int = 1
+    stop_words: str | list[str] | None = None  # "english" or a list of words
     truncate: int | None = DEFAULT_TRUNCATE  # sequence models: tokens kept per text
     truncating: str = "pre"  # "pre" keeps the end (Keras), "post" the start
     fixed_maxlen: int | None = None  # pad or cut every text to exactly N ids
@@ -489,6 +490,8 @@ def _vectorizer(
         "ngram_range": tuple(cfg.ngram_range),
         "output_mode": "int" if sequence else cfg.mode,
     }
+    if cfg.stop_words is not None:
+        vec_kwargs["stop_words"] = cfg.stop_words
     if sequence:
         cut = cfg.fixed_maxlen if cfg.fixed_maxlen is not None else truncate
         vec_kwargs.update(maxlen=cut, padding="pre", truncating=cfg.truncating)
