@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 import seqlab.data.imdb as imdb_module
 import seqlab.data.imdb_keras as imdb_keras
