@@ -5,7 +5,7 @@ rebuilt from the raw IMDB reviews.
 
 * ``"keras"``: Keras's published files, ``imdb.npz`` (the reviews as word ids) and
   ``imdb_word_index.json`` (``{word: id}``). :func:`load_data` then returns exactly the arrays
-  of ``keras.datasets.imdb.load_data`` (its code is ported line for line, see there), and
+  of ``keras.datasets.imdb.load_data`` (its code is ported step by step, see there), and
   :func:`get_word_index` the JSON's dict. The files are looked for, in this order, in
 
   1. ``<data>/imdb_keras/``, then ``<data>/`` itself, where ``<data>`` is ``data_dir`` or,
@@ -23,7 +23,7 @@ rebuilt from the raw IMDB reviews.
   ``$SEQLAB_DATA``, as :func:`seqlab.datasets.imdb` finds them), for when Keras's files cannot
   be had. Keras's tokenisation is not published; the rebuild splits words as Keras's
   ``text_to_word_sequence`` does and ranks them by frequency over the train and test reviews
-  (ties by first occurrence). Measured against Keras's files: the ten most frequent words
+  (ties by first occurrence). Compared with Keras's files: the ten most frequent words
   and their ids agree (``the`` 1, ``and`` 2, ``a`` 3, ... ``br`` 7 ... ``i`` 10), but ids differ
   from about rank 27 on; the reviews are in another order before the shuffle, so ``x_train``
   comes out in another order; and words that occur only in test reviews keep their ids
@@ -35,7 +35,7 @@ rebuilt from the raw IMDB reviews.
 
 >>> from seqlab.datasets import imdb_keras  # doctest: +SKIP
 >>> (x_train, y_train), (x_test, y_test) = imdb_keras.load_data(download=True)  # doctest: +SKIP
->>> x_train[0][:8], y_train[0], x_train.dtype  # doctest: +SKIP
+>>> x_train[0][:8], int(y_train[0]), x_train.dtype  # doctest: +SKIP
 ([1, 14, 22, 16, 43, 530, 973, 1622], 1, dtype('O'))
 """
 
@@ -272,9 +272,11 @@ def load_data(
     ``x_*`` are 1-D object arrays of Python lists of ints, as tf.keras returns (Keras 3
     returns the same lists in a Python list), also when every review has the same length;
     ``y_*`` are the labels, 0 = negative, 1 = positive, in the dtype of the source.
-    Keras's ``path=`` argument is replaced by ``data_dir``; ``source``, ``download`` and
-    ``progress`` choose and fetch the files (see the module docstring). Arguments that are
-    not ints (or None where Keras allows it) are refused up front.
+    Keras's ``path=`` argument is replaced by ``data_dir``; ``source`` chooses Keras's files
+    or the raw rebuild (see the module docstring), and ``download=True`` fetches what the
+    chosen source lacks (Keras's two files for ``"keras"`` / ``"auto"``, the aclImdb archive
+    for ``"raw"``), with a progress bar when ``progress``. Arguments that are not ints (or
+    None where Keras allows it), or are negative, are refused up front.
 
     >>> (x_train, y_train), _ = load_data(num_words=10_000, maxlen=200)  # doctest: +SKIP
     >>> max(max(x) for x in x_train) < 10_000  # doctest: +SKIP
