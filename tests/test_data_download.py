@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import seqlab.data.imdb as imdb_module
-from seqlab.data.download import KNOWN_SHA256, download, sha256_file
+import seqlab.data.imdb_keras as imdb_keras
+from seqlab.data.download import KNOWN_MD5, KNOWN_SHA256, download, sha256_file
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes, every byte value
 
@@ -177,6 +179,17 @@ def test_data_download_errors(server: Server, tmp_path: Path) -> None:
         download("ftp://example.org/file", tmp_path / "x")
     with pytest.raises(ValueError, match="64 hex digits"):
         download(server.url(), tmp_path / "x", sha256="abc")
+    with pytest.raises(ValueError, match="md5 must be 32 hex digits"):
+        download(server.url(), tmp_path / "x", md5=SHA)
+
+
+def test_data_download_checks_an_md5(server: Server, tmp_path: Path) -> None:
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    dest = download(server.url(), tmp_path / "out.bin", md5=md5, sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    with pytest.raises(ValueError, match=f"checksum mismatch for .*: md5 {md5} is not one of"):
+        download(server.url(), tmp_path / "other.bin", md5="0" * 32, progress=False)
+    assert not (tmp_path / "other.bin").exists()
 
 
 def test_data_download_progress_bar_runs(server: Server, tmp_path: Path, capsys) -> None:
@@ -215,3 +228,46 @@ def test_data_download_imdb_download_true_fetches_into_the_cache(
     assert (tmp_path / "cache" / "downloads" / "aclImdb_v1.tar.gz").read_bytes() == archive
     imdb_module.imdb("train")  # found in the cache now, no second request
     assert len(server.ranges) == 1
+
+
+def _keras_npz_bytes() -> bytes:
+    """A small file in the format of Keras's imdb.npz (object arrays of id lists)."""
+    x_train, x_test = np.empty(2, dtype=object), np.empty(1, dtype=object)
+    x_train[0], x_train[1], x_test[0] = [11, 19, 13], [40, 12], [11, 527]
+    buf = io.BytesIO()
+    np.savez(buf, x_train=x_train, y_train=np.array([1, 0]), x_test=x_test, y_test=np.array([1]))
+    return buf.getvalue()
+
+
+def test_data_download_keras_imdb_files_from_keras_origin(
+    server: Server, tmp_path: Path, monkeypatch
+) -> None:
+    npz, index = _keras_npz_bytes(), b'{"the": 1, "and": 2}'
+    server.files.update({"/keras/imdb.npz": npz, "/keras/imdb_word_index.json": index})
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("SEQLAB_DATA", raising=False)
+    monkeypatch.setattr(imdb_keras, "KERAS_ORIGIN", server.url("/keras/"))
+    # Keras's own digests are checked: these small files are not Keras's, so they are refused
+    assert KNOWN_SHA256["imdb.npz"] == (
+        "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
+    )
+    assert KNOWN_MD5["imdb_word_index.json"] == ("bfafd718b763782e994055a2d397834f",)
+    with pytest.raises(ValueError, match="checksum mismatch for .*/keras/imdb.npz: sha256"):
+        imdb_keras.load_data(download=True, progress=False)
+    assert not (tmp_path / "cache" / "downloads" / "imdb_keras" / "imdb.npz").exists()
+
+    monkeypatch.setitem(KNOWN_SHA256, "imdb.npz", (hashlib.sha256(npz).hexdigest(),))
+    monkeypatch.setitem(KNOWN_MD5, "imdb_word_index.json", (hashlib.md5(index).hexdigest(),))
+    (x_train, y_train), (x_test, y_test) = imdb_keras.load_data(download=True, progress=False)
+    # RandomState(113) leaves 2 reviews in their order; ids + 3 after start 1; num_words=None:
+    # the largest id, 530, becomes oov 2
+    assert list(x_train) == [[1, 14, 22, 16], [1, 43, 15]] and y_train.tolist() == [1, 0]
+    assert list(x_test) == [[1, 14, 2]] and y_test.tolist() == [1]
+    folder = tmp_path / "cache" / "downloads" / "imdb_keras"
+    assert (folder / "imdb.npz").read_bytes() == npz
+    assert (folder / "imdb_word_index.json").read_bytes() == index
+    requests = len(server.ranges)
+    assert imdb_keras.get_word_index(source="keras") == {"the": 1, "and": 2}
+    imdb_keras.load_data()  # found in the cache now: no warning, no request
+    assert len(server.ranges) == requests == 3  # the refused npz, then the two files

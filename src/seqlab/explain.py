@@ -131,11 +131,16 @@ def _probabilities(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _as_input(
-    model: SequenceClassifier, token_ids: Sequence[int] | np.ndarray | torch.Tensor, device
+    model: SequenceClassifier,
+    token_ids: Sequence[int] | np.ndarray | torch.Tensor,
+    device: torch.device,
+    caller: str = "explain",
 ) -> torch.Tensor:
+    """One checked sequence as a ``(1, T)`` id tensor (``(1, T, F)`` values for a numeric
+    model) on ``device``; ``caller`` names the public function in the errors."""
     if isinstance(token_ids, str):
         raise TypeError(
-            "explain takes token ids, not text; encode it first, e.g. "
+            f"{caller} takes token ids, not text; encode it first, e.g. "
             "vectorizer.transform([text])[0]"
         )
     data = torch.as_tensor(np.asarray(token_ids) if not torch.is_tensor(token_ids) else token_ids)

@@ -217,7 +217,7 @@ class Run:
                     "use method='occlusion'"
                 )
             return self._explain_bag(text, target_index)
-        tokens = self._sequence_tokens(text)
+        tokens = self.tokens(text)
         ids = self.encode([text])[0]
         scores = explain_ids(self.model, ids, method, target=target_index)
         real = np.asarray(ids) != 0  # a fixed-length run's padding is not a token of the text
@@ -239,7 +239,15 @@ class Run:
             )
         return int(target)
 
-    def _sequence_tokens(self, text: str) -> list[str]:
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text`` that a sequence model reads, one per step: the vectorizer's
+        tokens, cut as its ``maxlen`` / ``truncating`` cut them. An empty list is refused.
+
+        >>> run.tokens("A wonderful, moving film!")  # doctest: +SKIP
+        ['a', 'wonderful', 'moving', 'film']
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be one str, got {type(text).__name__}")
         vec = self.vectorizer
         tokens = vec.tokenize(text)
         maxlen = getattr(vec, "maxlen", None)
@@ -247,7 +255,10 @@ class Run:
             pre = getattr(vec, "truncating", "post") == "pre"
             tokens = tokens[-maxlen:] if pre else tokens[:maxlen]
         if not tokens:
-            raise ValueError(f"text {text!r} has no tokens to explain")
+            raise ValueError(
+                f"text {text!r} has no tokens (the vectorizer finds no word in it); give a "
+                "text with at least one word"
+            )
         return tokens
 
     def _explain_bag(self, text: str, target: int | None) -> list[tuple[str, float]]:

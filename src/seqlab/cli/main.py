@@ -20,6 +20,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.serve", "serve"),
     ("seqlab.cli.text", "text"),
 )
+# (module, attribute, group) of commands kept in a module of their own but shown in a group.
+SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (("seqlab.cli.gradients", "gradients", "classify"),)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +38,8 @@ for _module, _attr in COMMANDS:
             raise
         continue
     cli.add_command(getattr(_mod, _attr))
+for _module, _attr, _group in SUBCOMMANDS:
+    cli.commands[_group].add_command(getattr(importlib.import_module(_module), _attr))
 
 
 def main() -> None:

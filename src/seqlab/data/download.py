@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from seqlab._utils import PathLike
 
-__all__ = ["IMDB_URL", "KNOWN_SHA256", "download", "sha256_file"]
+__all__ = ["IMDB_URL", "KNOWN_MD5", "KNOWN_SHA256", "download", "sha256_file"]
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 
@@ -31,6 +31,15 @@ KNOWN_SHA256: dict[str, tuple[str, ...]] = {
         "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",  # official
         "1f1c6f5f2d383ef13b9a5e2c51c90e8eeeccfc86d7bc664643c12e35c67efe77",  # shared, no .feat
     ),
+    # Keras's pre-tokenised IMDB, with the file_hash keras/src/datasets/imdb.py gives it.
+    "imdb.npz": ("69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",),
+}
+
+# md5 digests, by file name, for files whose publisher gives only an md5: Keras's
+# get_word_index() checks imdb_word_index.json against this 32-digit file_hash (its
+# get_file picks md5 for a hash of that length).
+KNOWN_MD5: dict[str, tuple[str, ...]] = {
+    "imdb_word_index.json": ("bfafd718b763782e994055a2d397834f",),
 }
 
 _CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough for a smooth progress bar
@@ -43,28 +52,47 @@ def sha256_file(path: PathLike) -> str:
     >>> sha256_file("/tmp/seqlab-doc.txt")[:16]
     'ba7816bf8f01cfea'
     """
-    h = hashlib.sha256()
+    return _file_digest(path, "sha256")
+
+
+def _file_digest(path: PathLike, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
 
 
-def _expected(sha256: str | Iterable[str] | None) -> tuple[str, ...]:
-    if sha256 is None:
+_HEX_DIGITS = {"sha256": 64, "md5": 32}
+
+
+def _expected(digest: str | Iterable[str] | None, algorithm: str) -> tuple[str, ...]:
+    if digest is None:
         return ()
-    if isinstance(sha256, str):
-        digests = (sha256,)
+    if isinstance(digest, str):
+        digests = (digest,)
     else:
-        digests = tuple(sha256)
+        digests = tuple(digest)
+    size = _HEX_DIGITS[algorithm]
     for d in digests:
         if (
             not isinstance(d, str)
-            or len(d) != 64
+            or len(d) != size
             or any(c not in "0123456789abcdefABCDEF" for c in d)
         ):
-            raise ValueError(f"sha256 must be 64 hex digits (or a list of such), got {d!r}")
+            raise ValueError(
+                f"{algorithm} must be {size} hex digits (or a list of such), got {d!r}"
+            )
     return tuple(d.lower() for d in digests)
+
+
+def _mismatch(path: Path, expected: dict[str, tuple[str, ...]]) -> str | None:
+    """None when ``path`` matches every expected digest, else "md5 <got> is not one of [...]"."""
+    for algorithm, digests in expected.items():
+        got = _file_digest(path, algorithm)
+        if got not in digests:
+            return f"{algorithm} {got} is not one of {list(digests)}"
+    return None
 
 
 def download(
@@ -74,6 +102,7 @@ def download(
     progress: bool = True,
     resume: bool = True,
     timeout: float = 60.0,
+    md5: str | Iterable[str] | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` and return the path of the finished file.
 
@@ -88,6 +117,8 @@ def download(
         dest: the file to write, or an existing folder (the name is taken from the URL).
         sha256: the expected hex digest, or several accepted digests; ``None`` skips the
             check. On a mismatch the downloaded file is deleted and ``ValueError`` raised.
+        md5: the same for an md5 digest (for files whose publisher gives only an md5, such
+            as Keras's ``imdb_word_index.json``); both are checked when both are given.
         progress: show a tqdm progress bar.
         resume: continue a partial ``.part`` file instead of starting over.
         timeout: seconds to wait for the server on each read.
@@ -102,7 +133,14 @@ def download(
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise ValueError(f"url must start with http:// or https://, got {url!r}")
-    expected = _expected(sha256)
+    expected = {
+        name: digests
+        for name, digests in (
+            ("sha256", _expected(sha256, "sha256")),
+            ("md5", _expected(md5, "md5")),
+        )
+        if digests
+    }
     dest = Path(dest).expanduser()
     if dest.is_dir():
         name = Path(urlsplit(url).path).name
@@ -113,11 +151,11 @@ def download(
             )
         dest = dest / name
     if dest.is_file():
-        if not expected or sha256_file(dest) in expected:
+        wrong = _mismatch(dest, expected)
+        if wrong is None:
             return dest
         raise ValueError(
-            f"{dest} already exists but its sha256 is not one of {list(expected)}; "
-            "delete it (or move it away) and download again"
+            f"{dest} already exists but its {wrong}; delete it (or move it away) and download again"
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -126,14 +164,13 @@ def download(
 
     _fetch(url, part, progress=progress, timeout=timeout)
 
-    if expected:
-        got = sha256_file(part)
-        if got not in expected:
-            part.unlink()
-            raise ValueError(
-                f"checksum mismatch for {url}: sha256 {got} is not one of {list(expected)}; "
-                "the corrupt download was deleted. Try again, or check the url and sha256"
-            )
+    wrong = _mismatch(part, expected)
+    if wrong is not None:
+        part.unlink()
+        raise ValueError(
+            f"checksum mismatch for {url}: {wrong}; the corrupt download was deleted. Try "
+            "again, or check the url and the expected digest"
+        )
     os.replace(part, dest)
     return dest
 
