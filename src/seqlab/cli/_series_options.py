@@ -103,7 +103,10 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Folder holding timeseries/ (default: $SEQLAB_DATA).",
     )(func)
     func = click.option(
-        "--out", type=click.Path(path_type=str), default=None, help="Folder for JSON and PNGs."
+        "--out",
+        type=click.Path(path_type=str),
+        default=None,
+        help="Folder for the results (JSON, PNG); a neural model's run folder.",
     )(func)
     return func
 
@@ -273,8 +276,8 @@ def track_columns(data: str, opts: dict[str, Any]) -> tuple[Any, float]:
         flags = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
         if flags:
             raise click.UsageError(
-                f"{', '.join(flags)} apply to a CSV of tracks (--data PATH.csv), but --data is "
-                f"{data!r}"
+                f"{', '.join(flags)} {'apply' if len(flags) > 1 else 'applies'} to a CSV of "
+                f"tracks (--data PATH.csv), but --data is {data!r}"
             )
         return None, test_split
     missing = [f"--{k.replace('_', '-')}" for k in names[:2] if not given[k]]
