@@ -96,18 +96,14 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "lags=32 (repeatable).",
     )(func)
     func = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
-    func = click.option(
-        "--data-dir",
-        type=click.Path(path_type=str),
-        default=None,
-        help="Folder holding timeseries/ (default: $SEQLAB_DATA).",
-    )(func)
-    func = click.option(
-        "--out",
-        type=click.Path(path_type=str),
-        default=None,
-        help="Folder for the results (JSON, PNG); a neural model's run folder.",
-    )(func)
+    folders = [
+        ("--data-dir", "Folder holding timeseries/ (default: $SEQLAB_DATA)."),
+        ("--out", "Folder for the results (JSON, PNG); a neural model's run folder."),
+    ]
+    for flag, help_text in folders:
+        func = click.option(flag, type=click.Path(path_type=str), default=None, help=help_text)(
+            func
+        )
     return func
 
 
