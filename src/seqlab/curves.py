@@ -31,7 +31,9 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str = "") -> bytes
     ``history`` is a Keras-style dict of per-epoch lists: ``loss``, ``accuracy`` and, when a
     validation set was used, ``val_loss``, ``val_accuracy`` (``epoch`` gives the x axis,
     1-based, when present). Training is drawn as dots and validation as a line, as in
-    Chollet's *Deep Learning with Python* figures.
+    Chollet's *Deep Learning with Python* figures. A history without accuracy (a regression,
+    such as a series forecaster) gets the loss panel only; a ``None`` (a row without that
+    value, such as the untrained epoch 0 that has only a validation loss) is left out.
 
     >>> curves_png({"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]})[:4]
     b'\\x89PNG'
@@ -41,13 +43,18 @@ def curves_png(history: Mapping[str, Sequence[float]], title: str = "") -> bytes
     if not history.get("loss"):
         raise ValueError("history has no 'loss' values to plot; train for at least one epoch")
     epochs = list(history.get("epoch") or range(1, len(history["loss"]) + 1))
+    panels = [
+        (key, label)
+        for key, label in (("accuracy", "Accuracy"), ("loss", "Loss"))
+        if key == "loss" or history.get(key) or history.get(f"val_{key}")
+    ]
     fig = agg_figure()
-    for ax, key, label in zip(fig.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss")):
-        if history.get(key):
-            ax.plot(epochs[: len(history[key])], history[key], "bo", label=f"Training {key}")
-        val = history.get(f"val_{key}")
-        if val:
-            ax.plot(epochs[: len(val)], val, "b-", label=f"Validation {key}")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (key, label) in zip(axes, panels):
+        for name, style, kind in ((key, "bo", "Training"), (f"val_{key}", "b-", "Validation")):
+            points = [(e, v) for e, v in zip(epochs, history.get(name) or []) if v is not None]
+            if points:
+                ax.plot(*zip(*points), style, label=f"{kind} {key}")
         ax.set_title(f"Training and validation {key}")
         ax.set_xlabel("Epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -2,14 +2,14 @@
 
 ``config.json`` names the task (``"task"``) and the run-folder format (``"format"``, 1):
 
-=================  ==============================================  ========================
-task               written by                                      loaded as
-=================  ==============================================  ========================
-``classify``       :func:`seqlab.fit`, ``seqlab classify train``   :class:`seqlab.runs.Run`
-``lm``             :func:`seqlab.lm.train`, ``seqlab lm train``    ``LanguageModel``
-``esn``            ``ESN.save``                                    ``ESN``
-``esn-classifier`` ``ESNClassifier.save``                          ``ESNClassifier``
-=================  ==============================================  ========================
+* ``classify``: :func:`seqlab.fit`, ``seqlab classify train`` -> :class:`seqlab.runs.Run`
+* ``lm``: :func:`seqlab.lm.train`, ``seqlab lm train`` -> ``LanguageModel``
+* ``esn``: ``ESN.save`` -> ``ESN``; ``esn-classifier``: ``ESNClassifier.save`` ->
+  ``ESNClassifier``
+* ``series-forecast``: ``NeuralForecaster.save`` or ``.fit(..., out=...)``, ``seqlab series
+  evaluate --model lstm --out`` -> ``NeuralForecaster``
+* ``series-classify``: ``NeuralSequenceClassifier.save`` or ``.fit(..., out=...)``,
+  ``seqlab series classify --model lstm --out`` -> ``NeuralSequenceClassifier``
 
 This module sits above the task packages (it imports each of them); the task packages
 never import it.
@@ -27,7 +27,7 @@ from seqlab.runs import read_config, run_task
 
 __all__ = ["TASKS", "load"]
 
-TASKS = ("classify", "lm", "esn", "esn-classifier")
+TASKS = ("classify", "lm", "esn", "esn-classifier", "series-forecast", "series-classify")
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
@@ -52,6 +52,11 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
         from seqlab.models.esn import ESN, ESNClassifier
 
         return (ESN if task == "esn" else ESNClassifier).load(path)
+    if task in ("series-forecast", "series-classify"):
+        from seqlab.series.neural import NeuralForecaster, NeuralSequenceClassifier
+
+        cls = NeuralForecaster if task == "series-forecast" else NeuralSequenceClassifier
+        return cls.load(path, device=str(device))
     raise ValueError(
         f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
         f"{', '.join(repr(t) for t in TASKS)} run folders"

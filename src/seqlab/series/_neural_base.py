@@ -1,22 +1,31 @@
 """Shared parts of the neural series wrappers (:mod:`seqlab.series.neural`): argument
-checks, the network builder, and training on the one loop (:mod:`seqlab.training.loop`)."""
+checks, the network builder, training on the one loop (:mod:`seqlab.training.loop`) with
+checkpoints in a run folder, and the run folder itself (:mod:`seqlab.series._neural_io`)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
+import json
 import math
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqlab._utils import resolve_device, torch_generator
+from seqlab._utils import PathLike, resolve_device, torch_generator
 from seqlab.models.registry import get as get_model
+from seqlab.runfolder import RunFolder
+from seqlab.series import _neural_io
 from seqlab.series.forecast import NEURAL_MODELS
+from seqlab.training import loop
+from seqlab.training.checkpoint import STATE_FILE
 
 __all__ = ["NeuralBase"]
 
@@ -91,8 +100,32 @@ def _seeded_training(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+def fingerprint(arrays: Iterable[Any]) -> str:
+    """What identifies the training data for a resume: the count and a hash of the arrays
+    (their shapes, dtypes and bytes)."""
+    digest, count = hashlib.sha256(), 0
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes())
+        count += 1
+    return f"{count} arrays, sha256 {digest.hexdigest()[:16]}"
+
+
+@dataclass
+class _Checkpoints:
+    """Where a fit into a run folder keeps the loop's checkpoints: ``folder`` (the run
+    folder's ``checkpoint/``; ``member-<i>/`` in it for each network of an ensemble)."""
+
+    folder: Path
+    resume: bool
+    data: str  # fingerprint() of the training data
+
+    def member(self, index: int, count: int) -> tuple[Path, bool]:
+        """(checkpoint folder, resume?) of network ``index`` of ``count``. A member after the
+        first one that has no checkpoint yet (the run stopped before it) starts afresh."""
+        path = self.folder if count == 1 else self.folder / f"member-{index}"
+        return path, self.resume and (index == 0 or (path / STATE_FILE).is_file())
 
 
 class _SeriesTask:
@@ -144,25 +177,15 @@ class _SeriesTask:
 
 
 class NeuralBase:
-    """Argument checks and the network builder shared by the two wrappers."""
+    """Argument checks, the network builder, training on the loop and the run folder shared
+    by the two wrappers. ``args`` are the subclass constructor's arguments (its ``locals()``):
+    the training arguments below and ``model_kwargs``."""
 
-    def __init__(
-        self,
-        model: str,
-        hidden_size: int,
-        epochs: int,
-        lr: float,
-        batch_size: int,
-        seed: int,
-        device: str,
-        patience: int,
-        val_split: float,
-        lr_decay: float,
-        weight_decay: float,
-        clip_grad_norm: float | None,
-        model_kwargs: dict[str, Any],
-    ) -> None:
-        model_kwargs = dict(model_kwargs)
+    task = ""  # the run folder's task: "series-forecast" or "series-classify"
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        model_kwargs = dict(args["model_kwargs"])
+        val_split, clip_grad_norm = args["val_split"], args["clip_grad_norm"]
         for old, new in RENAMED.items():  # the old names, still accepted for a while
             if old in model_kwargs:
                 warnings.warn(
@@ -175,15 +198,16 @@ class NeuralBase:
                     val_split = value
                 else:
                     clip_grad_norm = value
+        model, lr_decay = args["model"], args["lr_decay"]
         if not isinstance(model, str) or model not in NEURAL_MODELS:
             raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
         self.model = model
-        self.hidden_size = _check_int("hidden_size", hidden_size, 1)
-        self.epochs = _check_int("epochs", epochs, 1)
-        self.lr = _check_float("lr", lr, 0.0, math.inf, low_open=True)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.seed = _check_int("seed", seed, 0)
-        self.patience = _check_int("patience", patience, 1)
+        self.hidden_size = _check_int("hidden_size", args["hidden_size"], 1)
+        self.epochs = _check_int("epochs", args["epochs"], 1)
+        self.lr = _check_float("lr", args["lr"], 0.0, math.inf, low_open=True)
+        self.batch_size = _check_int("batch_size", args["batch_size"], 1)
+        self.seed = _check_int("seed", args["seed"], 0)
+        self.patience = _check_int("patience", args["patience"], 1)
         self.val_split = _check_float("val_split", val_split, 0.0, 1.0, low_open=False)
         if isinstance(lr_decay, bool) or not isinstance(lr_decay, int | float):
             raise TypeError(f"lr_decay must be a number in (0, 1], got {lr_decay!r}")
@@ -191,15 +215,15 @@ class NeuralBase:
             raise ValueError(f"lr_decay must be in (0, 1] (1 = constant lr), got {lr_decay!r}")
         self.lr_decay = float(lr_decay)
         self.weight_decay = _check_float(
-            "weight_decay", weight_decay, 0.0, math.inf, low_open=False
+            "weight_decay", args["weight_decay"], 0.0, math.inf, low_open=False
         )
         if clip_grad_norm is not None:
             clip_grad_norm = _check_float(
                 "clip_grad_norm", clip_grad_norm, 0.0, math.inf, low_open=True
             )
         self.clip_grad_norm = clip_grad_norm
-        self.device = str(device)
-        self._device = resolve_device(device)
+        self.device = str(args["device"])
+        self._device = resolve_device(self.device)
         self.model_kwargs = _network_kwargs(model, self.hidden_size, model_kwargs)
         self.config: dict[str, Any] = {
             "model": model,
@@ -214,10 +238,11 @@ class NeuralBase:
             "lr_decay": self.lr_decay,
             "weight_decay": self.weight_decay,
             "clip_grad_norm": self.clip_grad_norm,
-            **dict(model_kwargs),
+            **model_kwargs,
         }
         self.network_: nn.Module | None = None
-        self.history_: list[dict[str, float]] = []
+        self.history_: list[dict[str, Any]] = []
+        self.metrics_: dict[str, Any] = {}
         self.best_epoch_: int | None = None
 
     def _build(self, input_size: int, outputs: int, seed: int | None = None) -> nn.Module:
@@ -233,11 +258,13 @@ class NeuralBase:
         batch_loss: Callable[[torch.Tensor], torch.Tensor],
         val_loss: Callable[[], float] | None,
         seed: int | None = None,
-    ) -> tuple[list[dict[str, Any]], int]:
+        checkpoints: tuple[_Checkpoints, int, int] | None = None,
+    ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
         """Train ``model`` with this wrapper's settings: Adam over shuffled mini-batches on the
         one training loop (:mod:`seqlab.training.loop`), early stopping on ``val_loss``; the
-        best epoch's weights are loaded back. Returns (history, best epoch). ``seed`` defaults
-        to the wrapper's own.
+        best epoch's weights are loaded back. Returns (history rows, best epoch, the loop's
+        summary). ``seed`` defaults to the wrapper's own; ``checkpoints`` =
+        ``(where, member index, member count)`` of a fit into a run folder.
 
         The untrained model counts as epoch 0 (its validation loss is the first history row),
         so training that never improves the held-out loss gives back the starting weights.
@@ -246,8 +273,6 @@ class NeuralBase:
         back to the best weights so far and the learning rate is multiplied by ``lr_decay``
         (1.0: never), so a noisy target gets smaller, more careful steps before training stops.
         """
-        from seqlab.training import loop
-
         has_val = val_loss is not None
         cfg = loop.TrainConfig(
             epochs=self.epochs,
@@ -265,14 +290,47 @@ class NeuralBase:
         )
         device = next(model.parameters()).device
         task = _SeriesTask(n_train, self.batch_size, cfg.seed, batch_loss, val_loss)
-        result = loop.run(model, task, cfg, device=device, progress=False)
+        where: dict[str, Any] = {}
+        if checkpoints is not None:
+            ck, index, count = checkpoints
+            folder, resume = ck.member(index, count)
+            where = {"checkpoint_dir": folder, "resume": resume}
+            where["identity"] = self._identity(ck.data, index)
+        result = loop.run(model, task, cfg, device=device, progress=False, **where)
         model.eval()
-        history = [
-            {k: row[k] for k in ("epoch", "lr", "loss", "val_loss") if k in row}
-            for row in result.history
-        ]
-        best = result.summary["best_epoch"] if has_val else result.summary["epochs_run"]
-        return history, int(best)
+        summary = result.summary
+        best = summary["best_epoch"] if has_val else summary["epochs_run"]
+        return result.history, int(best), summary
+
+    def _identity(self, data: str, member: int) -> dict[str, Any]:
+        """What must match for a resume: the settings (a larger ``epochs`` or ``patience``
+        may continue a run; ``device`` may change), the data, the member of an ensemble."""
+        settings = {
+            k: v for k, v in self.config.items() if k not in ("epochs", "patience", "device")
+        }
+        # as a checkpoint stores it (JSON: tuples become lists), so that equal is equal
+        settings = json.loads(json.dumps(settings))
+        return {"class": type(self).__name__, "settings": settings, "data": data, "member": member}
+
+    def _fit_into(
+        self,
+        out: PathLike | None,
+        overwrite: bool,
+        resume: bool,
+        data: Iterable[Any],
+        train: Callable[[_Checkpoints | None], None],
+    ) -> Self:
+        """``train(checkpoints)``; with ``out``, inside the run folder ``out`` (locked while
+        training, checkpoints in its ``checkpoint/``, the run folder committed at the end)."""
+        if out is None:
+            if resume:
+                raise ValueError("resume=True needs out= (the run folder holding checkpoint/)")
+            train(None)
+            return self
+        with RunFolder(out, overwrite=overwrite, resume=resume) as folder:
+            train(_Checkpoints(folder.checkpoint_dir, resume, fingerprint(data)))
+            folder.commit(self.files(folder=out))
+        return self
 
     def _check_fitted(self) -> nn.Module:
         if self.network_ is None:
@@ -280,6 +338,66 @@ class NeuralBase:
                 f"this {type(self).__name__} is not fitted yet; call fit(...) before predicting"
             )
         return self.network_
+
+    # ---- the run folder (see seqlab.series._neural_io) --------------------------------------
+
+    def _networks(self) -> list[nn.Module]:
+        """The fitted networks whose weights make ``model.safetensors``."""
+        return [self._check_fitted()]
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """What ``fit`` learned besides the weights (JSON), for ``config.json``."""
+        raise NotImplementedError
+
+    def _restore(self, fitted: dict[str, Any]) -> list[nn.Module]:
+        """Set what :meth:`_fitted_state` gave and return the untrained networks to load."""
+        raise NotImplementedError
+
+    def files(
+        self,
+        *,
+        experiment: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        folder: PathLike | None = None,
+    ) -> dict[str, bytes]:
+        """The run folder's files as bytes: ``config.json``, ``model.safetensors``,
+        ``history.json``, ``metrics.json`` and ``curves.png`` (see
+        :mod:`seqlab.series._neural_io`). ``experiment`` goes into ``config.json`` (the data
+        and its preparation), ``metrics`` into ``metrics.json`` beside the training summary;
+        ``folder`` names the run in the plot's title."""
+        self._check_fitted()
+        return _neural_io.run_files(self, experiment, metrics, folder)
+
+    def save(self, path: PathLike, overwrite: bool = False) -> Path:
+        """Write the run folder ``path`` (see :mod:`seqlab.runfolder`: locked, all files at
+        once; a folder that holds a run is refused unless ``overwrite=True``); its Path.
+
+        >>> fc.save("runs/sine-lstm")  # doctest: +SKIP
+        PosixPath('runs/sine-lstm')
+        """
+        files = self.files(folder=path)
+        with RunFolder(path, overwrite=overwrite) as folder:
+            folder.commit(files)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: PathLike, device: str = "cpu") -> Self:
+        """The fitted model of the run folder ``path`` (written by :meth:`save`, by
+        ``fit(..., out=path)`` or by ``seqlab series ... --out``), on ``device``; its
+        predictions equal the saved model's. :func:`seqlab.load` calls this.
+
+        >>> fc = NeuralForecaster.load("runs/sine-lstm")  # doctest: +SKIP
+        """
+        config, tensors, history, metrics = _neural_io.read_run(Path(path), cls)
+        model = cls(**{**config["config"], "device": device})
+        networks = model._restore(config["fitted"])
+        nn.ModuleList(networks).load_state_dict(tensors)
+        for net in networks:
+            net.to(model._device).eval()
+        model.network_ = networks[0]
+        model.best_epoch_ = config["fitted"]["best_epoch"]
+        model.history_, model.metrics_ = history, metrics
+        return model
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())

@@ -1,8 +1,9 @@
 """Numeric series: generators (Mackey-Glass, sine mixtures) and loaders for real data.
 
 Loaders read the files of ``<data dir>/timeseries/`` (see ``../shared/data/README.md``):
-the Santa Fe laser, monthly sunspots and Japanese Vowels (sktime ``.ts`` format), plus a
-generic reader for time-stamped multivariate tracks in CSV (e.g. GPS trajectories).
+the Santa Fe laser, monthly sunspots and Japanese Vowels (sktime ``.ts`` format); the
+generic reader for time-stamped multivariate tracks in CSV (e.g. GPS trajectories) is
+:func:`seqlab.series.tracks.load_tracks`, also importable from here.
 The data dir is the ``data_dir`` argument, else ``$SEQLAB_DATA`` (see
 :func:`seqlab._utils.data_dir`); the files may sit in it or in its ``timeseries/`` folder.
 """
@@ -20,6 +21,7 @@ import numpy as np
 
 from seqlab._utils import PathLike
 from seqlab._utils import data_dir as _data_dir
+from seqlab.series.tracks import Tracks, _column, load_tracks
 
 __all__ = [
     "SequenceDataset",
@@ -114,19 +116,6 @@ class SequenceDataset:
             list(self.label_names),
             self.name,
         )
-
-
-@dataclass
-class Tracks:
-    """Time-stamped tracks: ``sequences[i]`` (T_i, F) sorted by ``times[i]`` (T_i,)."""
-
-    ids: list[str]
-    times: list[np.ndarray]
-    sequences: list[np.ndarray]
-    feature_names: list[str]
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 # --------------------------------------------------------------------------------------
@@ -268,12 +257,6 @@ def _read_csv_columns(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], [r for r in rows[1:] if r]
 
 
-def _column(header: list[str], name: str, path: Path) -> int:
-    if name not in header:
-        raise ValueError(f"{path} has no column {name!r}; its columns are {header}")
-    return header.index(name)
-
-
 def santafe_laser(data_dir: PathLike | None = None) -> TimeSeries:
     """Santa Fe competition set A (far-infrared laser intensity), 10,093 steps: (T, 1).
 
@@ -408,87 +391,6 @@ def japanese_vowels(split: str = "train", data_dir: PathLike | None = None) -> S
     return SequenceDataset(
         seqs, np.array([index[v] for v in labels]), list(names), f"japanese-vowels-{split}"
     )
-
-
-def _parse_times(raw: list[str], path: Path, column: str) -> np.ndarray:
-    try:
-        return np.array([float(v) for v in raw], dtype=np.float64)
-    except ValueError:
-        pass
-    try:
-        stamps = np.array(raw, dtype="datetime64[ns]")
-    except ValueError:
-        raise ValueError(
-            f"{path}: column {column!r} holds neither numbers nor ISO 8601 date-times "
-            f"(e.g. {raw[0]!r}); convert it to seconds or to 'YYYY-MM-DDTHH:MM:SS'"
-        ) from None
-    # seconds since the first stamp of the file keeps float64 precision
-    return (stamps - stamps.min()).astype("timedelta64[ns]").astype(np.float64) / 1e9
-
-
-def load_tracks(
-    path: PathLike,
-    id_column: str,
-    time_column: str,
-    feature_columns: Sequence[str] | None = None,
-    delimiter: str = ",",
-) -> Tracks:
-    """Read time-stamped multivariate tracks (e.g. GPS trajectories) from a CSV with a header.
-
-    Rows are grouped by ``id_column`` (tracks in order of first appearance) and each track is
-    sorted by ``time_column`` (numbers, or ISO 8601 date-times turned into seconds since the
-    earliest stamp in the file; a stable sort keeps ties in file order). ``feature_columns``
-    defaults to every other column; they must be numeric.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "gps.csv"
-    >>> _ = p.write_text("id,t,lat\\na,2,1.5\\nb,0,9\\na,1,1.0\\n")
-    >>> tr = load_tracks(p, "id", "t")
-    >>> tr.ids, tr.sequences[0].ravel().tolist(), tr.times[0].tolist()
-    (['a', 'b'], [1.0, 1.5], [1.0, 2.0])
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such CSV file")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter=delimiter))
-    if len(rows) < 2:
-        raise ValueError(f"{path} has no data rows; expected a header and at least one row")
-    header = [h.strip() for h in rows[0]]
-    id_idx = _column(header, id_column, path)
-    t_idx = _column(header, time_column, path)
-    if feature_columns is None:
-        feature_columns = [h for i, h in enumerate(header) if i not in (id_idx, t_idx)]
-    feature_columns = list(feature_columns)
-    if not feature_columns:
-        raise ValueError(f"{path}: no feature columns besides {id_column!r} and {time_column!r}")
-    f_idx = [_column(header, c, path) for c in feature_columns]
-    body = [r for r in rows[1:] if any(v.strip() for v in r)]
-    for lineno, r in enumerate(body, start=2):
-        if len(r) != len(header):
-            raise ValueError(
-                f"{path}:{lineno}: {len(r)} fields but the header has {len(header)}; "
-                f"check the delimiter (got {delimiter!r})"
-            )
-    times = _parse_times([r[t_idx].strip() for r in body], path, time_column)
-    try:
-        feats = np.array([[float(r[i]) for i in f_idx] for r in body], dtype=np.float64)
-    except ValueError as exc:
-        raise ValueError(
-            f"{path}: feature columns {feature_columns} must be numeric ({exc}); "
-            "pass feature_columns= to choose numeric ones"
-        ) from None
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(body):
-        groups.setdefault(r[id_idx].strip(), []).append(i)
-    ids, out_t, out_x = [], [], []
-    for tid, idx in groups.items():
-        idx_arr = np.asarray(idx)
-        order = idx_arr[np.argsort(times[idx_arr], kind="stable")]
-        ids.append(tid)
-        out_t.append(times[order])
-        out_x.append(feats[order])
-    return Tracks(ids, out_t, out_x, feature_columns)
 
 
 def stratified_split(

@@ -1,47 +1,56 @@
 """End-to-end series jobs, one library function per CLI command.
 
-* :func:`load_series` / :func:`load_sequence_dataset`: data by name (or a CSV path).
-* :func:`run_evaluate`: a forecaster against persistence and linear-AR, metrics + plot.
+* :func:`load_series` / :func:`load_sequence_dataset`: data by name, a CSV path or a CSV of
+  labelled tracks (:mod:`seqlab.series.loaders`).
+* :func:`run_evaluate`: a forecaster against persistence and linear-AR, metrics + plot (a
+  neural model: its run folder around them).
 * :func:`run_fit` / :func:`run_forecast`: fit an ESN forecaster into a folder, then forecast
   closed-loop from it.
 * :func:`evaluate_classifier` / :func:`run_classify`: sequence classification (e.g. Japanese
-  Vowels) with hyper-parameters chosen on a validation split of the training set.
+  Vowels, or GPS-style tracks) with hyper-parameters chosen on a validation split of the
+  training set (:mod:`seqlab.series.classification`, re-exported here).
 
-Sequence classifiers follow a small protocol (``fit(sequences, labels) -> self``,
-``predict(sequences) -> labels``) and are registered by name, so that another model (an
-LSTM, a TDNN) plugs in with :func:`register_sequence_classifier`.
+The neural networks (:data:`NEURAL_MODELS`) are registered here, by name, as forecasters
+and as sequence classifiers.
 """
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from seqlab._utils import PathLike, atomic_write_json, read_json
-from seqlab.series import data as sdata
+from seqlab.series._outputs import JobOutputs
+from seqlab.series.classification import (
+    ClassificationReport,
+    SequenceClassifier,
+    evaluate_classifier,
+    register_sequence_classifier,
+    run_classify,
+    sequence_classifiers,
+)
 from seqlab.series.data import stratified_split
 from seqlab.series.forecast import (
     NEURAL_MODELS,
     ESNForecaster,
     StandardScaler,
-    _grid,
     evaluate_forecast,
     forecast_metrics,
     register_forecaster,
     split_by_time,
     tune_forecaster,
 )
+from seqlab.series.loaders import TrackColumns, load_sequence_dataset, load_series
 
 __all__ = [
     "NEURAL_MODELS",
     "ClassificationReport",
     "SequenceClassifier",
+    "TrackColumns",
     "evaluate_classifier",
     "load_sequence_dataset",
     "load_series",
@@ -53,99 +62,6 @@ __all__ = [
     "sequence_classifiers",
     "stratified_split",
 ]
-
-SERIES_NAMES = ("mackey-glass", "sine", "laser", "sunspots")
-SEQUENCE_DATASETS = ("japanese-vowels",)
-
-
-# --------------------------------------------------------------------------------------
-# Data by name
-# --------------------------------------------------------------------------------------
-
-
-def load_series(
-    name: str,
-    data_dir: PathLike | None = None,
-    n_timesteps: int | None = None,
-    tau: int = 17,
-    column: str | None = None,
-) -> sdata.TimeSeries:
-    """A series by name: ``mackey-glass`` (``n_timesteps``, default 2000, ``tau``), ``sine``,
-    ``laser``, ``sunspots``, or the path of a CSV with a header (``column`` picks one numeric
-    column; default: every column whose values are all numbers).
-
-    ``n_timesteps`` also truncates the real series (their first steps are kept).
-
-    >>> load_series("mackey-glass", n_timesteps=100).values.shape
-    (100, 1)
-    """
-    if name == "mackey-glass":
-        n = 2000 if n_timesteps is None else n_timesteps
-        return sdata.TimeSeries(
-            sdata.mackey_glass(n, tau=tau), None, f"mackey-glass-tau{tau}", ["x"]
-        )
-    if name == "sine":
-        n = 2000 if n_timesteps is None else n_timesteps
-        return sdata.TimeSeries(sdata.sine_mixture(n), None, "sine", ["x"])
-    if name == "laser":
-        ts = sdata.santafe_laser(data_dir)
-    elif name == "sunspots":
-        ts = sdata.sunspots(data_dir)
-    elif name.lower().endswith(".csv"):
-        ts = _series_from_csv(Path(name), column)
-    else:
-        raise ValueError(
-            f"unknown series {name!r}; choose one of {', '.join(SERIES_NAMES)} or a .csv path"
-        )
-    if n_timesteps is not None:
-        if n_timesteps < 1:
-            raise ValueError(f"n_timesteps must be >= 1, got {n_timesteps}")
-        ts = sdata.TimeSeries(
-            ts.values[:n_timesteps],
-            None if ts.time is None else ts.time[:n_timesteps],
-            ts.name,
-            ts.columns,
-        )
-    return ts
-
-
-def _series_from_csv(path: Path, column: str | None) -> sdata.TimeSeries:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such CSV file")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r]
-    if len(rows) < 2:
-        raise ValueError(f"{path} needs a header row and at least one data row")
-    header, body = rows[0], rows[1:]
-
-    def numeric(j: int) -> bool:
-        try:
-            [float(r[j]) for r in body]
-        except (ValueError, IndexError):
-            return False
-        return True
-
-    if column is not None:
-        if column not in header:
-            raise ValueError(f"{path} has no column {column!r}; its columns are {header}")
-        cols = [header.index(column)]
-        if not numeric(cols[0]):
-            raise ValueError(f"{path}: column {column!r} is not numeric")
-    else:
-        cols = [j for j in range(len(header)) if numeric(j)]
-        if not cols:
-            raise ValueError(f"{path} has no numeric column; pass column= to choose one")
-    values = np.array([[float(r[j]) for j in cols] for r in body])
-    return sdata.TimeSeries(values, None, path.stem, [header[j] for j in cols])
-
-
-def load_sequence_dataset(
-    name: str, data_dir: PathLike | None = None
-) -> tuple[sdata.SequenceDataset, sdata.SequenceDataset]:
-    """``(train, test)`` of a labelled sequence dataset; only ``japanese-vowels`` for now."""
-    if name == "japanese-vowels":
-        return sdata.japanese_vowels("train", data_dir), sdata.japanese_vowels("test", data_dir)
-    raise ValueError(f"unknown sequence dataset {name!r}; choose one of {list(SEQUENCE_DATASETS)}")
 
 
 # --------------------------------------------------------------------------------------
@@ -167,45 +83,56 @@ def run_evaluate(
     test: float = 0.2,
     scale: bool = True,
     out: PathLike | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a forecaster on a series against persistence and linear-AR; return a JSON-able dict.
 
     With ``grid``, hyper-parameters are first chosen on the validation steps
     (:func:`~seqlab.series.forecast.tune_forecaster`). With ``out``, writes ``metrics.json``
-    and ``forecast.png`` (test predictions against the truth) there.
+    and ``forecast.png`` (test predictions against the truth) there; for a neural model, its
+    run folder around them: ``seqlab.load(out)`` gives back the forecaster that made the
+    test predictions (fitted on train + validation), which reads the series standardised
+    with ``config.json``'s ``experiment.scaler`` and predicts ``horizon`` steps ahead (a
+    folder holding a run is refused unless ``overwrite``).
 
     >>> r = run_evaluate("sine", "esn", {"units": 30, "warmup": 50}, n_timesteps=600)
     >>> sorted(r["metrics"])
     ['esn', 'linear-ar', 'persistence']
     """
-    ts = load_series(data, data_dir, n_timesteps)
-    kwargs = dict(model_kwargs or {})
-    tuning = None
-    if grid:
-        best, rows = tune_forecaster(
-            ts.values, model, grid, kwargs, horizon=horizon, val=val, test=test, scale=scale
-        )
-        kwargs, tuning = best, rows
-    lag_list = [lags] if isinstance(lags, int) else list(lags)
-    rep = evaluate_forecast(
-        ts.values, model, kwargs, horizon=horizon, lags=lag_list, val=val, test=test, scale=scale
-    )
-    result = {"data": ts.name, "n_timesteps": len(ts), **rep.to_dict()}
-    if tuning is not None:
-        result["tuning"] = tuning
-    if out is not None:
-        from seqlab.series.plots import plot_forecast
+    from seqlab.series.plots import plot_forecast
 
-        folder = Path(out)
-        plot_forecast(
-            rep.truth["test"],
-            {k: v["test"] for k, v in rep.predictions.items()},
-            folder / "forecast.png",
-            index=rep.target_index["test"],
-            title=f"{ts.name}: one-step test forecast (horizon {horizon})",
+    neural = isinstance(model, str) and model in NEURAL_MODELS
+    with JobOutputs(out, run_folder=neural, overwrite=overwrite) as outputs:
+        ts = load_series(data, data_dir, n_timesteps)
+        kwargs = dict(model_kwargs or {})
+        tuning = None
+        if grid:
+            kwargs, tuning = tune_forecaster(
+                ts.values, model, grid, kwargs, horizon=horizon, val=val, test=test, scale=scale
+            )
+        lag_list = [lags] if isinstance(lags, int) else list(lags)
+        rep = evaluate_forecast(
+            ts.values, model, kwargs, horizon=horizon, lags=lag_list, val=val, test=test,
+            scale=scale,
+        )  # fmt: skip
+        result = {"data": ts.name, "n_timesteps": len(ts), **rep.to_dict()}
+        if tuning is not None:
+            result["tuning"] = tuning
+        experiment = {"data": data, "name": ts.name, "n_timesteps": len(ts), "horizon": horizon}
+        experiment.update(split=result["split"], scaler=rep.config["scaler"])
+        outputs.write(
+            result,
+            "forecast.png",
+            lambda path: plot_forecast(
+                rep.truth["test"],
+                {k: v["test"] for k, v in rep.predictions.items()},
+                path,
+                index=rep.target_index["test"],
+                title=f"{ts.name}: one-step test forecast (horizon {horizon})",
+            ),
+            model=rep.fitted,
+            experiment=experiment,
         )
-        atomic_write_json(folder / "metrics.json", result)
-        result["plot"] = str(folder / "forecast.png")
     return result
 
 
@@ -327,34 +254,8 @@ def run_forecast(
 
 
 # --------------------------------------------------------------------------------------
-# Sequence classification
+# The neural models, registered under their network's name as forecasters and classifiers
 # --------------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class SequenceClassifier(Protocol):
-    """``fit(sequences, labels) -> self`` and ``predict(sequences) -> labels``.
-
-    ``sequences`` is a list of (T_i, D) float arrays (variable lengths); labels are ints.
-    """
-
-    def fit(self, sequences: list[np.ndarray], labels: np.ndarray) -> SequenceClassifier: ...
-
-    def predict(self, sequences: list[np.ndarray]) -> np.ndarray: ...
-
-
-def _esn_classifier(**kwargs: Any) -> SequenceClassifier:
-    from seqlab.models.esn import ESNClassifier
-
-    return ESNClassifier(**kwargs)
-
-
-_CLASSIFIERS: dict[str, Callable[..., SequenceClassifier]] = {"esn": _esn_classifier}
-
-
-def register_sequence_classifier(name: str, factory: Callable[..., SequenceClassifier]) -> None:
-    """Make ``factory(**kwargs)`` available as ``model=name`` in :func:`evaluate_classifier`."""
-    _CLASSIFIERS[name] = factory
 
 
 def _neural_factory(kind: str, name: str) -> Callable[..., Any]:
@@ -379,156 +280,3 @@ def _neural_factory(kind: str, name: str) -> Callable[..., Any]:
 for _name in NEURAL_MODELS:
     register_forecaster(_name, _neural_factory("forecaster", _name))
     register_sequence_classifier(_name, _neural_factory("classifier", _name))
-
-
-def sequence_classifiers() -> list[str]:
-    """Names of the registered sequence classifiers."""
-    return sorted(_CLASSIFIERS)
-
-
-@dataclass
-class ClassificationReport:
-    """Accuracy of a sequence classifier (chosen on validation) on the test set."""
-
-    model: str
-    kwargs: dict[str, Any]
-    test_accuracy: float
-    confusion: np.ndarray
-    label_names: list[str]
-    val_results: list[dict[str, Any]] = field(default_factory=list)
-    fit_seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "kwargs": self.kwargs,
-            "test_accuracy": self.test_accuracy,
-            "confusion": self.confusion.tolist(),
-            "label_names": self.label_names,
-            "val_results": self.val_results,
-            "fit_seconds": self.fit_seconds,
-        }
-
-
-def _build_classifier(
-    model: str | Callable[..., SequenceClassifier], kwargs: dict[str, Any]
-) -> SequenceClassifier:
-    if isinstance(model, str):
-        if model not in _CLASSIFIERS:
-            raise ValueError(
-                f"unknown sequence classifier {model!r}; choose one of: "
-                f"{', '.join(sequence_classifiers())}"
-            )
-        return _CLASSIFIERS[model](**kwargs)
-    return model(**kwargs)
-
-
-def _val_loss(clf: Any, seqs: list[np.ndarray], labels: np.ndarray) -> float | None:
-    """Mean squared error of the class scores against one-hot targets (None without scores)."""
-    scores_fn = getattr(clf, "decision_function", None)
-    classes = getattr(clf, "classes_", None)
-    if scores_fn is None or classes is None:
-        return None
-    scores = np.asarray(scores_fn(seqs), dtype=np.float64)
-    index = {c: i for i, c in enumerate(classes)}
-    target = np.zeros_like(scores)
-    for row, lab in enumerate(labels.tolist()):
-        if lab in index:
-            target[row, index[lab]] = 1.0
-    return float(np.mean((scores - target) ** 2))
-
-
-def evaluate_classifier(
-    train: sdata.SequenceDataset,
-    test: sdata.SequenceDataset,
-    model: str | Callable[..., SequenceClassifier] = "esn",
-    model_kwargs: dict[str, Any] | None = None,
-    *,
-    grid: dict[str, Iterable[Any]] | None = None,
-    val_split: float = 0.2,
-    seed: int = 0,
-) -> ClassificationReport:
-    """Choose hyper-parameters on a stratified ``val_split`` of ``train``, refit on all of
-    ``train``, report accuracy and the confusion matrix on ``test``.
-
-    The best validation accuracy wins; ties go to the lowest validation loss (mean squared
-    error of ``decision_function`` scores against one-hot targets, when the model has one).
-
-    >>> rng = np.random.default_rng(0)
-    >>> seqs = [rng.normal(size=(8, 2)) + (i % 2) for i in range(40)]
-    >>> ds = sdata.SequenceDataset(seqs, [i % 2 for i in range(40)], ["a", "b"])
-    >>> rep = evaluate_classifier(ds, ds, "esn", {"units": 30}, grid={"ridge": [1e-3, 1.0]})
-    >>> rep.test_accuracy > 0.9, len(rep.val_results)
-    (True, 2)
-    """
-    base = dict(model_kwargs or {})
-    rows: list[dict[str, Any]] = []
-    chosen = base
-    if grid:
-        tr, va = stratified_split(train.labels, val_split, seed)
-        tr_seqs = [train.sequences[i] for i in tr]
-        va_seqs = [train.sequences[i] for i in va]
-        for combo in _grid(grid):
-            kwargs = {**base, **combo}
-            clf = _build_classifier(model, kwargs).fit(tr_seqs, train.labels[tr])
-            acc = float(np.mean(np.asarray(clf.predict(va_seqs)) == train.labels[va]))
-            rows.append(
-                {
-                    "kwargs": kwargs,
-                    "val_accuracy": acc,
-                    "val_loss": _val_loss(clf, va_seqs, train.labels[va]),
-                }
-            )
-        # accuracy first; a small validation set often ties, so the loss breaks ties
-        chosen = min(
-            rows,
-            key=lambda r: (-r["val_accuracy"], np.inf if r["val_loss"] is None else r["val_loss"]),
-        )["kwargs"]
-    start = time.perf_counter()
-    clf = _build_classifier(model, chosen).fit(list(train.sequences), train.labels)
-    fit_seconds = time.perf_counter() - start
-    pred = np.asarray(clf.predict(list(test.sequences))).astype(np.int64)
-    c = max(train.num_classes, test.num_classes)
-    confusion = np.zeros((c, c), dtype=np.int64)
-    np.add.at(confusion, (test.labels, pred), 1)
-    return ClassificationReport(
-        model if isinstance(model, str) else getattr(model, "__name__", "model"),
-        dict(chosen),
-        float(np.mean(pred == test.labels)),
-        confusion,
-        list(test.label_names),
-        rows,
-        fit_seconds,
-    )
-
-
-def run_classify(
-    data: str,
-    model: str = "esn",
-    model_kwargs: dict[str, Any] | None = None,
-    *,
-    grid: dict[str, Iterable[Any]] | None = None,
-    data_dir: PathLike | None = None,
-    val_split: float = 0.2,
-    seed: int = 0,
-    out: PathLike | None = None,
-) -> dict[str, Any]:
-    """Classify a named sequence dataset; with ``out`` write ``metrics.json`` and ``confusion.png``."""
-    train, test = load_sequence_dataset(data, data_dir)
-    rep = evaluate_classifier(
-        train, test, model, model_kwargs, grid=grid, val_split=val_split, seed=seed
-    )
-    result = {"data": data, "n_train": len(train), "n_test": len(test), **rep.to_dict()}
-    if out is not None:
-        from seqlab.series.plots import plot_confusion
-
-        folder = Path(out)
-        plot_confusion(
-            rep.confusion,
-            rep.label_names,
-            folder / "confusion.png",
-            title=f"{data}: test accuracy {rep.test_accuracy:.3f}",
-        )
-        atomic_write_json(folder / "metrics.json", result)
-        result["plot"] = str(folder / "confusion.png")
-    return result

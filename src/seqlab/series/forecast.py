@@ -38,6 +38,7 @@ __all__ = [
     "forecasters",
     "make_forecaster",
     "make_lags",
+    "metrics_table",
     "nrmse",
     "r2_score",
     "register_forecaster",
@@ -410,6 +411,7 @@ class ForecastReport:
     truth: dict[str, np.ndarray]
     target_index: dict[str, np.ndarray]
     config: dict[str, Any] = field(default_factory=dict)
+    fitted: Any = field(default=None, repr=False)  # the model of the test scores (not in to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -426,13 +428,24 @@ class ForecastReport:
 
     def table(self) -> str:
         """The metrics as an aligned text table, one row per model and split."""
-        lines = [f"{'model':<14} {'split':<5} {'RMSE':>12} {'NRMSE':>9} {'R2':>9}"]
-        for name, parts in self.metrics.items():
-            for part, m in parts.items():
-                lines.append(
-                    f"{name:<14} {part:<5} {m['rmse']:>12.6g} {m['nrmse']:>9.5f} {m['r2']:>9.5f}"
-                )
-        return "\n".join(lines)
+        return metrics_table(self.metrics)
+
+
+def metrics_table(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
+    """``metrics[model][part]`` (``rmse``, ``nrmse``, ``r2``) as an aligned text table, one
+    row per model and split.
+
+    >>> print(metrics_table({"esn": {"test": {"rmse": 0.5, "nrmse": 0.1, "r2": 0.99}}}))
+    model          split         RMSE     NRMSE        R2
+    esn            test           0.5   0.10000   0.99000
+    """
+    lines = [f"{'model':<14} {'split':<5} {'RMSE':>12} {'NRMSE':>9} {'R2':>9}"]
+    for name, parts in metrics.items():
+        for part, m in parts.items():
+            lines.append(
+                f"{name:<14} {part:<5} {m['rmse']:>12.6g} {m['nrmse']:>9.5f} {m['r2']:>9.5f}"
+            )
+    return "\n".join(lines)
 
 
 def _build(model: str | Callable[[], Forecaster], kwargs: dict[str, Any]) -> Forecaster:
@@ -461,8 +474,9 @@ def _score_parts(
     raw: np.ndarray,
     parts: Sequence[str],
     refit: bool,
-) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    """Fit on train (and train + val for test when ``refit``) and score each part."""
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray], Forecaster]:
+    """Fit on train (and train + val for test when ``refit``) and score each part: (metrics,
+    predictions, the model of the last part)."""
     metrics: dict[str, dict[str, float]] = {}
     preds: dict[str, np.ndarray] = {}
     fitted: dict[str, Forecaster] = {}
@@ -479,7 +493,7 @@ def _score_parts(
         truth = raw[steps.start + horizon : steps.stop + horizon]
         metrics[part] = forecast_metrics(truth, pred)
         preds[part] = pred
-    return metrics, preds
+    return metrics, preds, fitted[key]
 
 
 def _prepare(
@@ -544,25 +558,26 @@ def evaluate_forecast(
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     predictions: dict[str, dict[str, np.ndarray]] = {}
     config: dict[str, Any] = {"model_kwargs": kwargs, "scale": scale, "refit": refit}
+    config["scaler"] = scaler.to_dict()
     parts = ("val", "test")
-    metrics[name], predictions[name] = _score_parts(
+    metrics[name], predictions[name], fitted = _score_parts(
         lambda: _build(model, kwargs), u, y, split, horizon, scaler, raw, parts, refit
     )
     if baselines:
-        metrics["persistence"], predictions["persistence"] = _score_parts(
+        metrics["persistence"], predictions["persistence"], _ = _score_parts(
             Persistence, u, y, split, horizon, scaler, raw, parts, refit
         )
         lag_list = [lags] if isinstance(lags, int | np.integer) else list(lags)
         best: tuple[float, int] | None = None
         for p in lag_list:
-            m, _ = _score_parts(
+            m, _, _ = _score_parts(
                 lambda p=p: LinearAR(int(p)), u, y, split, horizon, scaler, raw, ("val",), refit
             )
             if best is None or m["val"]["nrmse"] < best[0]:
                 best = (m["val"]["nrmse"], int(p))
         assert best is not None
         config["ar_lags"] = best[1]
-        metrics["linear-ar"], predictions["linear-ar"] = _score_parts(
+        metrics["linear-ar"], predictions["linear-ar"], _ = _score_parts(
             lambda: LinearAR(best[1]), u, y, split, horizon, scaler, raw, parts, refit
         )
     truth = {}
@@ -571,7 +586,7 @@ def evaluate_forecast(
         steps = split.steps(part, horizon)
         truth[part] = raw[steps.start + horizon : steps.stop + horizon]
         index[part] = np.arange(steps.start + horizon, steps.stop + horizon)
-    return ForecastReport(name, horizon, split, metrics, predictions, truth, index, config)
+    return ForecastReport(name, horizon, split, metrics, predictions, truth, index, config, fitted)
 
 
 def _grid(grid: dict[str, Iterable[Any]]) -> list[dict[str, Any]]:
@@ -604,7 +619,7 @@ def tune_forecaster(
     rows = []
     for combo in _grid(grid):
         kwargs = {**(base_kwargs or {}), **combo}
-        m, _ = _score_parts(
+        m, _, _ = _score_parts(
             lambda kwargs=kwargs: _build(model, kwargs),
             u,
             y,

@@ -24,6 +24,10 @@ to ``fit`` is the train part (for validation scores) or train + validation (for 
 The networks are the text classifiers of :mod:`seqlab.models` built with ``input_size=F``
 (numeric input, no embedding) and ``num_classes`` = number of outputs. Same ``seed``, same
 weights, same batch order, same predictions (on one device).
+
+Both save a run folder (:mod:`seqlab.series._neural_io`) with ``save(path)``, or train into
+one with ``fit(..., out=path)`` (checkpoints after every epoch, ``resume=True`` continues
+exactly); ``seqlab.load(path)`` gives the fitted model back with the same predictions.
 """
 
 from seqlab.series.forecast import NEURAL_MODELS

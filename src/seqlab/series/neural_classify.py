@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.series._neural_base import NeuralBase, _seeded_training
+from seqlab._utils import PathLike
+from seqlab.series._neural_base import NeuralBase, _Checkpoints, _seeded_training
 from seqlab.series.data import stratified_split
 from seqlab.series.neural_forecast import _stats
 
@@ -63,7 +64,8 @@ class NeuralSequenceClassifier(NeuralBase):
     ``predict`` returns labels from ``classes_`` (the sorted distinct training labels),
     ``predict_proba`` / ``decision_function`` the softmax probabilities ``(N, classes)``.
 
-    ``model``, ``hidden_size``, ``**model_kwargs`` and the training arguments as in
+    ``model``, ``hidden_size``, ``**model_kwargs``, the training arguments and the run folder
+    (``save``, ``seqlab.load``, ``fit(..., out=..., resume=...)``) as in
     :class:`NeuralForecaster` (see the module docstring for the training loop).
 
     >>> rng = np.random.default_rng(0)
@@ -72,6 +74,8 @@ class NeuralSequenceClassifier(NeuralBase):
     >>> clf.fit(seqs, [i % 2 for i in range(60)]).score(seqs, [i % 2 for i in range(60)]) > 0.9
     True
     """
+
+    task = "series-classify"
 
     def __init__(
         self,
@@ -89,21 +93,7 @@ class NeuralSequenceClassifier(NeuralBase):
         clip_grad_norm: float | None = 1.0,
         **model_kwargs: Any,
     ) -> None:
-        super().__init__(
-            model,
-            hidden_size,
-            epochs,
-            lr,
-            batch_size,
-            seed,
-            device,
-            patience,
-            val_split,
-            lr_decay,
-            weight_decay,
-            clip_grad_norm,
-            model_kwargs,
-        )
+        super().__init__(locals())
         self.classes_: list[Any] | None = None
         self.channel_mean_: np.ndarray | None = None
         self.channel_scale_: np.ndarray | None = None
@@ -117,8 +107,17 @@ class NeuralSequenceClassifier(NeuralBase):
         dev = self._device
         return torch.from_numpy(x).to(dev), torch.tensor(lengths, dtype=torch.long, device=dev)
 
-    def fit(self, sequences: Any, labels: Any) -> NeuralSequenceClassifier:
-        """Train on labelled sequences; see the class docstring."""
+    def fit(
+        self,
+        sequences: Any,
+        labels: Any,
+        *,
+        out: PathLike | None = None,
+        overwrite: bool = False,
+        resume: bool = False,
+    ) -> NeuralSequenceClassifier:
+        """Train on labelled sequences; see the class docstring. ``out``, ``overwrite`` and
+        ``resume`` as in :meth:`NeuralForecaster.fit` (a run folder with checkpoints)."""
         seqs = _as_sequences(sequences)
         labels = np.asarray(labels)
         if labels.ndim != 1 or len(labels) != len(seqs):
@@ -129,6 +128,21 @@ class NeuralSequenceClassifier(NeuralBase):
         if len(classes) < 2:
             raise ValueError(f"labels must hold at least 2 classes, got {classes}")
         y = np.searchsorted(np.array(classes), labels)
+        return self._fit_into(
+            out,
+            overwrite,
+            resume,
+            [*seqs, y, np.array([str(c) for c in classes])],
+            lambda ck: self._fit_arrays(seqs, y, classes, ck),
+        )
+
+    def _fit_arrays(
+        self,
+        seqs: list[np.ndarray],
+        y: np.ndarray,
+        classes: list[Any],
+        checkpoints: _Checkpoints | None,
+    ) -> None:
         if self.val_split > 0:
             tr, va = stratified_split(y, self.val_split, self.seed)
         else:
@@ -157,11 +171,11 @@ class NeuralSequenceClassifier(NeuralBase):
                 )
                 return total / len(va)
 
-            self.history_, self.best_epoch_ = self._train(
-                net, len(tr), batch_loss, val_loss if len(va) else None
+            checkpoints_at = None if checkpoints is None else (checkpoints, 0, 1)
+            self.history_, self.best_epoch_, self.metrics_ = self._train(
+                net, len(tr), batch_loss, val_loss if len(va) else None, None, checkpoints_at
             )
         self.network_ = net
-        return self
 
     def predict_proba(self, sequences: Any) -> np.ndarray:
         """Class probabilities ``(N, len(classes_))``, columns in the order of ``classes_``."""
@@ -191,3 +205,18 @@ class NeuralSequenceClassifier(NeuralBase):
     def score(self, sequences: Any, labels: Any) -> float:
         """Accuracy of :meth:`predict` against ``labels``."""
         return float(np.mean(self.predict(sequences) == np.asarray(labels)))
+
+    # ---- the run folder (see seqlab.series._neural_io) -----------------------------------
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {
+            "classes": list(self.classes_ or []),
+            "channel_mean": self.channel_mean_.tolist(),
+            "channel_scale": self.channel_scale_.tolist(),
+        }
+
+    def _restore(self, fitted: dict[str, Any]) -> list[nn.Module]:
+        self.classes_ = list(fitted["classes"])
+        self.channel_mean_ = np.asarray(fitted["channel_mean"], dtype=np.float64)
+        self.channel_scale_ = np.asarray(fitted["channel_scale"], dtype=np.float64)
+        return [self._build(len(self.channel_mean_), len(self.classes_))]

@@ -9,10 +9,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlab._utils import PathLike
 from seqlab.series._neural_base import (
     NeuralBase,
     _check_float,
     _check_int,
+    _Checkpoints,
     _seeded_training,
 )
 
@@ -66,11 +68,18 @@ class NeuralForecaster(NeuralBase):
     exactly ``epochs`` epochs (choose ``epochs`` on a validation split then). See the module
     docstring for the training loop.
 
+    ``save(path)`` writes a run folder (``config.json`` with the arguments and the
+    standardisation statistics, ``model.safetensors``, ``history.json``, ``metrics.json``,
+    ``curves.png``) and ``seqlab.load(path)`` gives the fitted forecaster back;
+    ``fit(..., out=path)`` trains inside the run folder with checkpoints and ``resume=True``.
+
     >>> u = np.sin(np.arange(400) / 4.0)[:, None]
     >>> fc = NeuralForecaster("lstm", hidden_size=8, lags=10, epochs=3, seed=0)
     >>> fc.fit(u[:-1], u[1:]).predict(u[:-1]).shape
     (399, 1)
     """
+
+    task = "series-forecast"
 
     def __init__(
         self,
@@ -94,21 +103,7 @@ class NeuralForecaster(NeuralBase):
         ensemble: int = 1,
         **model_kwargs: Any,
     ) -> None:
-        super().__init__(
-            model,
-            hidden_size,
-            epochs,
-            lr,
-            batch_size,
-            seed,
-            device,
-            patience,
-            val_split,
-            lr_decay,
-            weight_decay,
-            clip_grad_norm,
-            model_kwargs,
-        )
+        super().__init__(locals())
         self.lags = _check_int("lags", lags, 1)
         if not isinstance(residual, bool):
             raise TypeError(f"residual must be True or False, got {residual!r}")
@@ -152,23 +147,37 @@ class NeuralForecaster(NeuralBase):
         lengths = torch.full((len(steps),), self.lags, dtype=torch.long, device=z.device)
         return net(values=self._windows(z, steps), lengths=lengths)  # (B, D_out)
 
-    def _hybrid(
+    def _network(self, seed: int, sizes: tuple[int, int]) -> nn.Module:
+        """A new network for ``sizes = (input features, outputs)``, pooled when ``pool > 1``
+        and with a (still zero) linear part when ``ar_lags > 0``."""
+        net = self._build(*sizes, seed=seed)
+        if self.pool > 1:
+            net = _Pooled(net, self.pool)
+        if self.ar_lags:
+            net = _Hybrid(net, self.ar_lags, np.zeros((sizes[1], 1 + self.ar_lags * sizes[0])))
+        return net.to(self._device)
+
+    def _fit_linear(
         self, net: nn.Module, z: torch.Tensor, t: torch.Tensor, steps: torch.Tensor
-    ) -> _Hybrid:
-        """Fit the linear part on ``steps`` (every full window, as the linear-AR baseline does)
-        and wrap ``net``. The held-out windows are among them, which can only make early
-        stopping keep the linear model more readily, never less."""
+    ) -> None:
+        """Fit the linear part of the hybrid ``net`` on ``steps`` (every full window, as the
+        linear-AR baseline does) and zero the network's output layer. The held-out windows
+        are among them, which can only make early stopping keep the linear model more
+        readily, never less."""
         from seqlab.models.esn import ridge_solve
 
         recent = self._windows(z, steps)[:, -self.ar_lags :].flatten(1).double().cpu().numpy()
         phi = np.concatenate([np.ones((len(recent), 1)), recent], axis=1)
         coef = ridge_solve(phi, t[steps].double().cpu().numpy(), self.ar_ridge)
-        head = getattr(net.network if isinstance(net, _Pooled) else net, "head", None)
+        coef = torch.as_tensor(coef, dtype=torch.float32, device=z.device)
+        net.ar_bias.copy_(coef[:, 0])
+        net.ar_weight.copy_(coef[:, 1:].T)
+        inner = net.network.network if isinstance(net.network, _Pooled) else net.network
+        head = getattr(inner, "head", None)
         if isinstance(head, nn.Linear):
             # the network starts by adding nothing: epoch 0 is the linear model alone
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
-        return _Hybrid(net, self.ar_lags, coef).to(z.device)
 
     def _padded(self, u: np.ndarray) -> torch.Tensor:
         z = (u - self.input_mean_) / self.input_scale_
@@ -179,8 +188,19 @@ class NeuralForecaster(NeuralBase):
         """What ``residual=True`` adds back: the last input, in standardised target units."""
         return (u[:, : self.target_mean_.shape[0]] - self.target_mean_) / self.target_scale_
 
-    def fit(self, inputs: Any, targets: Any) -> NeuralForecaster:
-        """Train on ``(inputs[t], targets[t])`` pairs; see the class docstring."""
+    def fit(
+        self,
+        inputs: Any,
+        targets: Any,
+        *,
+        out: PathLike | None = None,
+        overwrite: bool = False,
+        resume: bool = False,
+    ) -> NeuralForecaster:
+        """Train on ``(inputs[t], targets[t])`` pairs; see the class docstring. With ``out``,
+        train inside that run folder (checkpoints in its ``checkpoint/`` after every epoch;
+        ``resume=True`` continues from them exactly, ``overwrite=True`` replaces a run there)
+        and write it at the end, as :meth:`save` does."""
         u, y = _as_2d(inputs, "inputs"), _as_2d(targets, "targets")
         if u.shape[0] != y.shape[0]:
             raise ValueError(
@@ -201,6 +221,13 @@ class NeuralForecaster(NeuralBase):
                 f"{u.shape[0]} steps are too few for lags={self.lags} and val_split="
                 f"{self.val_split}; use fewer lags or a longer series"
             )
+        return self._fit_into(
+            out, overwrite, resume, (u, y), lambda ck: self._fit_arrays(u, y, n_full - n_val, ck)
+        )
+
+    def _fit_arrays(
+        self, u: np.ndarray, y: np.ndarray, n_train: int, checkpoints: _Checkpoints | None
+    ) -> None:
         self.input_mean_, self.input_scale_ = _stats(u)
         self.target_mean_, self.target_scale_ = _stats(y)
         dev = self._device
@@ -211,15 +238,15 @@ class NeuralForecaster(NeuralBase):
         t = torch.as_tensor(target, dtype=torch.float32, device=dev)
         # window of step s starts at row s of the padded series; full windows: s >= lags - 1
         steps = torch.arange(self.lags - 1, u.shape[0], device=dev)
-        train_steps, val_steps = steps[: n_full - n_val], steps[n_full - n_val :]
-        fitted = [
-            self._fit_one(seed, z, t, steps, train_steps, val_steps, (u.shape[1], y.shape[1]))
-            for seed in range(self.seed, self.seed + self.ensemble)
-        ]
-        self.networks_ = [net for net, _, _ in fitted]
-        self.network_, self.history_, self.best_epoch_ = fitted[0]
         self.input_dim_, self.output_dim_ = u.shape[1], y.shape[1]
-        return self
+        fitted = []
+        for i in range(self.ensemble):
+            ck = None if checkpoints is None else (checkpoints, i, self.ensemble)
+            fitted.append(self._fit_one(self.seed + i, z, t, steps, n_train, ck))
+        self.networks_ = [net for net, _, _, _ in fitted]
+        self.network_, self.history_, self.best_epoch_, self.metrics_ = fitted[0]
+        if self.ensemble > 1:
+            self.metrics_ = {**self.metrics_, "ensemble": [m for _, _, _, m in fitted]}
 
     def _fit_one(
         self,
@@ -227,18 +254,17 @@ class NeuralForecaster(NeuralBase):
         z: torch.Tensor,
         t: torch.Tensor,
         steps: torch.Tensor,
-        train_steps: torch.Tensor,
-        val_steps: torch.Tensor,
-        sizes: tuple[int, int],
-    ) -> tuple[nn.Module, list[dict[str, float]], int]:
-        """Build and train one network with ``seed``: (network, history, best epoch)."""
+        n_train: int,
+        checkpoints: tuple[_Checkpoints, int, int] | None,
+    ) -> tuple[nn.Module, list[dict[str, Any]], int, dict[str, Any]]:
+        """Build and train one network with ``seed`` on the first ``n_train`` full windows
+        (the rest validate): (network, history, best epoch, the loop's summary)."""
         dev = self._device
+        train_steps, val_steps = steps[:n_train], steps[n_train:]
         with _seeded_training(seed, dev):
-            net = self._build(*sizes, seed=seed)
-            if self.pool > 1:
-                net = _Pooled(net, self.pool)
+            net = self._network(seed, (self.input_dim_, self.output_dim_))
             if self.ar_lags:
-                net = self._hybrid(net, z, t, steps)
+                self._fit_linear(net, z, t, steps)
 
             def batch_loss(idx: torch.Tensor) -> torch.Tensor:
                 s = train_steps[idx.to(dev)]
@@ -250,10 +276,10 @@ class NeuralForecaster(NeuralBase):
                     total += float(((self._forward(net, z, chunk) - t[chunk]) ** 2).sum())
                 return total / (len(val_steps) * t.shape[1])
 
-            history, best_epoch = self._train(
-                net, len(train_steps), batch_loss, val_loss if len(val_steps) else None, seed
+            trained = self._train(
+                net, n_train, batch_loss, val_loss if len(val_steps) else None, seed, checkpoints
             )
-        return net, history, best_epoch
+        return (net, *trained)
 
     def predict(self, inputs: Any) -> np.ndarray:
         """Causal one-step predictions ``(T, D_out)``, one per input step, in target units."""
@@ -274,6 +300,30 @@ class NeuralForecaster(NeuralBase):
         if self.residual:
             pred = pred + self._base(u)
         return pred * self.target_scale_ + self.target_mean_
+
+    # ---- the run folder (see seqlab.series._neural_io) -----------------------------------
+
+    def _networks(self) -> list[nn.Module]:
+        self._check_fitted()
+        return list(self.networks_)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {
+            "input_dim": self.input_dim_,
+            "output_dim": self.output_dim_,
+            "input_mean": self.input_mean_.tolist(),
+            "input_scale": self.input_scale_.tolist(),
+            "target_mean": self.target_mean_.tolist(),
+            "target_scale": self.target_scale_.tolist(),
+        }
+
+    def _restore(self, fitted: dict[str, Any]) -> list[nn.Module]:
+        self.input_dim_, self.output_dim_ = int(fitted["input_dim"]), int(fitted["output_dim"])
+        for name in ("input_mean", "input_scale", "target_mean", "target_scale"):
+            setattr(self, f"{name}_", np.asarray(fitted[name], dtype=np.float64))
+        sizes = (self.input_dim_, self.output_dim_)
+        self.networks_ = [self._network(self.seed + i, sizes) for i in range(self.ensemble)]
+        return self.networks_
 
 
 class _Pooled(nn.Module):
