@@ -19,7 +19,7 @@ from seqlab.models.embedding import Embedding, SequenceClassifier
 from seqlab.models.esn import ESN, ESNClassifier, Reservoir
 from seqlab.models.layer_summary import LayerRow, ModelSummary, summarize, summary
 from seqlab.models.lm import CharLSTM, GRULanguageModel, LSTMLanguageModel, RecurrentLanguageModel
-from seqlab.models.registry import available, build, get, register
+from seqlab.models.registry import available, build, get, rebuild, register
 from seqlab.models.rnn import (
     GRUClassifier,
     LSTMClassifier,
@@ -55,6 +55,7 @@ __all__ = [
     "available",
     "build",
     "get",
+    "rebuild",
     "register",
     "summarize",
     "summary",
