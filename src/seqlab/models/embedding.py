@@ -239,13 +239,16 @@ class SequenceClassifier(nn.Module, abc.ABC):
         lengths of 0 become 1 (one padding token, i.e. a zero vector).
         """
         data, lengths = self.checked_input(tokens=tokens, lengths=lengths, values=values)
+        return self._vectors(data, lengths), lengths
+
+    def _vectors(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """:meth:`embed` of :meth:`checked_input`'s output: vectors ``(B, T', D)``."""
         if self.embedding is not None:
             x = self.embedding(data)
         else:
             x = data.to(torch.get_default_dtype()) if not data.is_floating_point() else data
         mask = length_mask(lengths, x.shape[1])  # (B, T')
-        x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
-        return x, lengths
+        return x.masked_fill(~mask.unsqueeze(-1), 0.0)
 
     def checked_input(
         self,
@@ -299,8 +302,13 @@ class SequenceClassifier(nn.Module, abc.ABC):
         values: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits ``(B, num_classes)`` for a batch of token ids (or of numeric values)."""
-        x, lengths = self.embed(tokens=tokens, lengths=lengths, values=values)
-        return self.forward_embedded(x, lengths)
+        data, lengths = self.checked_input(tokens=tokens, lengths=lengths, values=values)
+        return self.forward_checked(data, lengths)
+
+    def forward_checked(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits from :meth:`checked_input`'s output: its vectors (:meth:`embed`) through
+        :meth:`forward_embedded`. A model that reads token ids its own way overrides it."""
+        return self.forward_embedded(self._vectors(data, lengths), lengths)
 
     @abc.abstractmethod
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

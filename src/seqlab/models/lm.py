@@ -25,6 +25,7 @@ from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
 
 __all__ = [
+    "CHAR_LSTM_DEFAULTS",
     "INPUT_ENCODINGS",
     "CharLSTM",
     "GRULanguageModel",
@@ -335,31 +336,23 @@ class GRULanguageModel(RecurrentLanguageModel):
     cell = "gru"
 
 
+# The Keras example's model, where it differs from RecurrentLanguageModel's defaults.
+CHAR_LSTM_DEFAULTS = {"hidden_size": 128, "num_layers": 1, "input_encoding": "one_hot"}
+
+
 @register("char-lstm")
 class CharLSTM(LSTMLanguageModel):
     """The lecture's (Keras example's) character model: one-hot characters -> LSTM(128) ->
-    dense softmax. The defaults reproduce it; any keyword of :class:`RecurrentLanguageModel`
-    may still be changed.
+    dense softmax. The defaults reproduce it (:data:`CHAR_LSTM_DEFAULTS` on top of
+    :class:`RecurrentLanguageModel`'s); any keyword of :class:`RecurrentLanguageModel` may
+    still be changed.
 
     >>> CharLSTM(vocab_size=57).config["input_encoding"]
     'one_hot'
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        input_encoding: str = "one_hot",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            vocab_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            input_encoding=input_encoding,
-            **options,
-        )
+    def __init__(self, vocab_size: int, **options: Any) -> None:
+        super().__init__(vocab_size, **{**CHAR_LSTM_DEFAULTS, **options})
 
 
 def model_name(cell: str) -> str:

@@ -146,29 +146,21 @@ class RecurrentClassifier(SequenceClassifier):
         )
         return self._run(lengths, fast, x=x)
 
-    def forward(
-        self,
-        tokens: torch.Tensor | None = None,
-        lengths: torch.Tensor | None = None,
-        values: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Logits ``(B, num_classes)`` for token ids (or numeric values), as
-        :meth:`SequenceClassifier.forward`. An LSTM on the CPU with a trainable or frozen
-        embedding table smaller than the batch takes a shortcut with the same result: the
-        first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
+    def forward_checked(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` from checked token ids (or numeric values), as
+        :meth:`SequenceClassifier.forward_checked`. An LSTM on the CPU with a trainable or
+        frozen embedding table smaller than the batch takes a shortcut with the same result:
+        the first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
         instead of to every looked-up vector, ``E[tokens] W_ih^T + b``."""
         table = self.embedding.weight if self.embedding is not None else None
         if (
-            tokens is None
-            or table is None
+            table is None  # numeric input
             or self.cell != "lstm"
+            or data.numel() < table.shape[0]  # few positions: looking vectors up costs less
             or not _lstm_cpu.usable(table, self.hidden_size, *self.layers.parameters())
         ):
-            return super().forward(tokens=tokens, lengths=lengths, values=values)
-        data, checked = self.checked_input(tokens=tokens, lengths=lengths)
-        if data.numel() < table.shape[0]:  # few positions: looking the vectors up costs less
-            return super().forward(tokens=tokens, lengths=lengths)
-        return self._run(checked.to(data.device), True, tokens=data)
+            return super().forward_checked(data, lengths)
+        return self._run(lengths.to(data.device), True, tokens=data)
 
     def _run(
         self,
