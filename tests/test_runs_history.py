@@ -18,14 +18,8 @@ from seqlab.training.trainer import fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TEXTS = [
-    "a wonderful superb film",
-    "great moving story",
-    "fine and good acting",
-    "an awful dull plot",
-    "boring poor acting",
-    "bad lifeless film",
-] * 6
+POSITIVE, NEGATIVE = ["superb", "moving", "great"], ["dull", "awful", "boring"]
+TEXTS = [f"a {w} film with a {w} cast" for w in POSITIVE + NEGATIVE] * 6
 LABELS = np.array([1, 1, 1, 0, 0, 0] * 6)
 
 

@@ -83,13 +83,8 @@ class CNNClassifier(SequenceClassifier):
         num_filters = check_int("num_filters", num_filters, minimum=1)
         kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         pool_size = check_int("pool_size", pool_size, minimum=1)
-        options = {
-            "num_filters": num_filters,
-            "kernel_size": kernel_size,
-            "pool_size": pool_size,
-            "dropout": dropout,
-        }
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        options = {"num_filters": num_filters, "kernel_size": kernel_size, "pool_size": pool_size}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.conv1 = nn.Conv1d(self.feature_size, num_filters, kernel_size)
             self.pool = nn.MaxPool1d(pool_size)
@@ -149,8 +144,8 @@ class KimCNNClassifier(SequenceClassifier):
         super().__init__()
         kernel_sizes = check_int_list("kernel_sizes", kernel_sizes, minimum=1)
         num_filters = check_int("num_filters", num_filters, minimum=1)
-        options = {"kernel_sizes": kernel_sizes, "num_filters": num_filters, "dropout": dropout}
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        options = {"kernel_sizes": kernel_sizes, "num_filters": num_filters}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.convs = nn.ModuleList(
                 nn.Conv1d(self.feature_size, num_filters, k) for k in kernel_sizes

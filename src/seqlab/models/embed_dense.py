@@ -71,13 +71,8 @@ class EmbeddingDenseClassifier(SequenceClassifier):
         truncating = check_choice("truncating", truncating, ("post", "pre"))
         hidden = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
         hidden = [check_int(f"hidden_sizes[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
-        options = {
-            "maxlen": maxlen,
-            "truncating": truncating,
-            "hidden_sizes": hidden,
-            "dropout": dropout,
-        }
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        options = {"maxlen": maxlen, "truncating": truncating, "hidden_sizes": hidden}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.flatten = nn.Flatten()  # (B, maxlen, D) -> (B, maxlen * D)
             sizes = [maxlen * self.feature_size, *hidden]

@@ -88,8 +88,8 @@ class SequenceClassifier(nn.Module, abc.ABC):
     and implements :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in,
     logits out, through :meth:`_logits`)::
 
-        options = {"num_filters": num_filters, "dropout": dropout}  # self.config's own part
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        options = {"num_filters": num_filters}  # the model's own part of self.config
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.conv = nn.Conv1d(self.feature_size, num_filters, 3)
             add_head(num_filters)  # self.dropout and self.head, after the model's layers
@@ -179,26 +179,33 @@ class SequenceClassifier(nn.Module, abc.ABC):
 
     @contextlib.contextmanager
     def _building(
-        self, num_classes: int, seed: int | None, init: str, head: str, options: dict[str, Any]
+        self,
+        num_classes: int,
+        seed: int | None,
+        init: str,
+        head: str,
+        dropout: float,
+        options: dict[str, Any],
     ) -> Iterator[Callable[[int], None]]:
         """The constructor steps every classifier shares, around the model's own layers.
 
-        Checks ``num_classes``, ``seed``, ``init``, ``head`` and ``options["dropout"]``, then
+        Checks ``num_classes``, ``seed``, ``init``, ``head`` and ``dropout``, then
         runs the block with torch's generator seeded by ``seed``; the block calls
         :meth:`_init_input`, builds the model's layers, and last calls the function it is
         given with the width of the head's input, which adds ``self.dropout`` and
         ``self.head``. With ``init="keras"`` the weights are then drawn again Keras's way
         (except a pretrained table), and ``self.config`` is recorded: the constructor's checked
-        arguments, the model's own ``options`` (in its constructor's order) in the middle.
+        arguments, the model's own ``options`` (checked, in its constructor's order) in the
+        middle.
         """
         num_classes = check_int("num_classes", num_classes, minimum=1)
         seed = check_seed(seed)
         init = check_init(init)
         head = check_head(head, num_classes)
-        options["dropout"] = check_dropout(options["dropout"])
+        dropout = check_dropout(dropout)
 
         def add_head(width: int) -> None:
-            self.dropout = nn.Dropout(options["dropout"])
+            self.dropout = nn.Dropout(dropout)
             self.head = nn.Linear(width, output_units(head, num_classes))
 
         with seeded(seed):
@@ -214,6 +221,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
             "num_classes": num_classes,
             "embedding_dim": inputs["embedding_dim"],
             **options,
+            "dropout": dropout,
             "input_size": self.input_size,
             "freeze": inputs["freeze"],
             "seed": seed,

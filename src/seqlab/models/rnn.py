@@ -104,11 +104,10 @@ class RecurrentClassifier(SequenceClassifier):
             "num_layers": num_layers,
             "bidirectional": bidirectional,
             "residual": residual,
-            "dropout": dropout,
             "pooling": check_choice("pooling", pooling, POOLINGS),
         }
         directions = 2 if bidirectional else 1
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             rnn_class = _CELLS[self.cell]
             # One module per layer (not nn.LSTM(num_layers=...)) so skips and dropout can

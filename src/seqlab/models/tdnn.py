@@ -90,9 +90,8 @@ class TDNNClassifier(SequenceClassifier):
             "dilations": dilations,
             "activation": check_choice("activation", activation, tuple(ACTIVATIONS)),
             "pooling": check_choice("pooling", pooling, POOLINGS),
-            "dropout": dropout,
         }
-        with self._building(num_classes, seed, init, head, options) as add_head:
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             sizes = [self.feature_size, *channels]
             self.layers = nn.ModuleList(
