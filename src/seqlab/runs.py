@@ -15,7 +15,7 @@ Layout (every file written atomically; no pickle anywhere)::
 A run trained with ``fixed_maxlen`` (``train.fixed_maxlen`` in config.json) reads every text
 padded to that length, padding included; :func:`load` restores that behaviour.
 
-:func:`load` rebuilds the model with ``seqlab.models.build(name, **config)`` and the
+:func:`load` rebuilds the model with ``seqlab.models.rebuild(name, config)`` and the
 vectorizer with ``TextVectorizer.from_dict``, so a run folder works on any machine.
 """
 
@@ -35,7 +35,9 @@ from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
 from seqlab.curves import curves_png
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
+from seqlab.history import History
 from seqlab.metrics import classification_metrics, confusion_matrix
+from seqlab.models.layer_summary import summary
 from seqlab.runfolder import RunFolder
 from seqlab.text.fixed import FixedLengthVectorizer
 
@@ -123,7 +125,8 @@ class Run:
         self.model = model
         self.vectorizer = vectorizer
         self.labels = [str(x) for x in labels]
-        self.history = history or {}
+        # Keras-style lists per epoch; "acc" / "val_acc" find "accuracy" / "val_accuracy"
+        self.history = History(history or {})
         self.metrics = metrics or {}
         self.train_config = train_config or {}
         self.path = Path(path) if path is not None else None
@@ -311,6 +314,16 @@ class Run:
             "seqlab_version": seqlab.__version__,
         }
 
+    def summary(self) -> str:
+        """The model's layers, output shapes and parameter counts, like Keras's
+        ``model.summary()`` (see :func:`seqlab.models.summary`), for the input length the run
+        was trained on when it had a fixed one (``fixed_maxlen``, embedding-dense's
+        ``maxlen``).
+
+        >>> print(run.summary())  # doctest: +SKIP
+        """
+        return summary(self.model, input_length=self.train_config.get("fixed_maxlen"))
+
     def files(self, *, curves: bool = True, folder: PathLike | None = None) -> dict[str, bytes]:
         """The run folder's files as bytes: ``config.json``, ``vocab.json``,
         ``model.safetensors``, ``history.json``, ``metrics.json`` and ``curves.png`` (titled
@@ -380,7 +393,7 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     >>> run.predict(["an instant classic"])  # doctest: +SKIP
     ['pos']
     """
-    from seqlab.models import build
+    from seqlab.models import rebuild
     from seqlab.text import TextVectorizer
 
     path = Path(path)
@@ -398,7 +411,7 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
                 f"(it needs {', '.join(RUN_FILES)}); was training interrupted? Finish it "
                 "with resume=True (--resume)"
             )
-    model = build(config["model"]["name"], **config["model"]["config"])
+    model = rebuild(config["model"]["name"], config["model"]["config"])
     state = load_safetensors((path / "model.safetensors").read_bytes())
     model.load_state_dict(state)
     model.to(resolve_device(device))

@@ -15,7 +15,14 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option, stop_words_option, training_options
+from seqlab.cli.options import (
+    device_option,
+    init_option,
+    optimizer_option,
+    stop_words_option,
+    training_options,
+)
+from seqlab.defaults import HEADS
 
 __all__ = ["classify"]
 
@@ -45,6 +52,7 @@ def classify() -> None:
     seqlab classify evaluate runs/snippets --data snippets --split test
     seqlab classify predict runs/snippets "a wonderful, moving film"
     seqlab classify explain runs/snippets "a wonderful, moving film"
+    seqlab classify summary runs/snippets
     """
 
 
@@ -115,7 +123,13 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @click.option("--no-bucket", is_flag=True, help="Shuffle batches freely (no length buckets).")
 @click.option("--nbsvm", is_flag=True, help="Scale features by NB log-count ratios (NBSVM).")
-@click.option("--hidden", type=int, multiple=True, help="bow-mlp hidden layer size (repeatable).")
+@click.option(
+    "--hidden",
+    multiple=True,
+    metavar="N[,N...]",
+    help="Hidden Dense layer sizes (relu) of bow-mlp and embedding-dense, e.g. --hidden 32 "
+    "(repeatable, or a comma list: --hidden 64,32).",
+)
 @click.option("--embedding-dim", type=int, default=None, help="Width of the token embeddings.")
 @click.option("--hidden-size", type=int, default=None, help="rnn/lstm/gru units per direction.")
 @click.option("--num-layers", type=int, default=None, help="rnn/lstm/gru stacked layers.")
@@ -138,6 +152,14 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @click.option("--maxlen", type=int, default=None, help="embedding-dense: steps it flattens.")
 @click.option("--dropout", type=float, default=None, help="Dropout [default: the model's].")
+@init_option
+@click.option(
+    "--head",
+    type=click.Choice(HEADS),
+    default=None,
+    help="Output layer: softmax (one unit per class) or sigmoid (one unit for two classes: "
+    "Keras's Dense(1, activation='sigmoid') with binary cross-entropy)  [default: softmax]",
+)
 @click.option(
     "--set",
     "set_",
@@ -165,9 +187,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option(
-    "--optimizer", type=click.Choice(["adam", "rmsprop", "sgd"]), default="adam", show_default=True
-)
+@optimizer_option(("adam", "rmsprop", "sgd"), "adam")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
 @click.option("--val-split", type=float, default=0.2, show_default=True)
@@ -210,6 +230,12 @@ def train(**opts) -> None:
         --fine-tune --out runs/kim-glove
     seqlab classify train --data bbc --model kim-cnn --out runs/bbc
     seqlab classify train --data big.jsonl --stream --workers 2 --out runs/big
+    seqlab classify train --data imdb --model embedding-dense --fixed-maxlen 100 \\
+        --max-tokens 10000 --pretrained glove.6B.100d.txt --hidden 32 --head sigmoid \\
+        --init keras --optimizer rmsprop --out runs/glove
+
+    The model's layers, output shapes and parameter counts are printed first (as Keras's
+    model.summary(); not with --quiet).
 
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
     the global batch; rank 0 writes the run folder and prints):
@@ -270,7 +296,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         bucket=not opts["no_bucket"],
         model=opts["model"],
         nbsvm=opts["nbsvm"],
-        hidden_sizes=tuple(opts["hidden"]),
+        hidden_sizes=tuple(n for item in opts["hidden"] for n in _int_list(item, "--hidden")),
         embedding_dim=opts["embedding_dim"],
         hidden_size=opts["hidden_size"],
         num_layers=opts["num_layers"],
@@ -281,6 +307,8 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         num_filters=opts["num_filters"],
         maxlen=opts["maxlen"],
         dropout=opts["dropout"],
+        init=opts["init"],
+        head=opts["head"],
         model_options=cli_settings(opts["set_"], model_class, exclude=NOT_OPTIONS),
         pretrained=opts["pretrained"],
         freeze=opts["freeze"],
@@ -297,6 +325,17 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         out=out,
         **budget(opts),
     )
+
+
+@classify.command("summary")
+@click.argument("run_dir", metavar="RUN", type=click.Path())
+@user_errors
+def summary(run_dir) -> None:
+    """Print the layers of the run RUN's model, their output shapes and parameter counts, as
+    Keras's model.summary() does (recurrent biases counted as Keras counts them)."""
+    from seqlab.runs import load
+
+    click.echo(load(run_dir).summary())
 
 
 @classify.command("evaluate")

@@ -13,7 +13,13 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import budget, device_option, training_options
+from seqlab.cli.options import (
+    budget,
+    device_option,
+    init_option,
+    optimizer_option,
+    training_options,
+)
 from seqlab.cli.settings import cli_settings
 
 __all__ = ["lm"]
@@ -97,6 +103,8 @@ def lm() -> None:
 @click.option("--seq-len", type=int, default=None, help="Chunk length (default recipe).")
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=float, default=None, help="Learning rate.")
+@optimizer_option(("adam", "rmsprop"), None)
+@init_option
 @click.option("--max-tokens", type=int, default=None, help="Word vocabulary size (with pad, OOV).")
 @click.option(
     "--set",
@@ -129,12 +137,16 @@ def train_command(
     seq_len: int | None,
     maxlen: int | None,
     lr: float | None,
+    optimizer: str | None,
+    init: str | None,
     max_tokens: int | None,
     settings: tuple[str, ...],
     stream: bool | None,
     **run_flags: Any,
 ) -> None:
-    """Train a language model on a corpus and save it in a run folder.
+    """Train a language model on a corpus and save it in a run folder. The model's layers,
+    output shapes and parameter counts are printed first (as Keras's model.summary(); not
+    with --quiet).
 
     The same flags work under torchrun (--batch-size is the global batch; rank 0 writes
     the run folder and prints):
@@ -167,6 +179,8 @@ def train_command(
         "seq_len": seq_len,
         "maxlen": maxlen,
         "lr": lr,
+        "optimizer": optimizer,
+        "init": init,
         "max_tokens": max_tokens,
         "stream": stream or None,  # absent: the recipe's (or on resume, the stored) value
     }

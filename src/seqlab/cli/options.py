@@ -14,10 +14,14 @@ from typing import Any, TypeVar
 
 import click
 
+from seqlab.defaults import DEFAULT_INIT, INITS
+
 __all__ = [
     "StopWordsType",
     "budget",
     "device_option",
+    "init_option",
+    "optimizer_option",
     "quiet_option",
     "stop_words_option",
     "training_options",
@@ -31,6 +35,39 @@ DEVICE_HELP = "auto (CUDA when present, else the CPU), cpu, cuda or cuda:N."
 def device_option(func: F) -> F:
     """``--device``, default ``auto``: every command that runs a model."""
     return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
+
+
+def init_option(func: F) -> F:
+    """``--init keras|torch``: how every training command's model draws its first weights."""
+    return click.option(
+        "--init",
+        type=click.Choice(INITS),
+        default=None,
+        help="Initial weights: keras (Glorot-uniform kernels, orthogonal recurrent kernels, "
+        "zero biases, LSTM forget bias 1, embeddings U(-0.05, 0.05)) or torch (PyTorch's "
+        f"layer defaults); pretrained vectors are kept  [default: {DEFAULT_INIT}]",
+    )(func)
+
+
+OPTIMIZER_HELP = {
+    "adam": "adam (PyTorch's Adam)",
+    "rmsprop": "rmsprop (Keras's RMSprop: rho 0.9, epsilon 1e-7, as in the lecture; "
+    "PyTorch's own defaults differ)",
+    "sgd": "sgd (no momentum, as in Keras)",
+}
+
+
+def optimizer_option(choices: tuple[str, ...], default: str | None) -> Callable[[F], F]:
+    """``--optimizer``, with the same meaning everywhere (``rmsprop`` is Keras's);
+    ``default=None``: the command's recipe decides."""
+    text = "; ".join(OPTIMIZER_HELP[c] for c in choices) + "."
+    return click.option(
+        "--optimizer",
+        type=click.Choice(choices),
+        default=default,
+        show_default=default is not None,
+        help=text if default is not None else text + "  [default: the recipe's]",
+    )
 
 
 def quiet_option(func: F) -> F:

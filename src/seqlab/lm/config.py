@@ -36,6 +36,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from seqlab.defaults import DEFAULT_INIT, INITS
 from seqlab.lm.data import LEVELS
 
 __all__ = [
@@ -97,6 +98,7 @@ class LMConfig:
     num_layers: int = 2
     dropout: float = 0.1
     tie_weights: bool = False
+    init: str = DEFAULT_INIT  # "torch" | "keras": whose initialisers draw the weights
     # batches
     batch_size: int = 32
     seq_len: int = 100  # default recipe: tokens per chunk
@@ -133,6 +135,7 @@ class LMConfig:
             "recipe": RECIPE_NAMES,
             "model": ("lstm", "gru"),
             "input_encoding": ("embedding", "one_hot"),
+            "init": INITS,
             "optimizer": OPTIMIZERS,
             "schedule": SCHEDULES,
         }
@@ -279,8 +282,9 @@ def rename_settings(settings: dict[str, Any], *, warn: bool = True) -> dict[str,
 
 def upgrade_config(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored LMConfig dict (a run folder's or a checkpoint's) with renamed fields brought
-    up to date, silently."""
+    up to date, silently, and fields added since filled with the value that run used."""
     out = rename_settings(stored, warn=False)
     if "clip_grad_norm" in out and out["clip_grad_norm"] == 0:
         out["clip_grad_norm"] = None
+    out.setdefault("init", "torch")  # a run from before init= was drawn PyTorch's way
     return out

@@ -281,7 +281,7 @@ class LanguageModel:
                 "use seqlab.load for classifier runs"
             )
         vocab = vocabulary_from_dict(read_json(path / "vocab.json"))
-        model = registry.build(config["model"]["name"], **config["model"]["config"])
+        model = registry.rebuild(config["model"]["name"], config["model"]["config"])
         load_model_bytes(model, (path / "model.safetensors").read_bytes())
         model.to(resolve_device(device))
         model.eval()

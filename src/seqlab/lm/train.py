@@ -71,6 +71,7 @@ from seqlab.lm.evaluate import corpus_prompt, evaluate
 from seqlab.lm.model import LanguageModel
 from seqlab.lm.task import LanguageModelTask
 from seqlab.models import registry
+from seqlab.models.layer_summary import summary
 from seqlab.models.lm import model_name
 from seqlab.runfolder import RunFolder
 from seqlab.training import distributed, loop
@@ -380,6 +381,7 @@ def _run(
         dropout=cfg.dropout,
         tie_weights=cfg.tie_weights,
         input_encoding=cfg.input_encoding,
+        init=cfg.init,
     ).to(device)
     task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
     task.plan(0)  # fail now, not after the first evaluation, if the text is short
@@ -425,6 +427,8 @@ def _train_and_commit(
             file=sys.stderr,
             flush=True,
         )
+        length = cfg.maxlen if cfg.recipe == "lecture" else cfg.seq_len
+        print(summary(model, input_length=length), file=sys.stderr, flush=True)
     loop_cfg = loop.TrainConfig(
         epochs=cfg.epochs,
         steps=cfg.steps,
@@ -445,7 +449,8 @@ def _train_and_commit(
         seed=cfg.seed,
         threads=cfg.threads,
     )
-    fixed = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_FIELDS}
+    # init only says how the weights started; a checkpoint from before it existed resumes
+    fixed = {k: v for k, v in asdict(cfg).items() if k not in (*RESUMABLE_FIELDS, "init")}
     identity = {**fixed, "corpus_sha256": sha}
     result = loop.run(
         model,

@@ -25,6 +25,7 @@ torch.Size([2, 5, 4])
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -33,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -40,7 +42,7 @@ import torch.nn.functional as F
 
 from seqlab._utils import cache_dir
 
-__all__ = ["MAX_HIDDEN", "available", "lstm", "lstm_tokens", "usable"]
+__all__ = ["MAX_HIDDEN", "available", "disabled", "lstm", "usable"]
 
 _SOURCE = Path(__file__).with_name("_lstm_cpu.c")
 # No -ffast-math: GCC 12 would link crtfastmath.o, which flushes denormals to zero for the
@@ -204,37 +206,28 @@ def lstm(
     w_hh: torch.Tensor,
     b_ih: torch.Tensor | None,
     b_hh: torch.Tensor | None,
+    table: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Outputs ``(B, T, H)`` of a one-directional LSTM layer (zero initial state) on
     ``x (B, T, D)``; row ``b`` reads its first ``lengths[b]`` steps, later outputs are 0.
 
     The weights are ``nn.LSTM``'s (``weight_ih_l0`` etc.); gradients flow to all of them
     and to ``x``. CPU float32 only: check :func:`available` and the tensors first.
-    """
-    gx = F.linear(x, w_ih, _bias(b_ih, b_hh))  # (B, T, 4H): one matrix product for all steps
-    return _recurrence(gx, w_hh, lengths)
 
-
-def lstm_tokens(
-    tokens: torch.Tensor,
-    lengths: torch.Tensor,
-    table: torch.Tensor,
-    w_ih: torch.Tensor,
-    w_hh: torch.Tensor,
-    b_ih: torch.Tensor | None,
-    b_hh: torch.Tensor | None,
-) -> torch.Tensor:
-    """:func:`lstm` on the vectors ``table[tokens]`` (an embedding lookup, row 0 being the
-    padding row of ``nn.Embedding(padding_idx=0)``), computed as ``(table W_ih^T + b)[tokens]``:
-    when the table has fewer rows than the batch has positions, that product is the smaller
-    one, forward and backward. Gradients match the lookup's: row 0 of ``table`` gets none.
+    With ``table``, ``x`` holds token ids ``(B, T)`` and the layer reads the vectors
+    ``table[x]`` (an embedding lookup, row 0 being the padding row of
+    ``nn.Embedding(padding_idx=0)``), computed as ``(table W_ih^T + b)[x]``: when the table has
+    fewer rows than the batch has positions, that product is the smaller one, forward and
+    backward. Gradients match the lookup's: row 0 of ``table`` gets none.
     """
-    if table.requires_grad:
-        # padding_idx=0: the padding row takes part in the products but learns nothing
-        table = torch.cat([table[:1].detach(), table[1:]])
     bias = _bias(b_ih, b_hh)
-    projected = F.linear(table, w_ih, bias)  # (V, 4H)
-    gx = F.embedding(tokens, projected)  # (B, T, 4H)
+    if table is None:
+        gx = F.linear(x, w_ih, bias)  # (B, T, 4H): one matrix product for all steps
+    else:
+        if table.requires_grad:
+            # padding_idx=0: the padding row takes part in the products but learns nothing
+            table = torch.cat([table[:1].detach(), table[1:]])
+        gx = F.embedding(x, F.linear(table, w_ih, bias))  # (V, 4H) rows -> (B, T, 4H)
     return _recurrence(gx, w_hh, lengths)
 
 
@@ -263,10 +256,25 @@ def _recurrence(gx: torch.Tensor, w_hh: torch.Tensor, lengths: torch.Tensor) -> 
 MAX_HIDDEN = 64
 
 
+_off = threading.local()
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """In this block (and thread) :func:`usable` is False: the models run ``nn.LSTM`` as a
+    module, e.g. so that the forward hooks of :func:`seqlab.models.summary` see it."""
+    before = getattr(_off, "on", False)
+    _off.on = True
+    try:
+        yield
+    finally:
+        _off.on = before
+
+
 def usable(x: torch.Tensor, hidden_size: int, *weights: torch.Tensor) -> bool:
     """Whether :func:`lstm` applies and pays off: CPU float32 tensors, ``hidden_size`` at
-    most :data:`MAX_HIDDEN`, and the kernel loads."""
-    if hidden_size > MAX_HIDDEN:
+    most :data:`MAX_HIDDEN`, the kernel loads, and not inside :func:`disabled`."""
+    if hidden_size > MAX_HIDDEN or getattr(_off, "on", False):
         return False
     tensors = (x, *weights)
     if any(t.device.type != "cpu" or t.dtype != torch.float32 for t in tensors):

@@ -16,15 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.models.embedding import (
-    SequenceClassifier,
-    check_dropout,
-    check_int,
-    check_int_list,
-    check_seed,
-    length_mask,
-    seeded,
-)
+from seqlab.defaults import DEFAULT_INIT
+from seqlab.models.embedding import SequenceClassifier, check_int, check_int_list, length_mask
 from seqlab.models.registry import register
 
 __all__ = ["CNNClassifier", "KimCNNClassifier", "extend_to", "masked_max"]
@@ -83,31 +76,22 @@ class CNNClassifier(SequenceClassifier):
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         num_filters = check_int("num_filters", num_filters, minimum=1)
         kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         pool_size = check_int("pool_size", pool_size, minimum=1)
-        dropout = check_dropout(dropout)
-        seed = check_seed(seed)
-        with seeded(seed):
+        options = {"num_filters": num_filters, "kernel_size": kernel_size, "pool_size": pool_size}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.conv1 = nn.Conv1d(self.feature_size, num_filters, kernel_size)
             self.pool = nn.MaxPool1d(pool_size)
             self.conv2 = nn.Conv1d(num_filters, num_filters, kernel_size)
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(num_filters, num_classes)
+            add_head(num_filters)
         self.kernel_size, self.pool_size = kernel_size, pool_size
         self.min_length = pool_size * kernel_size + kernel_size - 1
-        self.config = self._config(
-            num_classes,
-            seed,
-            num_filters=num_filters,
-            kernel_size=kernel_size,
-            pool_size=pool_size,
-            dropout=dropout,
-        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x, lengths = extend_to(x, lengths, self.min_length)
@@ -116,7 +100,7 @@ class CNNClassifier(SequenceClassifier):
         h = self.pool(h)  # (B, C, (T - k + 1) // p); a window is valid if all p inputs are
         h = F.relu(self.conv2(h))  # (B, C, (T - k + 1) // p - k + 1)
         valid = (lengths - k + 1) // p - k + 1  # >= 1 thanks to min_length
-        return self.head(self.dropout(masked_max(h, valid)))  # (B, num_classes)
+        return self._logits(self.dropout(masked_max(h, valid)))  # (B, num_classes)
 
 
 @register("kim-cnn")
@@ -154,27 +138,24 @@ class KimCNNClassifier(SequenceClassifier):
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         kernel_sizes = check_int_list("kernel_sizes", kernel_sizes, minimum=1)
         num_filters = check_int("num_filters", num_filters, minimum=1)
-        dropout = check_dropout(dropout)
-        seed = check_seed(seed)
-        with seeded(seed):
+        options = {"kernel_sizes": kernel_sizes, "num_filters": num_filters}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             self.convs = nn.ModuleList(
                 nn.Conv1d(self.feature_size, num_filters, k) for k in kernel_sizes
             )
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(num_filters * len(kernel_sizes), num_classes)
+            add_head(num_filters * len(kernel_sizes))
         self.kernel_sizes = kernel_sizes
-        self.config = self._config(
-            num_classes, seed, kernel_sizes=kernel_sizes, num_filters=num_filters, dropout=dropout
-        )
+        self.min_length = max(kernel_sizes)  # every filter has one whole window
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x, _ = extend_to(x, lengths, max(self.kernel_sizes))
+        x, _ = extend_to(x, lengths, self.min_length)
         xt = x.transpose(1, 2)  # (B, D, T)
         pooled = []
         for k, conv in zip(self.kernel_sizes, self.convs):
@@ -182,4 +163,4 @@ class KimCNNClassifier(SequenceClassifier):
             # Window t covers [t, t + k): valid if it ends inside the (extended) sequence.
             valid = (lengths - k + 1).clamp(min=1)
             pooled.append(masked_max(h, valid))  # (B, C)
-        return self.head(self.dropout(torch.cat(pooled, dim=1)))  # (B, num_classes)
+        return self._logits(self.dropout(torch.cat(pooled, dim=1)))  # (B, num_classes)

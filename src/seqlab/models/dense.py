@@ -16,6 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.defaults import DEFAULT_INIT
+from seqlab.models.heads import check_head, output_units, two_class_logits
+from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
 
 __all__ = ["BagOfWordsMLP", "nb_log_count_ratio"]
@@ -91,6 +94,10 @@ class BagOfWordsMLP(nn.Module):
     trainer then pairs it with ``torch.optim.SparseAdam`` (``optimizer="adam"``) or SGD, and
     refuses ``weight_decay`` for that layer.
 
+    ``init="keras"`` draws the hidden layers Glorot-uniform with zero biases as well (the
+    first layer always is); ``head="sigmoid"`` gives two classes one output unit (see
+    :mod:`seqlab.models.heads`).
+
     >>> model = BagOfWordsMLP(vocab_size=10, num_classes=2, hidden_sizes=(4,))
     >>> batch = {"indices": torch.tensor([2, 5, 3]), "offsets": torch.tensor([0, 2]),
     ...          "weights": torch.tensor([1.0, 1.0, 2.0])}
@@ -109,6 +116,8 @@ class BagOfWordsMLP(nn.Module):
         nb_scaling: bool = False,
         nb_alpha: float = 1.0,
         sparse: bool = False,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
         hidden_sizes = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
@@ -125,6 +134,7 @@ class BagOfWordsMLP(nn.Module):
             )
         if nb_alpha <= 0:
             raise ValueError(f"nb_alpha must be > 0, got {nb_alpha}")
+        init, head = check_init(init), check_head(head, num_classes)
         if nb_scaling and num_classes > 2 and hidden_sizes:
             raise ValueError(
                 f"nb_scaling with num_classes={num_classes} uses one-vs-rest ratios, one per "
@@ -139,12 +149,15 @@ class BagOfWordsMLP(nn.Module):
             "nb_scaling": bool(nb_scaling),
             "nb_alpha": float(nb_alpha),
             "sparse": bool(sparse),
+            "init": init,
+            "head": head,
         }
-        first = hidden_sizes[0] if hidden_sizes else num_classes
+        units = output_units(head, num_classes)
+        first = hidden_sizes[0] if hidden_sizes else units
         self.embedding = nn.EmbeddingBag(vocab_size, first, mode="sum", sparse=sparse)
         self.bias = nn.Parameter(torch.zeros(first))
         layers: list[nn.Module] = []
-        sizes = [*hidden_sizes, num_classes]
+        sizes = [*hidden_sizes, units]
         for i in range(len(hidden_sizes)):
             layers += [nn.ReLU(), nn.Dropout(dropout), nn.Linear(sizes[i], sizes[i + 1])]
         self.head = nn.Sequential(*layers)
@@ -152,6 +165,9 @@ class BagOfWordsMLP(nn.Module):
         # give logits in the hundreds for documents with hundreds of features.
         limit = math.sqrt(6.0 / (vocab_size + first))
         nn.init.uniform_(self.embedding.weight, -limit, limit)
+        if init == "keras":
+            keras_init(self)  # the hidden layers too; zero biases
+        self._sigmoid = head == "sigmoid"
         ratio_shape = (num_classes, vocab_size) if num_classes > 2 else (vocab_size,)
         self.register_buffer("nb_ratio", torch.ones(ratio_shape) if nb_scaling else None)
 
@@ -190,7 +206,8 @@ class BagOfWordsMLP(nn.Module):
             if ratio is not None:
                 weights = weights * ratio[indices]  # (nnz,) NBSVM feature scaling
             h = self.embedding(indices, offsets, per_sample_weights=weights)  # (B, first)
-        return self.head(h + self.bias)  # (B, num_classes)
+        z = self.head(h + self.bias)  # (B, num_classes), or (B, 1) with a sigmoid head
+        return two_class_logits(z) if self._sigmoid else z
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:

@@ -17,18 +17,14 @@ weights.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
-from seqlab.models.embedding import (
-    SequenceClassifier,
-    check_choice,
-    check_dropout,
-    check_int,
-    check_seed,
-    seeded,
-)
+from seqlab.defaults import DEFAULT_INIT
+from seqlab.models.embedding import SequenceClassifier, check_choice, check_int
 from seqlab.models.registry import register
 
 __all__ = ["EmbeddingDenseClassifier"]
@@ -36,14 +32,20 @@ __all__ = ["EmbeddingDenseClassifier"]
 
 @register("embedding-dense")
 class EmbeddingDenseClassifier(SequenceClassifier):
-    """Embedding -> Flatten over ``maxlen`` steps -> (dropout) -> Dense to ``num_classes``.
+    """Embedding -> Flatten over ``maxlen`` steps -> hidden Dense layers (relu) -> Dense to
+    ``num_classes``, with dropout on the input of every Dense layer.
 
     Defaults follow the lecture: 8-d embeddings (or the width of ``pretrained``) over the
-    first 20 words (``maxlen=20``).
+    first 20 words (``maxlen=20``), no hidden layer. ``hidden_sizes=(32,)`` adds a
+    ``Dense(32, relu)`` layer, as in the lecture's GloVe model; ``head="sigmoid"`` makes the
+    last layer Keras's ``Dense(1, activation="sigmoid")``.
 
     >>> m = EmbeddingDenseClassifier(vocab_size=100, maxlen=20)
     >>> m(tokens=torch.randint(1, 100, (3, 50)), lengths=torch.tensor([50, 20, 5])).shape
     torch.Size([3, 2])
+    >>> lecture = EmbeddingDenseClassifier(vocab_size=10_000, embedding_dim=8, head="sigmoid")
+    >>> sum(p.numel() for p in lecture.parameters())  # Keras: 80,161
+    80161
     """
 
     default_embedding_dim = 8
@@ -55,26 +57,30 @@ class EmbeddingDenseClassifier(SequenceClassifier):
         embedding_dim: int | None = None,
         maxlen: int = 20,
         truncating: str = "post",
+        hidden_sizes: Sequence[int] = (),
         dropout: float = 0.0,
         input_size: int | None = None,
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         maxlen = check_int("maxlen", maxlen, minimum=1)
         truncating = check_choice("truncating", truncating, ("post", "pre"))
-        dropout = check_dropout(dropout)
-        seed = check_seed(seed)
-        with seeded(seed):
+        hidden = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
+        hidden = [check_int(f"hidden_sizes[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
+        options = {"maxlen": maxlen, "truncating": truncating, "hidden_sizes": hidden}
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(maxlen * self.feature_size, num_classes)
+            self.flatten = nn.Flatten()  # (B, maxlen, D) -> (B, maxlen * D)
+            sizes = [maxlen * self.feature_size, *hidden]
+            self.hidden_layers = nn.ModuleList(
+                nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(hidden))
+            )
+            add_head(sizes[-1])
         self.maxlen, self.truncating = maxlen, truncating
-        self.config = self._config(
-            num_classes, seed, maxlen=maxlen, truncating=truncating, dropout=dropout
-        )
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         batch, steps, dim = x.shape
@@ -90,4 +96,7 @@ class EmbeddingDenseClassifier(SequenceClassifier):
             x = x[:, : self.maxlen]
         else:
             x = nn.functional.pad(x, (0, 0, 0, self.maxlen - steps))  # (B, maxlen, D)
-        return self.head(self.dropout(x.reshape(batch, -1)))  # (B, num_classes)
+        h = self.flatten(x)  # (B, maxlen * D)
+        for layer in self.hidden_layers:
+            h = torch.relu(layer(self.dropout(h)))  # (B, hidden)
+        return self._logits(self.dropout(h))  # (B, num_classes)

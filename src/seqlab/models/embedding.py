@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from seqlab.models.heads import check_head, output_units, two_class_logits
+from seqlab.models.initializers import check_init, keras_init
 
 __all__ = ["Embedding", "SequenceClassifier", "length_mask"]
 
@@ -80,8 +83,25 @@ class Embedding(nn.Module):
 class SequenceClassifier(nn.Module, abc.ABC):
     """Base class: turns ``tokens=`` or ``values=`` plus ``lengths`` into masked vectors.
 
-    Subclasses call :meth:`_init_input` and :meth:`_config` in their constructor and implement
-    :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in, logits out).
+    A subclass builds only its own layers, inside :meth:`_building` (which checks and
+    records the arguments every classifier shares, seeds the weights, and builds the head),
+    and implements :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in,
+    logits out, through :meth:`_logits`)::
+
+        options = {"num_filters": num_filters}  # the model's own part of self.config
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
+            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+            self.conv = nn.Conv1d(self.feature_size, num_filters, 3)
+            add_head(num_filters)  # self.dropout and self.head, after the model's layers
+
+    Arguments every classifier takes: ``num_classes``; ``dropout``; ``seed`` (the initial
+    weights are drawn from it); ``init`` (``"torch"``: PyTorch's layer defaults, ``"keras"``:
+    Keras's initialisers, see :func:`seqlab.models.initializers.keras_init`; a pretrained
+    table is never drawn again); ``head`` (``"softmax"``: ``num_classes`` output units,
+    ``"sigmoid"``: one unit for two classes, returned as the logits ``[0, z]``, see
+    :mod:`seqlab.models.heads`); the input ones (``vocab_size``, ``embedding_dim``,
+    ``input_size``, ``pretrained``, ``freeze``). A ``config.json`` written before ``init`` and
+    ``head`` existed means ``"torch"`` and ``"softmax"``, their defaults.
     ``forward(tokens, lengths)`` follows the classifier contract: ``tokens`` is
     ``LongTensor (B, T)`` with 0 = padding, ``lengths`` is ``LongTensor (B)``, and the result
     is ``logits (B, num_classes)``. A numeric model (``input_size`` set) takes
@@ -114,7 +134,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
         freeze: bool,
     ) -> None:
         """Build the embedding (or nothing, for numeric input) and keep the resolved
-        ``vocab_size`` and ``embedding_dim`` for :meth:`_config`."""
+        ``vocab_size`` and ``embedding_dim`` for ``self.config``."""
         if not isinstance(freeze, bool):
             raise TypeError(f"freeze must be True or False, got {freeze!r}")
         if input_size is not None:
@@ -131,6 +151,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
                 "vocab_size": vocab_size,
                 "embedding_dim": embedding_dim,
                 "freeze": freeze,
+                "pretrained": False,
             }
             return
         if pretrained is not None:
@@ -149,22 +170,70 @@ class SequenceClassifier(nn.Module, abc.ABC):
         embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
         self.embedding = Embedding(vocab_size, embedding_dim, pretrained=pretrained, freeze=freeze)
         self.feature_size = embedding_dim
-        self._inputs = {"vocab_size": vocab_size, "embedding_dim": embedding_dim, "freeze": freeze}
+        self._inputs = {
+            "vocab_size": vocab_size,
+            "embedding_dim": embedding_dim,
+            "freeze": freeze,
+            "pretrained": pretrained is not None,
+        }
 
-    def _config(self, num_classes: int, seed: int | None, **options: Any) -> dict[str, Any]:
-        """``self.config``: the constructor's checked arguments in the constructor's order
-        (the input's around the model's own ``options``), as a run's ``config.json`` keeps them.
-        Call it after :meth:`_init_input`."""
+    @contextlib.contextmanager
+    def _building(
+        self,
+        num_classes: int,
+        seed: int | None,
+        init: str,
+        head: str,
+        dropout: float,
+        options: dict[str, Any],
+    ) -> Iterator[Callable[[int], None]]:
+        """The constructor steps every classifier shares, around the model's own layers.
+
+        Checks ``num_classes``, ``seed``, ``init``, ``head`` and ``dropout``, then
+        runs the block with torch's generator seeded by ``seed``; the block calls
+        :meth:`_init_input`, builds the model's layers, and last calls the function it is
+        given with the width of the head's input, which adds ``self.dropout`` and
+        ``self.head``. With ``init="keras"`` the weights are then drawn again Keras's way
+        (except a pretrained table), and ``self.config`` is recorded: the constructor's checked
+        arguments, the model's own ``options`` (checked, in its constructor's order) in the
+        middle.
+        """
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+        seed = check_seed(seed)
+        init = check_init(init)
+        head = check_head(head, num_classes)
+        dropout = check_dropout(dropout)
+
+        def add_head(width: int) -> None:
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(width, output_units(head, num_classes))
+
+        with seeded(seed):
+            yield add_head
+            if init == "keras":
+                keep = [self.embedding.weight] if self._inputs["pretrained"] else []
+                # an LSTM's forget bias follows the model's unit_forget_bias (rnn.py)
+                keras_init(self, keep=keep, unit_forget_bias=False)
+        self._sigmoid = head == "sigmoid"
         inputs = self._inputs
-        return {
+        self.config = {
             "vocab_size": inputs["vocab_size"],
             "num_classes": num_classes,
             "embedding_dim": inputs["embedding_dim"],
             **options,
+            "dropout": dropout,
             "input_size": self.input_size,
             "freeze": inputs["freeze"],
             "seed": seed,
+            "init": init,
+            "head": head,
         }
+
+    def _logits(self, h: torch.Tensor) -> torch.Tensor:
+        """``self.head`` on the pooled features ``h (B, F)``: logits ``(B, num_classes)``; a
+        sigmoid head's one logit ``z`` becomes ``[0, z]``."""
+        z = self.head(h)
+        return two_class_logits(z) if self._sigmoid else z
 
     def embed(
         self,
@@ -178,13 +247,16 @@ class SequenceClassifier(nn.Module, abc.ABC):
         lengths of 0 become 1 (one padding token, i.e. a zero vector).
         """
         data, lengths = self.checked_input(tokens=tokens, lengths=lengths, values=values)
+        return self._vectors(data, lengths), lengths
+
+    def _vectors(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """:meth:`embed` of :meth:`checked_input`'s output: vectors ``(B, T', D)``."""
         if self.embedding is not None:
             x = self.embedding(data)
         else:
             x = data.to(torch.get_default_dtype()) if not data.is_floating_point() else data
         mask = length_mask(lengths, x.shape[1])  # (B, T')
-        x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
-        return x, lengths
+        return x.masked_fill(~mask.unsqueeze(-1), 0.0)
 
     def checked_input(
         self,
@@ -238,8 +310,13 @@ class SequenceClassifier(nn.Module, abc.ABC):
         values: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits ``(B, num_classes)`` for a batch of token ids (or of numeric values)."""
-        x, lengths = self.embed(tokens=tokens, lengths=lengths, values=values)
-        return self.forward_embedded(x, lengths)
+        data, lengths = self.checked_input(tokens=tokens, lengths=lengths, values=values)
+        return self.forward_checked(data, lengths)
+
+    def forward_checked(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits from :meth:`checked_input`'s output: its vectors (:meth:`embed`) through
+        :meth:`forward_embedded`. A model that reads token ids its own way overrides it."""
+        return self.forward_embedded(self._vectors(data, lengths), lengths)
 
     @abc.abstractmethod
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -20,9 +20,12 @@ import torch.nn.functional as F
 from scipy.special import expit
 from torch import nn
 
+from seqlab.defaults import DEFAULT_INIT
+from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
 
 __all__ = [
+    "CHAR_LSTM_DEFAULTS",
     "INPUT_ENCODINGS",
     "CharLSTM",
     "GRULanguageModel",
@@ -51,7 +54,10 @@ class RecurrentLanguageModel(nn.Module):
 
     ``input_encoding="one_hot"`` feeds one-hot vectors (the lecture's Keras model) and
     ignores ``embedding_dim``. ``tie_weights=True`` shares the embedding matrix with the
-    decoder (Press & Wolf 2017), which needs ``embedding_dim == hidden_size``.
+    decoder (Press & Wolf 2017), which needs ``embedding_dim == hidden_size``. ``init`` is
+    ``"torch"`` (PyTorch's layer defaults) or ``"keras"`` (Keras's initialisers, LSTM
+    forget-gate bias 1: see :func:`seqlab.models.initializers.keras_init`); the weights come
+    from torch's global generator, so seed it first.
 
     >>> m = LSTMLanguageModel(vocab_size=10, embedding_dim=8, hidden_size=16, num_layers=2)
     >>> logits, state = m(torch.zeros(3, 5, dtype=torch.long))
@@ -71,8 +77,10 @@ class RecurrentLanguageModel(nn.Module):
         dropout: float = 0.0,
         tie_weights: bool = False,
         input_encoding: str = "embedding",
+        init: str = DEFAULT_INIT,
     ) -> None:
         super().__init__()
+        init = check_init(init)
         if int(vocab_size) < 2:
             raise ValueError(f"vocab_size must be at least 2, got {vocab_size!r}")
         if input_encoding not in INPUT_ENCODINGS:
@@ -105,6 +113,7 @@ class RecurrentLanguageModel(nn.Module):
             "dropout": float(dropout),
             "tie_weights": bool(tie_weights),
             "input_encoding": input_encoding,
+            "init": init,
         }
         self.vocab_size = int(vocab_size)
         self.one_hot = input_encoding == "one_hot"
@@ -125,6 +134,8 @@ class RecurrentLanguageModel(nn.Module):
         if tie_weights:
             assert self.embedding is not None
             self.decoder.weight = self.embedding.weight
+        if init == "keras":
+            keras_init(self)  # a tied matrix is drawn once, as the embedding
 
     @property
     def tied(self) -> bool:
@@ -325,35 +336,23 @@ class GRULanguageModel(RecurrentLanguageModel):
     cell = "gru"
 
 
+# The Keras example's model, where it differs from RecurrentLanguageModel's defaults.
+CHAR_LSTM_DEFAULTS = {"hidden_size": 128, "num_layers": 1, "input_encoding": "one_hot"}
+
+
 @register("char-lstm")
 class CharLSTM(LSTMLanguageModel):
     """The lecture's (Keras example's) character model: one-hot characters -> LSTM(128) ->
-    dense softmax. The defaults reproduce it; any keyword of :class:`RecurrentLanguageModel`
-    may still be changed.
+    dense softmax. The defaults reproduce it (:data:`CHAR_LSTM_DEFAULTS` on top of
+    :class:`RecurrentLanguageModel`'s); any keyword of :class:`RecurrentLanguageModel` may
+    still be changed.
 
     >>> CharLSTM(vocab_size=57).config["input_encoding"]
     'one_hot'
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embedding_dim: int = 64,
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        tie_weights: bool = False,
-        input_encoding: str = "one_hot",
-    ) -> None:
-        super().__init__(
-            vocab_size=vocab_size,
-            embedding_dim=embedding_dim,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            tie_weights=tie_weights,
-            input_encoding=input_encoding,
-        )
+    def __init__(self, vocab_size: int, **options: Any) -> None:
+        super().__init__(vocab_size, **{**CHAR_LSTM_DEFAULTS, **options})
 
 
 def model_name(cell: str) -> str:

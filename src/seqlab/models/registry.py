@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-__all__ = ["available", "build", "get", "register"]
+__all__ = ["available", "build", "get", "rebuild", "register"]
 
 _MODELS: dict[str, type[nn.Module]] = {}
 T = TypeVar("T", bound=type[nn.Module])
@@ -52,6 +52,21 @@ def get(name: str) -> type[nn.Module]:
 def build(name: str, **config: Any) -> nn.Module:
     """Instantiate the model registered as ``name`` with ``config``."""
     return get(name)(**config)
+
+
+def rebuild(name: str, config: dict[str, Any]) -> nn.Module:
+    """:func:`build` from a config read back from a run folder: an argument seqlab gained
+    after the run was written gets the value that run was trained with (``init="torch"``,
+    and ``head="softmax"`` for a classifier, i.e. a config with ``num_classes``), whatever
+    today's default.
+
+    >>> rebuild("lstm", {"vocab_size": 20, "hidden_size": 4}).config["init"]
+    'torch'
+    """
+    config = {"init": "torch", **config}
+    if "num_classes" in config:
+        config.setdefault("head", "softmax")
+    return build(name, **config)
 
 
 def _import_all() -> None:

@@ -27,16 +27,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from seqlab.defaults import DEFAULT_INIT
 from seqlab.models import _lstm_cpu
-from seqlab.models.embedding import (
-    SequenceClassifier,
-    check_choice,
-    check_dropout,
-    check_int,
-    check_seed,
-    length_mask,
-    seeded,
-)
+from seqlab.models.embedding import SequenceClassifier, check_choice, check_int, length_mask
+from seqlab.models.initializers import set_unit_forget_bias
 from seqlab.models.registry import register
 
 __all__ = ["GRUClassifier", "LSTMClassifier", "RecurrentClassifier", "SimpleRNNClassifier"]
@@ -59,10 +53,10 @@ class RecurrentClassifier(SequenceClassifier):
       ``"last"``: the output at the last true step (for a bidirectional layer, the forward
       half at the last step and the backward half at the first step, i.e. both directions'
       final states); ``"max"`` / ``"mean"``: max or mean over the true steps;
-    * ``unit_forget_bias`` (LSTM only; Keras's default, off here by default): the forget
-      gate's bias starts at 1, the other biases at 0. It helps long texts learn early; on
-      short numeric windows at a high learning rate it made training diverge (a sine
-      forecast at lr 1e-2), hence PyTorch's initialisation by default.
+    * ``unit_forget_bias`` (LSTM only; Keras's default): the forget gate's bias starts at 1,
+      the other biases at 0. ``None`` (the default) means on with ``init="keras"`` and off
+      with ``init="torch"``. It helps long texts learn early; on short numeric windows at a
+      high learning rate it made training diverge (a sine forecast at lr 1e-2).
 
     ``embedding_dim`` defaults to 32, or to the width of ``pretrained``; ``input_size=F``
     builds the same network for numeric sequences ``values (B, T, F)``.
@@ -86,29 +80,34 @@ class RecurrentClassifier(SequenceClassifier):
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
-        unit_forget_bias: bool = False,
+        unit_forget_bias: bool | None = None,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         num_layers = check_int("num_layers", num_layers, minimum=1)
-        dropout = check_dropout(dropout)
-        seed = check_seed(seed)
-        pooling = check_choice("pooling", pooling, POOLINGS)
-        for name, flag in (
-            ("bidirectional", bidirectional),
-            ("residual", residual),
-            ("unit_forget_bias", unit_forget_bias),
-        ):
+        for name, flag in (("bidirectional", bidirectional), ("residual", residual)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if unit_forget_bias is not None and not isinstance(unit_forget_bias, bool):
+            raise TypeError(
+                f"unit_forget_bias must be True, False or None, got {unit_forget_bias!r}"
+            )
         if residual and num_layers < 2:
             raise ValueError(
                 f"residual=True adds skip connections between stacked layers, but num_layers="
                 f"{num_layers}; use num_layers >= 2 or residual=False"
             )
+        options = {
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "bidirectional": bidirectional,
+            "residual": residual,
+            "pooling": check_choice("pooling", pooling, POOLINGS),
+        }
         directions = 2 if bidirectional else 1
-        with seeded(seed):
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             rnn_class = _CELLS[self.cell]
             # One module per layer (not nn.LSTM(num_layers=...)) so skips and dropout can
@@ -122,24 +121,15 @@ class RecurrentClassifier(SequenceClassifier):
                 )
                 for i in range(num_layers)
             )
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(hidden_size * directions, num_classes)
-        if self.cell == "lstm" and unit_forget_bias:
-            _unit_forget_bias(self.layers, hidden_size)
+            add_head(hidden_size * directions)
+        if self.cell == "lstm":
+            if unit_forget_bias is None:  # Keras's default with Keras's initialisation
+                unit_forget_bias = self.config["init"] == "keras"
+            if unit_forget_bias:
+                set_unit_forget_bias(self.layers)
+            self.config["unit_forget_bias"] = unit_forget_bias
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
         self.residual, self.pooling = residual, pooling
-        self.config = self._config(
-            num_classes,
-            seed,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            residual=residual,
-            dropout=dropout,
-            pooling=pooling,
-        )
-        if self.cell == "lstm":
-            self.config["unit_forget_bias"] = unit_forget_bias
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # No packing: on the CPU, PyTorch's packed RNN backward costs O(T^2) per batch when
@@ -155,29 +145,21 @@ class RecurrentClassifier(SequenceClassifier):
         )
         return self._run(lengths, fast, x=x)
 
-    def forward(
-        self,
-        tokens: torch.Tensor | None = None,
-        lengths: torch.Tensor | None = None,
-        values: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Logits ``(B, num_classes)`` for token ids (or numeric values), as
-        :meth:`SequenceClassifier.forward`. An LSTM on the CPU with a trainable or frozen
-        embedding table smaller than the batch takes a shortcut with the same result: the
-        first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
+    def forward_checked(self, data: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` from checked token ids (or numeric values), as
+        :meth:`SequenceClassifier.forward_checked`. An LSTM on the CPU with a trainable or
+        frozen embedding table smaller than the batch takes a shortcut with the same result:
+        the first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
         instead of to every looked-up vector, ``E[tokens] W_ih^T + b``."""
         table = self.embedding.weight if self.embedding is not None else None
         if (
-            tokens is None
-            or table is None
+            table is None  # numeric input
             or self.cell != "lstm"
+            or data.numel() < table.shape[0]  # few positions: looking vectors up costs less
             or not _lstm_cpu.usable(table, self.hidden_size, *self.layers.parameters())
         ):
-            return super().forward(tokens=tokens, lengths=lengths, values=values)
-        data, checked = self.checked_input(tokens=tokens, lengths=lengths)
-        if data.numel() < table.shape[0]:  # few positions: looking the vectors up costs less
-            return super().forward(tokens=tokens, lengths=lengths)
-        return self._run(checked.to(data.device), True, tokens=data)
+            return super().forward_checked(data, lengths)
+        return self._run(lengths.to(data.device), True, tokens=data)
 
     def _run(
         self,
@@ -203,7 +185,7 @@ class RecurrentClassifier(SequenceClassifier):
             if self.residual and i > 0:
                 out = out + h
             h = out
-        return self.head(self.dropout(self._pool(h, lengths)))  # (B, num_classes)
+        return self._logits(self.dropout(self._pool(h, lengths)))  # (B, num_classes)
 
     def _direction(
         self, i: int, x: torch.Tensor, lengths: torch.Tensor, fast: bool, reverse: bool
@@ -213,9 +195,8 @@ class RecurrentClassifier(SequenceClassifier):
         layer = self.layers[i]
         if fast:
             weights = _weights(layer, "_reverse" if reverse else "")
-            if x.dim() == 2:
-                return _lstm_cpu.lstm_tokens(x, lengths, self.embedding.weight, *weights)
-            return _lstm_cpu.lstm(x, lengths, *weights)
+            table = self.embedding.weight if x.dim() == 2 else None  # x: token ids
+            return _lstm_cpu.lstm(x, lengths, *weights, table=table)
         if not self.bidirectional:
             return layer(x)[0]
         suffix = "_reverse"
@@ -253,20 +234,6 @@ def _weights(layer: nn.LSTM, suffix: str) -> tuple[torch.Tensor, ...]:
     """``(w_ih, w_hh, b_ih, b_hh)`` of one direction of a one-layer ``nn.LSTM``."""
     names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
     return tuple(getattr(layer, name + suffix) for name in names)
-
-
-def _unit_forget_bias(layers: nn.ModuleList, hidden_size: int) -> None:
-    """Keras's ``unit_forget_bias=True``: biases start at 0 except the forget gate's at 1
-    (PyTorch's order of gates is i, f, g, o), so that early in training the cell keeps its
-    memory instead of halving it at every step (Jozefowicz et al. 2015)."""
-    with torch.no_grad():
-        for layer in layers:
-            for name, p in layer.named_parameters():
-                if name.startswith("bias_ih"):
-                    p.zero_()
-                    p[hidden_size : 2 * hidden_size] = 1.0
-                elif name.startswith("bias_hh"):
-                    p.zero_()
 
 
 def _reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:

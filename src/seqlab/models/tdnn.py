@@ -26,17 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlab.defaults import DEFAULT_INIT
 from seqlab.models.cnn import extend_to, masked_max
-from seqlab.models.embedding import (
-    SequenceClassifier,
-    check_choice,
-    check_dropout,
-    check_int,
-    check_int_list,
-    check_seed,
-    length_mask,
-    seeded,
-)
+from seqlab.models.embedding import SequenceClassifier, check_choice, check_int_list, length_mask
 from seqlab.models.registry import register
 
 __all__ = ["TDNNClassifier"]
@@ -79,9 +71,10 @@ class TDNNClassifier(SequenceClassifier):
         freeze: bool = False,
         seed: int | None = 0,
         pretrained: np.ndarray | torch.Tensor | None = None,
+        init: str = DEFAULT_INIT,
+        head: str = "softmax",
     ) -> None:
         super().__init__()
-        num_classes = check_int("num_classes", num_classes, minimum=1)
         channels = check_int_list("channels", channels, minimum=1)
         kernel_sizes = check_int_list("kernel_sizes", kernel_sizes, minimum=1)
         dilations = check_int_list("dilations", dilations, minimum=1)
@@ -91,34 +84,27 @@ class TDNNClassifier(SequenceClassifier):
                 f"the same length; got {len(channels)}, {len(kernel_sizes)} and "
                 f"{len(dilations)} values"
             )
-        activation = check_choice("activation", activation, tuple(ACTIVATIONS))
-        pooling = check_choice("pooling", pooling, POOLINGS)
-        dropout = check_dropout(dropout)
-        seed = check_seed(seed)
-        with seeded(seed):
+        options = {
+            "channels": channels,
+            "kernel_sizes": kernel_sizes,
+            "dilations": dilations,
+            "activation": check_choice("activation", activation, tuple(ACTIVATIONS)),
+            "pooling": check_choice("pooling", pooling, POOLINGS),
+        }
+        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
             sizes = [self.feature_size, *channels]
             self.layers = nn.ModuleList(
                 nn.Conv1d(sizes[i], sizes[i + 1], kernel_sizes[i], dilation=dilations[i])
                 for i in range(len(channels))
             )
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(channels[-1], num_classes)
+            add_head(channels[-1])
         self.activation, self.pooling = ACTIVATIONS[activation], pooling
         self.receptive_field = 1 + sum((k - 1) * d for k, d in zip(kernel_sizes, dilations))
-        self.config = self._config(
-            num_classes,
-            seed,
-            channels=channels,
-            kernel_sizes=kernel_sizes,
-            dilations=dilations,
-            activation=activation,
-            pooling=pooling,
-            dropout=dropout,
-        )
+        self.min_length = self.receptive_field  # shorter sequences are extended to it
 
     def forward_embedded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x, lengths = extend_to(x, lengths, self.receptive_field)
+        x, lengths = extend_to(x, lengths, self.min_length)
         h = x.transpose(1, 2)  # (B, D, T)
         for layer in self.layers:
             h = self.dropout(self.activation(layer(h)))  # (B, C, T - (k - 1) d)
@@ -129,4 +115,4 @@ class TDNNClassifier(SequenceClassifier):
         else:
             mask = length_mask(valid, h.shape[-1]).unsqueeze(1)  # (B, 1, T')
             pooled = h.masked_fill(~mask, 0.0).sum(dim=-1) / valid.unsqueeze(1).to(h.dtype)
-        return self.head(pooled)  # (B, num_classes)
+        return self._logits(pooled)  # (B, num_classes)

@@ -15,6 +15,9 @@ import torch
 
 from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
+from seqlab.defaults import HEADS
+from seqlab.models.initializers import check_init
+from seqlab.models.layer_summary import summary
 from seqlab.runfolder import RunFolder
 from seqlab.runs import Run
 from seqlab.text.fixed import FixedLengthVectorizer
@@ -51,6 +54,8 @@ MODEL_FIELDS = (
     "pooling",
     "maxlen",
     "dropout",
+    "init",
+    "head",
 )
 # Constructor arguments filled from the data, not options a user gives.
 NOT_OPTIONS = ("self", "vocab_size", "num_classes", "pretrained")
@@ -148,7 +153,7 @@ class ClassifyConfig:
     # model
     model: str = "bow-mlp"
     nbsvm: bool = False
-    hidden_sizes: tuple[int, ...] = ()
+    hidden_sizes: tuple[int, ...] = ()  # bow-mlp, embedding-dense: hidden Dense layers (relu)
     embedding_dim: int | None = None
     hidden_size: int | None = None
     num_layers: int | None = None
@@ -159,6 +164,8 @@ class ClassifyConfig:
     num_filters: int | None = None
     maxlen: int | None = None
     dropout: float | None = None
+    init: str | None = None  # "keras" | "torch" (None: seqlab.defaults.DEFAULT_INIT)
+    head: str | None = None  # "softmax" | "sigmoid" (one output unit, two classes)
     model_options: dict[str, Any] | None = None  # any other constructor argument
     pretrained: str | Path | Any | None = None  # a vector file or a KeyedVectors
     freeze: bool | None = None  # default True with pretrained
@@ -193,6 +200,10 @@ class ClassifyConfig:
             raise ValueError(f"truncating must be 'pre' or 'post', got {self.truncating!r}")
         if self.oov not in ("zeros", "random"):
             raise ValueError(f"oov must be 'zeros' or 'random', got {self.oov!r}")
+        if self.init is not None:
+            check_init(self.init)
+        if self.head not in (None, *HEADS):
+            raise ValueError(f"head must be one of {HEADS} or None, got {self.head!r}")
         for name in ("truncate", "fixed_maxlen"):
             value = getattr(self, name)
             if value is not None and (
@@ -266,7 +277,10 @@ def train_classifier(
     ``num_layers``, ``bidirectional``, ``residual``, ``pooling``, ``kernel_sizes`` (kim-cnn,
     tdnn; one value for cnn's ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's
     channels per layer), ``maxlen`` (embedding-dense: the number of steps it flattens),
-    ``dropout``. ``model_options`` passes any other constructor argument (e.g.
+    ``dropout``, ``init`` (``"torch"`` or ``"keras"``: whose initialisers draw the weights),
+    ``head`` (``"sigmoid"``: one output unit for two classes, Keras's ``Dense(1,
+    activation="sigmoid")``); ``hidden_sizes`` gives bow-mlp and embedding-dense hidden
+    Dense layers. ``model_options`` passes any other constructor argument (e.g.
     ``{"dilations": [1, 2, 4]}``); a name the model does not take is a ValueError listing
     the ones it does. ``vectorizer_options`` go to TextVectorizer.
 
@@ -296,6 +310,8 @@ def train_classifier(
         RunFolder(cfg.out, overwrite=cfg.overwrite, resume=cfg.resume).open().close()
     train = _training_data(data, cfg)
     net, vectorizer, meta = _build(data, train, cfg, say)
+    if cfg.progress:
+        say(summary(net, input_length=cfg.fixed_maxlen))
     from seqlab.training.trainer import fit
 
     return fit(

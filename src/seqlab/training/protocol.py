@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from seqlab.history import History
 from seqlab.training.optim import OPTIMIZERS, SCHEDULES
 
 __all__ = [
@@ -201,9 +202,9 @@ class LoopResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def history_dict(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+def history_dict(rows: Sequence[dict[str, Any]]) -> History:
     """Rows -> Keras-style ``{"loss": [...], "val_loss": [...], ...}`` (None where a row has
-    no value for a key).
+    no value for a key), a :class:`~seqlab.history.History` (``"acc"`` finds ``"accuracy"``).
 
     >>> history_dict([{"step": 0, "val_loss": 2.0}, {"step": 5, "loss": 1.0, "val_loss": 1.5}])
     {'step': [0, 5], 'val_loss': [2.0, 1.5], 'loss': [None, 1.0]}
@@ -211,7 +212,7 @@ def history_dict(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    return {k: [row.get(k) for row in rows] for k in keys}
+    return History({k: [row.get(k) for row in rows] for k in keys})
 
 
 def history_rows(history: dict[str, list[Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,22 @@
+"""Choices and defaults that several layers share and that the commands show in their help
+without importing torch: how a model's weights start (:data:`INITS`, :data:`DEFAULT_INIT`)
+and what a classifier's output layer is (:data:`HEADS`).
+
+>>> DEFAULT_INIT in INITS, HEADS
+(True, ('softmax', 'sigmoid'))
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_INIT", "HEADS", "INITS"]
+
+#: ``"keras"``: Keras's initialisers (Glorot-uniform kernels, orthogonal recurrent kernels,
+#: zero biases, LSTM forget-gate bias 1, embeddings U(-0.05, 0.05)); ``"torch"``: PyTorch's
+#: layer defaults. See :func:`seqlab.models.initializers.keras_init`.
+INITS = ("keras", "torch")
+#: The initialisation every model and command uses unless told otherwise; one line to change
+#: (kept at PyTorch's until a benchmark decides).
+DEFAULT_INIT = "torch"
+#: ``"softmax"``: one output unit per class; ``"sigmoid"``: one unit for two classes (Keras's
+#: ``Dense(1, activation="sigmoid")`` with binary cross-entropy).
+HEADS = ("softmax", "sigmoid")
