@@ -12,19 +12,12 @@ from typing import Any
 
 import click
 
+from seqlab._utils import is_number
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import budget, device_option, training_options
 from seqlab.cli.settings import cli_settings
 
 __all__ = ["lm"]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class _ManyValuesCommand(click.Command):
@@ -44,7 +37,7 @@ class _ManyValuesCommand(click.Command):
                 out.append(arg)
                 expect_value, greedy = False, True
                 continue
-            if greedy and _is_number(arg):
+            if greedy and is_number(arg):
                 out.extend([self.many[0], arg])
                 continue
             greedy = False
