@@ -27,6 +27,32 @@ from seqlab.models.lm import model_name
 from seqlab.runfolder import RunFolder
 from seqlab.training import distributed, loop
 
+# LMConfig settings passed on under the same name: to the model, and to the loop.
+_MODEL_SETTINGS = (
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "dropout",
+    "tie_weights",
+    "input_encoding",
+)
+_LOOP_SETTINGS = (
+    "epochs",
+    "steps",
+    "minutes",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "min_lr",
+    "eval_every",
+    "eval_seconds",
+    "checkpoint_every",
+    "seed",
+    "threads",
+)
+
 
 def text_sha256(text: str) -> str:
     """The hash that ties a checkpoint to its corpus."""
@@ -52,12 +78,7 @@ def run(
     model = registry.build(
         model_name(cfg.model),
         vocab_size=len(vocab),
-        embedding_dim=cfg.embedding_dim,
-        hidden_size=cfg.hidden_size,
-        num_layers=cfg.num_layers,
-        dropout=cfg.dropout,
-        tie_weights=cfg.tie_weights,
-        input_encoding=cfg.input_encoding,
+        **{name: getattr(cfg, name) for name in _MODEL_SETTINGS},
     ).to(device)
     task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
     task.plan(0)  # fail now, not after the first evaluation, if the text is short
@@ -127,24 +148,11 @@ def _data(
 
 def _loop_config(cfg: LMConfig, task: LanguageModelTask) -> loop.TrainConfig:
     return loop.TrainConfig(
-        epochs=cfg.epochs,
-        steps=cfg.steps,
-        minutes=cfg.minutes,
-        optimizer=cfg.optimizer,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        schedule=cfg.schedule,
-        warmup=cfg.warmup,
-        min_lr=cfg.min_lr,
+        **{name: getattr(cfg, name) for name in _LOOP_SETTINGS},
         clip_grad_norm=cfg.clip_grad_norm or None,
         monitor="val_loss" if task.has_validation else "loss",
         restore_best=False,  # the schedule ends low: the last weights are the model
-        eval_every=cfg.eval_every,
-        eval_seconds=cfg.eval_seconds,
         evaluate_at_start=True,
-        checkpoint_every=cfg.checkpoint_every,
-        seed=cfg.seed,
-        threads=cfg.threads,
     )
 
 
