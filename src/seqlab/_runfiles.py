@@ -53,6 +53,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def fsync_dir(path: Path) -> None:
+    """Flush the folder's entries (creations, renames) to disk."""
     if os.name == "nt":  # directories cannot be opened for fsync on Windows
         return
     fd = os.open(path, os.O_RDONLY)

@@ -48,6 +48,8 @@ def read_piece(f: BinaryIO, pos: int, end: int, block: int, path: Path) -> bytes
 
 
 def decode(data: bytes, path: Path, offset: int) -> str:
+    """The text of the piece at byte ``offset``, ``\\r\\n`` read as ``\\n``; a ValueError
+    naming the bytes that are not UTF-8."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

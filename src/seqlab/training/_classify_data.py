@@ -84,6 +84,8 @@ def _concat(parts: Sequence[TextDataset]) -> TextDataset:
 
 
 def training_data(data: str | PathLike | TextDataset, cfg: ClassifyConfig) -> Any:
+    """The training part of ``data`` (see :func:`load_dataset`), or with ``cfg.stream`` a
+    :class:`~seqlab.data.streaming.TextStream` of the JSONL / TSV file."""
     if not cfg.stream:
         return load_dataset(
             data,
