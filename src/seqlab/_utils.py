@@ -1,4 +1,5 @@
-"""Small shared helpers: atomic writes, device choice, seeding, data-dir lookup.
+"""Small shared helpers: atomic writes, device choice, seeding, data-dir lookup, a
+background producer thread.
 
 Nothing in here knows about models or text; every other module may import it.
 """
@@ -7,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +21,7 @@ if TYPE_CHECKING:  # torch is imported lazily: data commands should not pay for 
     import torch
 
 PathLike = str | os.PathLike[str]
+T = TypeVar("T")
 
 
 def public_dir(names: list[str]) -> Callable[[], list[str]]:
@@ -150,3 +154,62 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "seqlab"
+
+
+def is_number(text: str | bytes) -> bool:
+    """Whether ``float(text)`` accepts ``text``.
+
+    >>> is_number("1e-3"), is_number(b"nan"), is_number("1,5")
+    (True, True, False)
+    """
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def background(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+    """Run the ``items`` generator in a daemon thread, at most ``depth`` items ahead of the
+    consumer, so that producing the next item overlaps the use of this one. An exception in
+    the thread is re-raised in the consumer; closing the returned generator (or leaving a
+    ``for`` loop over it) stops the thread.
+
+    >>> list(background(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

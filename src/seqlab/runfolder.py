@@ -53,39 +53,35 @@ seqlab.runfolder.RunFolderError: ... already holds a finished run; pass --overwr
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from seqlab._runfiles import (
+    CHECKPOINT_NAME,
+    COMPLETE_NAME,
+    MANIFEST_NAME,
+    OLD_CHECKPOINT_PREFIX,
+    PENDING_NAME,
+    STAGING_PREFIX,
+    clean,
+    find_state,
+    folder_guard,
+    fsync_dir,
+    pid_alive,
+    roll_forward,
+)
+from seqlab._runfiles import write_new_file as _write_new_file  # the crash tests patch it
 from seqlab._utils import PathLike
 
 __all__ = ["NoCheckpointError", "RunFolder", "RunFolderError", "check_writable", "pid_alive"]
 
 LOCK_NAME = ".lock"
-MANIFEST_NAME = ".run-files.json"
-CHECKPOINT_NAME = "checkpoint"
-COMPLETE_NAME = ".complete"
-PENDING_NAME = ".complete.pending"
-STAGING_PREFIX = ".commit-"
-OLD_CHECKPOINT_PREFIX = ".checkpoint-removed-"
-# What older runs (written before the manifest) hold: removed at commit unless replaced.
-STANDARD_RUN_FILES = (
-    "config.json",
-    "vocab.json",
-    "model.safetensors",
-    "history.json",
-    "metrics.json",
-    "curves.png",
-)
-# atomic_write_bytes' temporaries: ".<name>.<random>.tmp"
-_TEMP_PATTERN = re.compile(r"^\..+\..+\.tmp$")
 # Lock files this process holds, so that its own PID in a lock left by another process
 # (a restarted container often gets the same PID) is told apart from a second open().
 _HELD: set[str] = set()
@@ -136,67 +132,6 @@ def check_writable(path: PathLike, what: str, *, fix: str = "choose another fold
     except OSError as exc:
         raise RunFolderError(f"{what} {path} is not writable ({_describe(exc)}); {fix}") from exc
     return path
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host (signal 0 checks without sending).
-
-    >>> pid_alive(os.getpid())
-    True
-    """
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by another user
-        return True
-    except OSError as exc:  # e.g. Windows' invalid-parameter for a dead PID
-        return exc.errno != errno.ESRCH and os.name != "nt"
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (mode 0o666 less the umask), write ``data`` and fsync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _folder_guard(path: Path) -> Iterator[None]:
-    """A short exclusive section among RunFolders of ``path`` (flock on the folder; the
-    kernel drops it if the holder dies). Where flock is missing, no guard."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a filesystem without flock: the O_EXCL lock still holds
-            pass
-        yield
-    finally:
-        os.close(fd)  # closing drops the flock
 
 
 class RunFolder:
@@ -264,8 +199,8 @@ class RunFolder:
         check_writable(self.path, "--out", fix="choose another folder (--out, or out= in Python)")
         self._acquire_lock()
         try:
-            self._clean()
-            self._state = self._find_state()
+            clean(self.path)
+            self._state = find_state(self.path)
             self._check_state()
             if self.overwrite:
                 self.remove_checkpoint()
@@ -285,7 +220,7 @@ class RunFolder:
             "host": socket.gethostname(),
             "started": datetime.now(UTC).isoformat(timespec="microseconds"),
         }
-        with _folder_guard(self.path):
+        with folder_guard(self.path):
             try:
                 self._create_lock(lock, info)
             except FileExistsError:
@@ -330,33 +265,6 @@ class RunFolder:
                 f"{self.path} is being written by another training (PID {pid}, started "
                 f"{started}); wait for it to finish or choose another --out"
             )
-
-    def _clean(self) -> None:
-        """Remove killed atomic writes' temporaries and removed checkpoints; roll a complete
-        commit forward and delete an incomplete one."""
-        for folder in (self.path, self.path / CHECKPOINT_NAME):
-            if not folder.is_dir():
-                continue
-            for entry in folder.iterdir():
-                if _TEMP_PATTERN.match(entry.name) and entry.is_file():
-                    entry.unlink(missing_ok=True)
-        for entry in sorted(self.path.iterdir()):
-            if not entry.is_dir():
-                continue
-            if entry.name.startswith(OLD_CHECKPOINT_PREFIX):
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith(STAGING_PREFIX):
-                if (entry / COMPLETE_NAME).is_file():
-                    self._roll_forward(entry)
-                else:
-                    shutil.rmtree(entry)
-
-    def _find_state(self) -> str:
-        if (self.path / "config.json").is_file() and (self.path / "model.safetensors").is_file():
-            return "finished"
-        if (self.path / CHECKPOINT_NAME).is_dir():
-            return "unfinished"
-        return "empty"
 
     def _check_state(self) -> None:
         state, where = self._state, self.path
@@ -408,7 +316,7 @@ class RunFolder:
         if gone.exists():
             shutil.rmtree(gone)
         os.replace(ckpt, gone)
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
         shutil.rmtree(gone)
 
     def commit(self, files: Mapping[str, bytes]) -> None:
@@ -433,16 +341,16 @@ class RunFolder:
                 _write_new_file(staging / name, bytes(data))
             names = sorted(files) + [MANIFEST_NAME]
             _write_new_file(staging / MANIFEST_NAME, (json.dumps(sorted(files)) + "\n").encode())
-            _fsync_dir(staging)
+            fsync_dir(staging)
             # the marker appears whole or not at all: written aside, then renamed
             _write_new_file(staging / PENDING_NAME, (json.dumps(names) + "\n").encode())
             os.replace(staging / PENDING_NAME, staging / COMPLETE_NAME)
-            _fsync_dir(staging)
+            fsync_dir(staging)
         except Exception:
             shutil.rmtree(staging, ignore_errors=True)  # the old run was never touched
             raise
         # From here a failure leaves a complete staging that the next open() rolls forward.
-        self._roll_forward(staging)
+        roll_forward(self.path, staging)
         self._state = "finished"
 
     def _check_files(self, files: Mapping[str, bytes]) -> None:
@@ -474,41 +382,6 @@ class RunFolder:
                     f"commit(files=...): {name!r} must be bytes, got {type(data).__name__}; "
                     "encode text first (e.g. json.dumps(obj).encode())"
                 )
-
-    def _roll_forward(self, staging: Path) -> None:
-        """Steps 2-4 of the commit protocol for a complete ``staging``; idempotent, so a
-        kill at any point can be followed by another call."""
-        names = json.loads((staging / COMPLETE_NAME).read_text(encoding="utf-8"))
-        new = set(names)
-        config_staged = (staging / "config.json").is_file()
-        if config_staged:
-            # 2. commit point: the old config goes first (a no-op when it already went)
-            (self.path / "config.json").unlink(missing_ok=True)
-            # 3. the old run's files that the new run lacks (the manifest is still the old
-            #    one: it moves in step 4)
-            for name in self._old_run_files() - new:
-                (self.path / name).unlink(missing_ok=True)
-            # 4. everything but config.json, then config.json
-            for name in names:
-                if name != "config.json" and (staging / name).is_file():
-                    os.replace(staging / name, self.path / name)
-            _fsync_dir(self.path)
-            os.replace(staging / "config.json", self.path / "config.json")
-            _fsync_dir(self.path)
-        shutil.rmtree(staging)
-
-    def _old_run_files(self) -> set[str]:
-        old = set(STANDARD_RUN_FILES)
-        manifest = self.path / MANIFEST_NAME
-        try:
-            listed = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return old
-        if isinstance(listed, list):
-            # only plain names: a damaged manifest must not send us outside the folder
-            old |= {n for n in listed if isinstance(n, str) and n and n == os.path.basename(n)}
-        old.discard(CHECKPOINT_NAME)
-        return {n for n in old if not n.startswith(".")}
 
     # ------------------------------------------------------------------ closing
 

@@ -16,9 +16,11 @@ import click
 
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
+    choice_option,
     device_option,
     init_option,
     optimizer_option,
+    set_option,
     stop_words_option,
     training_options,
 )
@@ -81,13 +83,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 @click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
 @click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
 @click.option("--model", default="bow-mlp", show_default=True, help=f"One of {MODEL_NAMES}.")
-@click.option(
-    "--mode",
-    type=click.Choice(BAG_MODES),
-    default="multi_hot",
-    show_default=True,
-    help="Bag-of-words vector mode (bag models).",
-)
+@choice_option("--mode", BAG_MODES, "Bag-of-words vector mode (bag models).")
 @click.option("--ngrams", type=int, nargs=2, default=None, help="n-gram range, e.g. --ngrams 1 2.")
 @click.option("--ngram-range", default=None, help="n-gram range as LOW,HIGH, e.g. 1,2.")
 @click.option(
@@ -107,12 +103,10 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     help="Sequence models: cut each text to N tokens (0 = whole texts); batches are padded "
     "to their longest text.",
 )
-@click.option(
+@choice_option(
     "--truncating",
-    type=click.Choice(["pre", "post"]),
-    default="pre",
-    show_default=True,
-    help="Which tokens a cut drops: pre keeps the end (Keras), post keeps the start.",
+    ["pre", "post"],
+    "Which tokens a cut drops: pre keeps the end (Keras), post keeps the start.",
 )
 @click.option(
     "--fixed-maxlen",
@@ -160,13 +154,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     help="Output layer: softmax (one unit per class) or sigmoid (one unit for two classes: "
     "Keras's Dense(1, activation='sigmoid') with binary cross-entropy)  [default: softmax]",
 )
-@click.option(
-    "--set",
-    "set_",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Any other model argument, e.g. --set dilations=[1,2,4] (repeatable).",
-)
+@set_option("set_", "Any other model argument, e.g. --set dilations=[1,2,4] (repeatable).")
 @click.option(
     "--pretrained",
     metavar="FILE",
@@ -178,13 +166,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     default=None,
     help="Keep the pretrained vectors fixed, or train them [default: --freeze].",
 )
-@click.option(
-    "--oov",
-    type=click.Choice(["zeros", "random"]),
-    default="zeros",
-    show_default=True,
-    help="Vectors for words missing from --pretrained.",
-)
+@choice_option("--oov", ["zeros", "random"], "Vectors for words missing from --pretrained.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @optimizer_option(("adam", "rmsprop", "sgd"), "adam")
@@ -342,9 +324,7 @@ def summary(run_dir) -> None:
 @click.argument("run_dir", metavar="RUN", type=click.Path())
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-@click.option(
-    "--split", type=click.Choice(["train", "test", "all"]), default="test", show_default=True
-)
+@choice_option("--split", ["train", "test", "all"], default="test")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option(
@@ -424,12 +404,10 @@ def predict(run_dir, texts, file_, device) -> None:
 @classify.command("explain")
 @click.argument("run_dir", metavar="RUN", type=click.Path())
 @click.argument("texts", nargs=-1, required=True)
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(["occlusion", "grad_x_input"]),
-    default="occlusion",
-    show_default=True,
-    help="occlusion: exact, one pass per token; grad_x_input: one backward pass.",
+    ["occlusion", "grad_x_input"],
+    "occlusion: exact, one pass per token; grad_x_input: one backward pass.",
 )
 @click.option("--target", default=None, help="Label to explain [default: the predicted one].")
 @click.option(

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from seqlab.cli.options import device_option
+from seqlab.cli.options import choice_option, device_option
 
 __all__ = ["embed"]
 
@@ -74,12 +74,8 @@ def embed() -> None:
 @click.option("--min-alpha", default=1e-4, show_default=True)
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--standardize",
-    type=click.Choice(["none", "keras"]),
-    default="none",
-    show_default=True,
-    help="keras: lowercase, drop HTML tags and punctuation.",
+@choice_option(
+    "--standardize", ["none", "keras"], "keras: lowercase, drop HTML tags and punctuation."
 )
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")

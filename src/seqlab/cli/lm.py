@@ -12,25 +12,20 @@ from typing import Any
 
 import click
 
+from seqlab._utils import is_number
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
     budget,
+    choice_option,
     device_option,
     init_option,
     optimizer_option,
+    set_option,
     training_options,
 )
 from seqlab.cli.settings import cli_settings
 
 __all__ = ["lm"]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class _ManyValuesCommand(click.Command):
@@ -50,7 +45,7 @@ class _ManyValuesCommand(click.Command):
                 out.append(arg)
                 expect_value, greedy = False, True
                 continue
-            if greedy and _is_number(arg):
+            if greedy and is_number(arg):
                 out.extend([self.many[0], arg])
                 continue
             greedy = False
@@ -81,13 +76,11 @@ def lm() -> None:
 @click.option(
     "--corpus", required=True, help="Bundled corpus (nietzsche, tinyshakespeare) or a text file."
 )
-@click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
-@click.option(
+@choice_option("--level", ["char", "word"])
+@choice_option(
     "--recipe",
-    type=click.Choice(["default", "lecture"]),
-    default="default",
-    show_default=True,
-    help="default: contiguous chunks, truncated BPTT; lecture: the Keras example's "
+    ["default", "lecture"],
+    "default: contiguous chunks, truncated BPTT; lecture: the Keras example's "
     "windows (maxlen 40, step 3, LSTM 128, RMSprop 0.01).",
 )
 @click.option("--model", type=click.Choice(["lstm", "gru"]), default=None, help="Recurrent cell.")
@@ -106,12 +99,8 @@ def lm() -> None:
 @optimizer_option(("adam", "rmsprop"), None)
 @init_option
 @click.option("--max-tokens", type=int, default=None, help="Word vocabulary size (with pad, OOV).")
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Any other training setting, e.g. --set schedule=step --set clip_grad_norm=0.5.",
+@set_option(
+    "settings", "Any other training setting, e.g. --set schedule=step --set clip_grad_norm=0.5."
 )
 @click.option(
     "--stream",
@@ -227,12 +216,10 @@ def train_command(
 @click.option("--top-k", type=int, default=None, help="Keep the k most likely tokens.")
 @click.option("--top-p", type=float, default=None, help="Nucleus sampling threshold.")
 @click.option("--stop", multiple=True, help="End a sample before this string (repeatable).")
-@click.option(
+@choice_option(
     "--loop",
-    type=click.Choice(["state", "window"]),
-    default="state",
-    show_default=True,
-    help="state: carry the RNN state (fast); window: re-read the "
+    ["state", "window"],
+    "state: carry the RNN state (fast); window: re-read the "
     "last maxlen tokens each step (the lecture's loop).",
 )
 @device_option

@@ -4,12 +4,13 @@ Every training command takes :func:`training_options`: the budgets ``--epochs``,
 ``--steps`` and ``--minutes`` (training stops at the first one reached), ``--device``
 (default ``auto``), ``--threads``, the run folder flags ``--resume``, ``--overwrite`` and
 ``--checkpoint-every``, and ``--quiet``. :func:`budget` turns them into the keyword
-arguments of the library's training functions.
+arguments of the library's training functions. :func:`choice_option` is a flag that takes
+one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a command.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -19,10 +20,12 @@ from seqlab.defaults import DEFAULT_INIT, INITS
 __all__ = [
     "StopWordsType",
     "budget",
+    "choice_option",
     "device_option",
     "init_option",
     "optimizer_option",
     "quiet_option",
+    "set_option",
     "stop_words_option",
     "training_options",
 ]
@@ -84,6 +87,30 @@ def stop_words_option(func: F) -> F:
         help="Drop these words after standardisation, before n-grams: 'english' "
         "(scikit-learn's list of 318 words) or a file with one word per line.",
     )(func)
+
+
+def choice_option(
+    flag: str, choices: Sequence[str], help: str | None = None, *, default: str | None = None
+) -> Callable[[F], F]:
+    """``flag`` takes one of ``choices``; its default (shown in the help) is ``default``,
+    else the first choice.
+
+    >>> @choice_option("--loop", ["state", "window"], "How to sample.")
+    ... def command(loop): ...
+    """
+    return click.option(
+        flag,
+        type=click.Choice(list(choices)),
+        default=choices[0] if default is None else default,
+        show_default=True,
+        help=help,
+    )
+
+
+def set_option(dest: str, help: str) -> Callable[[F], F]:
+    """``--set KEY=VALUE`` (repeatable), into the parameter ``dest``; the command reads the
+    items with :func:`seqlab.cli.settings.cli_settings`."""
+    return click.option("--set", dest, multiple=True, metavar="KEY=VALUE", help=help)
 
 
 def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> Callable[[F], F]:

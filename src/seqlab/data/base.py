@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["TextDataset"]
+__all__ = ["TextDataset", "label_array"]
+
+
+def label_array(labels: Any, count: int, field: str, item: str) -> np.ndarray:
+    """``labels`` as an int64 array of one label per ``item`` (``count`` of them, held in
+    the dataset's ``field``), or a ValueError that says how many of each there are.
+
+    >>> label_array([1, 0], 3, "texts", "text")
+    Traceback (most recent call last):
+    ...
+    ValueError: labels has 2 items but texts has 3; give one label per text
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != count:
+        raise ValueError(
+            f"labels has {len(labels)} items but {field} has {count}; give one label per {item}"
+        )
+    return labels
 
 
 @dataclass
@@ -35,12 +53,7 @@ class TextDataset:
                 "texts must be a list of documents, got a single str; wrap it in a list: [text]"
             )
         self.texts = list(self.texts)
-        self.labels = np.asarray(self.labels, dtype=np.int64)
-        if len(self.labels) != len(self.texts):
-            raise ValueError(
-                f"labels has {len(self.labels)} items but texts has {len(self.texts)}; "
-                "give one label per text"
-            )
+        self.labels = label_array(self.labels, len(self.texts), "texts", "text")
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._utils import is_number
+
 _NUMERIC_BYTES = b"0123456789.eE+-\n"
 _DIGITS = b"0123456789"
 _SPACE_TO_NEWLINE = bytes.maketrans(b" ", b"\n")
@@ -145,14 +147,6 @@ def _parse_block(block: bytes, count: int, work: Workspace) -> np.ndarray | None
     return values.astype(np.float32)  # pragma: no cover
 
 
-def _is_number(token: bytes) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def parse_line(line: bytes, dim: int) -> tuple[bytes | None, np.ndarray | None, str]:
     """Parse one line exactly: (word, vector, "") or (None, None, reason); blank -> (None, None, "").
 
@@ -165,7 +159,7 @@ def parse_line(line: bytes, dim: int) -> tuple[bytes | None, np.ndarray | None, 
     if len(fields) < dim + 1:
         return None, None, f"has {len(fields) - 1} values, expected {dim}"
     word_parts = fields[:-dim]
-    if len(word_parts) > 1 and all(_is_number(p) for p in word_parts[1:]):
+    if len(word_parts) > 1 and all(is_number(p) for p in word_parts[1:]):
         return None, None, f"has {len(fields) - 1} values, expected {dim}"
     numbers = fields[-dim:]
     vector = np.empty(dim, dtype=np.float32)

@@ -64,64 +64,11 @@ def evaluate_analogies(
     if restrict_vocab < 1:
         raise ValueError(f"restrict_vocab must be >= 1, got {restrict_vocab}")
     ok_vocab = _ok_vocab(kv, restrict_vocab, case_insensitive)
-    end = min(int(restrict_vocab), len(kv))
-    sections: list[dict[str, Any]] = []
-    section: dict[str, Any] | None = None
-    questions: list[tuple[int, str, str, str, str]] = []  # (section, a, b, c, expected)
-    n_quads = oov = 0
-    for line_no, line in enumerate(_open_text(path)):
-        if line.startswith(": "):
-            section = {"section": line.lstrip(": ").strip(), "correct": 0, "incorrect": 0}
-            sections.append(section)
-            continue
-        if section is None:
-            raise ValueError(f"Missing section header before line #{line_no} in {path}")
-        words = line.split()
-        if len(words) != 4:
-            continue  # gensim skips invalid lines without counting them
-        if case_insensitive:
-            words = [w.upper() for w in words]
-        n_quads += 1
-        if any(w not in ok_vocab for w in words):
-            oov += 1
-            if dummy4unknown:
-                section["incorrect"] += 1
-            continue
-        questions.append((len(sections) - 1, *words))  # type: ignore[arg-type]
-
+    sections, questions, n_quads, oov = _read_questions(
+        path, ok_vocab, case_insensitive, dummy4unknown
+    )
     if questions:
-        matrix = np.asarray(kv.vectors[:end])
-        norms = kv.norms[:end]
-        safe = np.where(norms > 0, norms, 1).astype(np.float32)
-        unit = matrix / safe[:, None]
-        for lo in range(0, len(questions), batch_size):
-            batch = questions[lo : lo + batch_size]
-            ia = np.array([ok_vocab[q[1]] for q in batch])
-            ib = np.array([ok_vocab[q[2]] for q in batch])
-            ic = np.array([ok_vocab[q[3]] for q in batch])
-            # gensim: mean of the unit vectors in float32, divided by 3 in float64, normalised
-            mean = (unit[ib] + unit[ic]) - unit[ia]
-            mean = mean.astype(np.float64) / 3.0
-            mean /= np.sqrt(np.einsum("ij,ij->i", mean, mean))[:, None]
-            dists = (mean.astype(np.float32) @ matrix.T) / safe  # (B, end)
-            k = min(8, end)
-            top = np.argpartition(-dists, k - 1, axis=1)[:, :k] if k < end else None
-            for j, q in enumerate(batch):
-                cand = top[j] if top is not None else np.arange(end)
-                cand = cand[np.argsort(-dists[j, cand], kind="stable")]
-                exclude = {int(ia[j]), int(ib[j]), int(ic[j])}
-                ignore = {q[1], q[2], q[3]}
-                shortlist = [int(i) for i in cand if int(i) not in exclude][:5]
-                predicted = None
-                for i in shortlist:
-                    predicted = kv.index_to_key[i]
-                    if case_insensitive:
-                        predicted = predicted.upper()
-                    if predicted in ok_vocab and predicted not in ignore:
-                        break
-                key = "correct" if predicted == q[4] else "incorrect"
-                sections[q[0]][key] += 1
-
+        _answer(kv, questions, sections, ok_vocab, restrict_vocab, case_insensitive, batch_size)
     for s in sections:
         answered = s["correct"] + s["incorrect"]
         s["accuracy"] = s["correct"] / answered if answered else 0.0
@@ -144,6 +91,82 @@ def evaluate_analogies(
         "restrict_vocab": int(restrict_vocab),
         "sections": sections + [total],
     }
+
+
+def _read_questions(
+    path: PathLike, ok_vocab: dict[str, int], case_insensitive: bool, dummy4unknown: bool
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, str, str, str]], int, int]:
+    """``(sections, questions (section, a, b, c, expected), questions read, out of
+    vocabulary)``; an out-of-vocabulary question counts wrong with ``dummy4unknown``."""
+    sections: list[dict[str, Any]] = []
+    section: dict[str, Any] | None = None
+    questions: list[tuple[int, str, str, str, str]] = []
+    n_quads = oov = 0
+    for line_no, line in enumerate(_open_text(path)):
+        if line.startswith(": "):
+            section = {"section": line.lstrip(": ").strip(), "correct": 0, "incorrect": 0}
+            sections.append(section)
+            continue
+        if section is None:
+            raise ValueError(f"Missing section header before line #{line_no} in {path}")
+        words = line.split()
+        if len(words) != 4:
+            continue  # gensim skips invalid lines without counting them
+        if case_insensitive:
+            words = [w.upper() for w in words]
+        n_quads += 1
+        if any(w not in ok_vocab for w in words):
+            oov += 1
+            if dummy4unknown:
+                section["incorrect"] += 1
+            continue
+        questions.append((len(sections) - 1, *words))  # type: ignore[arg-type]
+    return sections, questions, n_quads, oov
+
+
+def _answer(
+    kv: KeyedVectors,
+    questions: list[tuple[int, str, str, str, str]],
+    sections: list[dict[str, Any]],
+    ok_vocab: dict[str, int],
+    restrict_vocab: int,
+    case_insensitive: bool,
+    batch_size: int,
+) -> None:
+    """Answer the questions by 3CosAdd, ``batch_size`` at a time, and count each answer as
+    correct or incorrect in its section."""
+    end = min(int(restrict_vocab), len(kv))
+    matrix = np.asarray(kv.vectors[:end])
+    norms = kv.norms[:end]
+    safe = np.where(norms > 0, norms, 1).astype(np.float32)
+    unit = matrix / safe[:, None]
+    for lo in range(0, len(questions), batch_size):
+        batch = questions[lo : lo + batch_size]
+        ia = np.array([ok_vocab[q[1]] for q in batch])
+        ib = np.array([ok_vocab[q[2]] for q in batch])
+        ic = np.array([ok_vocab[q[3]] for q in batch])
+        # gensim: mean of the unit vectors in float32, divided by 3 in float64, normalised
+        mean = (unit[ib] + unit[ic]) - unit[ia]
+        mean = mean.astype(np.float64) / 3.0
+        mean /= np.sqrt(np.einsum("ij,ij->i", mean, mean))[:, None]
+        dists = (mean.astype(np.float32) @ matrix.T) / safe  # (B, end)
+        k = min(8, end)
+        top = np.argpartition(-dists, k - 1, axis=1)[:, :k] if k < end else None
+        for j, q in enumerate(batch):
+            cand = top[j] if top is not None else np.arange(end)
+            cand = cand[np.argsort(-dists[j, cand], kind="stable")]
+            exclude = {int(ia[j]), int(ib[j]), int(ic[j])}
+            ignore = {q[1], q[2], q[3]}
+            shortlist = [int(i) for i in cand if int(i) not in exclude][:5]
+            predicted = None
+            for i in shortlist:
+                predicted = kv.index_to_key[i]
+                if case_insensitive:
+                    predicted = predicted.upper()
+                if predicted in ok_vocab and predicted not in ignore:
+                    break
+            key = "correct" if predicted == q[4] else "incorrect"
+            sections[q[0]][key] += 1
 
 
 def evaluate_word_pairs(

@@ -218,7 +218,20 @@ class KeyedVectors:
             raise ValueError("most_similar needs at least one positive or negative word")
         return items, used
 
-    def _top(self, dists: np.ndarray, topn: int, exclude: set[int]) -> list[tuple[str, float]]:
+    def _cosines(self, unit: np.ndarray, restrict_vocab: int | None) -> np.ndarray:
+        """Cosine similarity of the unit vector ``unit`` to each of the first
+        ``restrict_vocab`` words (all words for None)."""
+        end = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        norms = self.norms[:end]
+        return (np.asarray(self.vectors[:end]) @ unit) / np.where(norms > 0, norms, 1)
+
+    def _top(
+        self, dists: np.ndarray, topn: int | None, exclude: set[int]
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """The ``topn`` best words of ``dists`` but ``exclude``; ``dists`` itself for None."""
+        if topn is None:
+            return dists
+        topn = int(topn)
         k = min(topn + len(exclude), dists.size)
         if k <= 0:
             return []
@@ -254,12 +267,7 @@ class KeyedVectors:
             mean += weight * vector
             total += abs(weight)
         mean = _unit(mean.astype(np.float64) / total)
-        end = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
-        norms = self.norms[:end]
-        dists = (np.asarray(self.vectors[:end]) @ mean) / np.where(norms > 0, norms, 1)
-        if topn is None:
-            return dists
-        return self._top(dists, int(topn), used)
+        return self._top(self._cosines(mean, restrict_vocab), topn, used)
 
     def most_similar_cosmul(
         self,
@@ -278,18 +286,12 @@ class KeyedVectors:
         'queen'
         """
         items, used = self._weighted(positive, negative)
-        end = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
-        norms = self.norms[:end]
-        matrix = np.asarray(self.vectors[:end])
-        safe = np.where(norms > 0, norms, 1)
-        pos = [((1 + matrix @ _unit(v) / safe) / 2) for v, w in items if w > 0]
-        neg = [((1 + matrix @ _unit(v) / safe) / 2) for v, w in items if w < 0]
+        pos = [(1 + self._cosines(_unit(v), restrict_vocab)) / 2 for v, w in items if w > 0]
+        neg = [(1 + self._cosines(_unit(v), restrict_vocab)) / 2 for v, w in items if w < 0]
         if not pos:
             raise ValueError("most_similar_cosmul needs at least one positive word")
         dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 1e-6 if neg else 1 + 1e-6)
-        if topn is None:
-            return dists
-        return self._top(dists, int(topn), used)
+        return self._top(dists, topn, used)
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word farthest from the mean of the unit vectors of ``words``.

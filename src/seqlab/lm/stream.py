@@ -1,11 +1,12 @@
 """Language-model corpora larger than memory: a streaming scan, then contiguous token streams
 read from byte offsets, with exactly the batches of the in-memory path.
 
-:func:`scan_corpus` reads a UTF-8 text file once, a ``block`` of bytes at a time (a cheap
-byte-level pre-pass first counts the characters, so that the held-out boundary — the last
-``val_fraction`` of the characters, as :func:`seqlab.lm.data.split_text` cuts it — is known
-before the words are counted). The scan fits the vocabulary (the character set of the whole
-corpus, or the word counts of the training part -> the ``max_tokens - 2`` most frequent, as
+:func:`scan_corpus` (in :mod:`seqlab.lm.scan`, re-exported here) reads a UTF-8 text file
+once, a ``block`` of bytes at a time (a cheap byte-level pre-pass first counts the
+characters, so that the held-out boundary — the last ``val_fraction`` of the characters, as
+:func:`seqlab.lm.data.split_text` cuts it — is known before the words are counted). The scan
+fits the vocabulary (the character set of the whole corpus, or the word counts of the
+training part -> the ``max_tokens - 2`` most frequent, as
 :class:`~seqlab.lm.data.WordVocabulary` does), counts the tokens of each part and keeps
 *seek points*: the byte offset and token index where each piece of text starts. What stays
 in memory is the vocabulary (for words, the counts while scanning) and one seek point per
@@ -40,31 +41,23 @@ array([  17,    4,  315,    2, 1024])
 from __future__ import annotations
 
 import bisect
-import hashlib
-import re
-from array import array
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqlab._utils import PathLike
-from seqlab.data.corpora import BUNDLED_CORPORA
-from seqlab.lm.data import (
-    LEVELS,
-    CharVocabulary,
-    Vocab,
-    WordVocabulary,
-    chunk_starts,
-    tokenize_words,
-    vocabulary_from_dict,
-)
+from seqlab.lm._pieces import decode, read_piece
+from seqlab.lm.data import chunk_starts
 from seqlab.lm.model import chunks_loss
+from seqlab.lm.scan import (
+    DEFAULT_BLOCK,
+    PARTS,
+    CorpusIndex,
+    _check_part,
+    scan_corpus,
+    stream_path,
+)
 
 __all__ = [
     "DEFAULT_BLOCK",
@@ -77,298 +70,6 @@ __all__ = [
     "stream_path",
     "streamed_loss",
 ]
-
-PARTS = ("train", "val")
-DEFAULT_BLOCK = 1 << 16  # bytes read at a time; also the most characters a reader holds
-_CRLF = re.compile("\r\n")
-
-
-# --------------------------------------------------------------------------- bytes -> text
-
-
-def stream_path(corpus: PathLike) -> Path:
-    """The plain text file that ``stream=True`` reads, or a ValueError / FileNotFoundError
-    saying what to pass instead (bundled corpora and ``.gz`` files are refused).
-
-    >>> stream_path("nietzsche")
-    Traceback (most recent call last):
-    ...
-    ValueError: stream=True reads a text file on disk, but 'nietzsche' is a bundled corpus (it fits in memory): drop stream=True (--stream)
-    """
-    path = Path(corpus).expanduser()
-    if isinstance(corpus, str) and corpus in BUNDLED_CORPORA and not path.exists():
-        raise ValueError(
-            f"stream=True reads a text file on disk, but {corpus!r} is a bundled corpus "
-            "(it fits in memory): drop stream=True (--stream)"
-        )
-    if path.is_dir():
-        raise ValueError(f"corpus={str(corpus)!r} is a folder; give a text file")
-    if not path.is_file():
-        raise FileNotFoundError(f"corpus={str(corpus)!r}: no such file")
-    if path.suffix == ".gz":
-        raise ValueError(
-            f"stream=True seeks inside the corpus, which a .gz file cannot do cheaply; got "
-            f"{str(corpus)!r}: decompress it first (gunzip -k) and pass the plain text file"
-        )
-    return path
-
-
-def _count_chars(path: Path, block: int) -> int:
-    """Characters of the UTF-8 file after ``\\r\\n`` -> ``\\n`` (as :func:`seqlab.lm.load_corpus`
-    reads it), without decoding: bytes that are not continuation bytes, less the CRLF pairs."""
-    n = 0
-    previous_cr = False
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            a = np.frombuffer(data, dtype=np.uint8)
-            n += int(np.count_nonzero((a & 0xC0) != 0x80))
-            n -= data.count(b"\r\n") + int(previous_cr and data[:1] == b"\n")
-            previous_cr = data[-1:] == b"\r"
-    return n
-
-
-def _read_piece(f: BinaryIO, pos: int, end: int, block: int, path: Path) -> bytes:
-    """The bytes from ``pos`` up to just after the last space or newline of the next
-    ``block`` bytes (all of them if ``end`` comes first; more if there is no space)."""
-    f.seek(pos)
-    data = f.read(min(block, end - pos))
-    while True:
-        if pos + len(data) >= end:
-            return data
-        cut = max(data.rfind(b"\n"), data.rfind(b" ")) + 1
-        if cut:
-            return data[:cut]
-        more = f.read(min(block, end - pos - len(data)))
-        if not more:
-            raise ValueError(
-                f"{path} ended at byte {pos + len(data)}, before the {end} bytes it had when it "
-                "was scanned; it changed: train again on the current file"
-            )
-        data += more
-
-
-def _decode(data: bytes, path: Path, offset: int) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: bytes {offset + exc.start}-{offset + exc.end} are not valid UTF-8 "
-            f"({exc.reason}); stream=True reads UTF-8 text: convert the file (iconv -t utf-8)"
-        ) from None
-    return text.replace("\r\n", "\n")
-
-
-def _raw_byte_offset(raw: str, k: int) -> int:
-    """Byte length of the prefix of the decoded ``raw`` piece that becomes the first ``k``
-    characters once ``\\r\\n`` is ``\\n`` (pair ``i`` at raw index ``p`` sits at ``p - i``)."""
-    j = k
-    for i, m in enumerate(_CRLF.finditer(raw)):
-        if m.start() - i >= k:
-            break
-        j += 1
-    return len(raw[:j].encode("utf-8"))
-
-
-# --------------------------------------------------------------------------- the scan
-
-
-@dataclass
-class CorpusIndex:
-    """What :func:`scan_corpus` learnt about a corpus file: its vocabulary, the tokens of the
-    training and held-out parts, and the seek points of each part. Small whatever the size
-    of the file; :meth:`to_dict` / :meth:`from_dict` carry it as JSON (DDP ranks get rank 0's).
-
-    >>> index = scan_corpus("corpus.txt")  # doctest: +SKIP
-    >>> index.tokens("val"), index.sha256[:8]  # doctest: +SKIP
-    (60090, '1f0c3a9e')
-    """
-
-    path: Path
-    level: str
-    lower: bool
-    max_tokens: int | None
-    val_fraction: float
-    block: int
-    vocab: Vocab
-    size: int  # bytes
-    chars: int  # characters (after \r\n -> \n)
-    cut_char: int  # first held-out character
-    cut_byte: int  # its byte offset
-    sha256: str  # of the text, as seqlab.lm.train hashes a corpus read into memory
-    counts: dict[str, int]  # tokens per part
-    points: dict[str, tuple[array, array]]  # part -> (byte offsets, token indices)
-    max_buffer: int = 0  # most characters the scan held at once
-
-    def tokens(self, part: str) -> int:
-        """Number of tokens of ``part`` ("train" or "val")."""
-        return self.counts[_check_part(part)]
-
-    def bounds(self, part: str) -> tuple[int, int]:
-        """(first byte, end byte) of ``part`` in the file."""
-        return (0, self.cut_byte) if _check_part(part) == "train" else (self.cut_byte, self.size)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able copy; :meth:`from_dict` rebuilds the index."""
-        return {
-            "path": str(self.path),
-            "level": self.level,
-            "lower": self.lower,
-            "max_tokens": self.max_tokens,
-            "val_fraction": self.val_fraction,
-            "block": self.block,
-            "vocab": self.vocab.to_dict(),
-            "size": self.size,
-            "chars": self.chars,
-            "cut_char": self.cut_char,
-            "cut_byte": self.cut_byte,
-            "sha256": self.sha256,
-            "counts": dict(self.counts),
-            "points": {p: [list(b), list(t)] for p, (b, t) in self.points.items()},
-            "max_buffer": self.max_buffer,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CorpusIndex:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            path=Path(d["path"]),
-            level=d["level"],
-            lower=bool(d["lower"]),
-            max_tokens=d["max_tokens"],
-            val_fraction=float(d["val_fraction"]),
-            block=int(d["block"]),
-            vocab=vocabulary_from_dict(d["vocab"]),
-            size=int(d["size"]),
-            chars=int(d["chars"]),
-            cut_char=int(d["cut_char"]),
-            cut_byte=int(d["cut_byte"]),
-            sha256=d["sha256"],
-            counts={k: int(v) for k, v in d["counts"].items()},
-            points={p: (array("q", b), array("q", t)) for p, (b, t) in d["points"].items()},
-            max_buffer=int(d.get("max_buffer", 0)),
-        )
-
-
-def _check_part(part: str) -> str:
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
-    return part
-
-
-def scan_corpus(
-    path: PathLike,
-    level: str = "char",
-    lower: bool = False,
-    max_tokens: int | None = 10_000,
-    val_fraction: float = 0.1,
-    block: int = DEFAULT_BLOCK,
-) -> CorpusIndex:
-    """Read a UTF-8 text file once, ``block`` bytes at a time, and return its
-    :class:`CorpusIndex`: the vocabulary that :func:`seqlab.lm.train` would fit on the file
-    read into memory (the character set of the whole text; or the word counts of its
-    training part), the token counts of the training part and of the held-out last
-    ``val_fraction`` of the characters, and the seek points of both.
-
-    >>> index = scan_corpus("corpus.txt", level="word", lower=True)  # doctest: +SKIP
-    >>> index.vocab.itos[:4]  # doctest: +SKIP
-    ['', '[UNK]', 'the', ',']
-    """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if not 0.0 <= float(val_fraction) < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    if isinstance(block, bool) or not isinstance(block, int) or block < 1:
-        raise ValueError(f"block must be a positive number of bytes, got {block!r}")
-    path = stream_path(path)
-    size = path.stat().st_size
-    chars = _count_chars(path, block)
-    cut = chars - int(round(chars * float(val_fraction)))  # as split_text cuts
-    charset: set[str] = set()
-    word_counts: Counter[str] = Counter()
-    counts = {"train": 0, "val": 0}
-    points: dict[str, tuple[array, array]] = {p: (array("q"), array("q")) for p in PARTS}
-    hasher = hashlib.sha256()
-    cut_byte = size if cut >= chars else None
-    max_buffer = 0
-    position = 0  # characters before the current piece
-    split: tuple[str, str] | None = None  # the piece cut in two at the held-out boundary
-
-    def add(part: str, byte: int, text: str) -> None:
-        points[part][0].append(byte)
-        points[part][1].append(counts[part])
-        std = text.lower() if lower else text
-        if level == "char":
-            counts[part] += len(std)
-        else:
-            words = tokenize_words(std)
-            counts[part] += len(words)
-            if part == "train":  # words come from the training part only, as in memory
-                word_counts.update(words)
-
-    with open(path, "rb") as f:
-        byte = 0
-        while byte < size:
-            data = _read_piece(f, byte, size, block, path)
-            text = _decode(data, path, byte)
-            max_buffer = max(max_buffer, len(text))
-            hasher.update(text.encode("utf-8"))
-            if level == "char":  # the character set of the whole text, held-out part too
-                charset.update(text.lower() if lower else text)
-            start, end = position, position + len(text)
-            if end <= cut:
-                add("train", byte, text)
-            elif start >= cut:
-                if cut_byte is None:
-                    cut_byte = byte
-                add("val", byte, text)
-            else:  # the held-out boundary falls inside this piece: split it there
-                k = cut - start
-                raw = data.decode("utf-8")
-                cut_byte = byte + _raw_byte_offset(raw, k)
-                add("train", byte, text[:k])
-                add("val", cut_byte, text[k:])
-                split = (text[:k], text[k:])
-            position = end
-            byte += len(data)
-    if position != chars:
-        raise ValueError(f"{path} changed while it was scanned; scan it again")
-    if cut_byte is None:
-        cut_byte = size
-    if level == "char":
-        vocab: Vocab = CharVocabulary(sorted(charset), lower=lower)
-        if split is not None and lower:
-            # Lower-casing the two parts apart can give a character that lower-casing the
-            # whole text does not (a Greek final sigma just before the boundary); the
-            # in-memory path drops it when encoding, so the counts must too.
-            for part, half in zip(PARTS, split, strict=True):
-                dropped = len(half.lower()) - len(vocab.encode(half, errors="ignore"))
-                counts[part] -= dropped
-                if part == "val":
-                    tokens = points["val"][1]
-                    for i in range(1, len(tokens)):
-                        tokens[i] -= dropped
-    else:
-        vocab = WordVocabulary.from_counts(word_counts, max_tokens=max_tokens, lower=lower)
-    return CorpusIndex(
-        path=path.resolve(),
-        level=level,
-        lower=bool(lower),
-        max_tokens=max_tokens,
-        val_fraction=float(val_fraction),
-        block=int(block),
-        vocab=vocab,
-        size=size,
-        chars=chars,
-        cut_char=cut,
-        cut_byte=cut_byte,
-        sha256=hasher.hexdigest(),
-        counts=counts,
-        points=points,
-        max_buffer=max_buffer,
-    )
-
-
-# --------------------------------------------------------------------------- reading
 
 
 class TokenReader:
@@ -410,8 +111,8 @@ class TokenReader:
                 f"read past the end of the {self.part} part ({self.index.tokens(self.part)} tokens)"
             )
         with open(self.index.path, "rb") as f:
-            data = _read_piece(f, self._byte, self._end, self.index.block, self.index.path)
-        text = _decode(data, self.index.path, self._byte)
+            data = read_piece(f, self._byte, self._end, self.index.block, self.index.path)
+        text = decode(data, self.index.path, self._byte)
         self.max_buffer = max(self.max_buffer, len(text))
         ids = self.index.vocab.encode(text, errors="ignore")
         self._byte += len(data)

@@ -2,7 +2,8 @@
 learning-rate schedule, atomic checkpoints and resume.
 
 The recipes and every setting are in :mod:`seqlab.lm.config`; the loop that runs them is
-:mod:`seqlab.training.loop`, with the language-model task of :mod:`seqlab.lm.task`.
+:mod:`seqlab.training.loop`, with the language-model task of :mod:`seqlab.lm.task`; one run
+(data, model, loop, run folder) is put together in :mod:`seqlab.lm._run`.
 
 Learning-rate schedules (``schedule=``): ``"cosine"`` (linear warm-up over the first
 ``warmup`` fraction, then a half cosine from ``lr`` down to ``min_lr * lr``), ``"step"``
@@ -33,22 +34,16 @@ checkpoint records where each stream resumes (``streams``: token positions).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
 
-from seqlab._utils import (
-    PathLike,
-)
+from seqlab._utils import PathLike
+from seqlab.lm._run import run, text_sha256
 from seqlab.lm.config import (
     BUDGET_FIELDS,
     RECIPE_NAMES,
@@ -60,21 +55,10 @@ from seqlab.lm.config import (
     upgrade_config,
 )
 from seqlab.lm.curves import curves_png, plot_curves, read_history
-from seqlab.lm.data import (
-    Vocab,
-    build_vocabulary,
-    load_corpus,
-    split_text,
-    vocabulary_from_dict,
-)
+from seqlab.lm.data import load_corpus
 from seqlab.lm.evaluate import corpus_prompt, evaluate
 from seqlab.lm.model import LanguageModel
-from seqlab.lm.task import LanguageModelTask
-from seqlab.models import registry
-from seqlab.models.layer_summary import summary
-from seqlab.models.lm import model_name
-from seqlab.runfolder import RunFolder
-from seqlab.training import distributed, loop
+from seqlab.training import distributed
 from seqlab.training.checkpoint import read_checkpoint
 
 __all__ = [
@@ -167,7 +151,7 @@ def train(
             "stream=True reads a corpus file as it trains, but text= was given; write the text "
             "to a file and pass corpus=PATH, or drop stream=True"
         )
-    return _run(cfg, text, device, out, progress, index=index, clock=clock, overwrite=overwrite)
+    return run(cfg, text, device, out, progress, index=index, clock=clock, overwrite=overwrite)
 
 
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
@@ -231,10 +215,48 @@ def _resume(
         )
     extra = state["extra"]
     stored = upgrade_config(dict(extra["config"]))
-    overrides = rename_settings(overrides)
-    given = {"level": level, "recipe": recipe, "seed": seed, **overrides}
+    given = {"level": level, "recipe": recipe, "seed": seed, **rename_settings(overrides)}
+    cfg = _resumed_config(stored, given, budget)
+    index = None
+    if text is None:
+        source = corpus if corpus is not None else cfg.corpus
+        if source is None:
+            raise ValueError("the run was trained on text=...; pass the same text= to resume")
+        if cfg.stream:  # scanned again (the file is never read into memory)
+            index = _scan(cfg, source)
+        else:
+            text = load_corpus(source)
+    elif cfg.stream:
+        raise ValueError(
+            "stream=True reads a corpus file, but text= was given; resume with corpus=PATH "
+            "or stream=False"
+        )
+    sha = index.sha256 if index is not None else text_sha256(text or "")
+    if sha != extra["corpus_sha256"]:
+        raise ValueError(
+            "the corpus differs from the one the checkpoint was trained on; resume with the "
+            "same text"
+        )
+    return run(
+        cfg,
+        text,
+        device,
+        out,
+        progress,
+        vocab_dict=extra["vocab"],
+        index=index,
+        resume=True,
+        clock=clock,
+    )
+
+
+def _resumed_config(
+    stored: dict[str, Any], given: dict[str, Any], budget: dict[str, Any]
+) -> LMConfig:
+    """The checkpoint's config with the ``given`` settings that may change on resume (a
+    budget, threads, ...); any other given setting must equal the stored one."""
     names = {f.name for f in dataclasses.fields(LMConfig)}
-    unknown = sorted(set(overrides) - names)
+    unknown = sorted(set(given) - names)
     if unknown:
         raise TypeError(f"unknown training setting(s) {unknown}")
     clashes = {
@@ -251,38 +273,7 @@ def _resume(
     if any(v is not None for v in budget.values()):
         stored.update(budget)  # a new budget replaces the old one as a whole
     stored.update({k: v for k, v in given.items() if v is not None and k in RESUMABLE_FIELDS})
-    cfg = LMConfig(**stored).validate()
-    index = None
-    if text is None:
-        source = corpus if corpus is not None else cfg.corpus
-        if source is None:
-            raise ValueError("the run was trained on text=...; pass the same text= to resume")
-        if cfg.stream:  # scanned again (the file is never read into memory)
-            index = _scan(cfg, source)
-        else:
-            text = load_corpus(source)
-    elif cfg.stream:
-        raise ValueError(
-            "stream=True reads a corpus file, but text= was given; resume with corpus=PATH "
-            "or stream=False"
-        )
-    sha = index.sha256 if index is not None else _sha256(text or "")
-    if sha != extra["corpus_sha256"]:
-        raise ValueError(
-            "the corpus differs from the one the checkpoint was trained on; resume with the "
-            "same text"
-        )
-    return _run(
-        cfg,
-        text,
-        device,
-        out,
-        progress,
-        vocab_dict=extra["vocab"],
-        index=index,
-        resume=True,
-        clock=clock,
-    )
+    return LMConfig(**stored).validate()
 
 
 def demo_step(
@@ -332,185 +323,8 @@ def demo_step(
     return lm
 
 
-# ---------------------------------------------------------------------- the loop
-
-
-def _run(
-    cfg: LMConfig,
-    text: str | None,
-    device: torch.device,
-    out: PathLike | None,
-    progress: bool,
-    vocab_dict: dict[str, Any] | None = None,
-    index: Any = None,
-    resume: bool = False,
-    clock: Callable[[], float] = time.perf_counter,
-    overwrite: bool = False,
-) -> LanguageModel:
-    """Prepare the data and the model, train on the one loop, write the run folder."""
-    distributed.check_batch_size(cfg.batch_size)
-    train_ids: np.ndarray | None = None
-    val_ids: np.ndarray | None = None
-    if index is not None:  # streamed: the scan fitted the same vocabulary
-        if vocab_dict is not None:
-            index.vocab = vocabulary_from_dict(vocab_dict)
-        vocab = index.vocab
-        sha = index.sha256
-    else:
-        assert text is not None
-        train_text, val_text = split_text(text, cfg.val_split)
-        if vocab_dict is not None:
-            vocab = vocabulary_from_dict(vocab_dict)
-        elif cfg.level == "char":
-            # The character set of the whole corpus: a character seen only in the held-out
-            # part would otherwise make the validation loss undefined. Words come from the
-            # training part only, and unseen held-out words are [UNK].
-            vocab = build_vocabulary(text, "char", lower=cfg.lower)
-        else:
-            vocab = build_vocabulary(train_text, "word", cfg.lower, cfg.max_tokens)
-        train_ids = vocab.encode(train_text, errors="ignore")
-        val_ids = vocab.encode(val_text, errors="ignore")
-        sha = _sha256(text)
-    torch.manual_seed(cfg.seed)
-    model = registry.build(
-        model_name(cfg.model),
-        vocab_size=len(vocab),
-        embedding_dim=cfg.embedding_dim,
-        hidden_size=cfg.hidden_size,
-        num_layers=cfg.num_layers,
-        dropout=cfg.dropout,
-        tie_weights=cfg.tie_weights,
-        input_encoding=cfg.input_encoding,
-        init=cfg.init,
-    ).to(device)
-    task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
-    task.plan(0)  # fail now, not after the first evaluation, if the text is short
-    out_path = None if out is None else Path(out)
-    main = distributed.is_main()
-    folder = None
-    if out_path is not None and main:
-        folder = RunFolder(out_path, overwrite=overwrite, resume=resume).open()
-    try:
-        lm = _train_and_commit(
-            cfg, vocab, model, task, sha, index, device, out_path, folder, progress, resume, clock
-        )
-    finally:
-        if folder is not None:
-            folder.close()
-    # Under torchrun every rank returns once rank 0 has written the run folder (and the ranks
-    # leave the process group together).
-    distributed.barrier()
-    return lm
-
-
-def _train_and_commit(
-    cfg: LMConfig,
-    vocab: Vocab,
-    model: nn.Module,
-    task: LanguageModelTask,
-    sha: str,
-    index: Any,
-    device: torch.device,
-    out_path: Path | None,
-    folder: RunFolder | None,
-    progress: bool,
-    resume: bool,
-    clock: Callable[[], float],
-) -> LanguageModel:
-    main = distributed.is_main()
-    if progress and main:
-        print(
-            f"training {cfg.model.upper()} x{cfg.num_layers} ({cfg.hidden_size}) on "
-            f"{task.train_tokens():,} {cfg.level} tokens, vocabulary {len(vocab)}, "
-            f"recipe {cfg.recipe!r}, device {device}"
-            + (f", streamed from {index.path}" if index is not None else ""),
-            file=sys.stderr,
-            flush=True,
-        )
-        length = cfg.maxlen if cfg.recipe == "lecture" else cfg.seq_len
-        print(summary(model, input_length=length), file=sys.stderr, flush=True)
-    loop_cfg = loop.TrainConfig(
-        epochs=cfg.epochs,
-        steps=cfg.steps,
-        minutes=cfg.minutes,
-        optimizer=cfg.optimizer,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        schedule=cfg.schedule,
-        warmup=cfg.warmup,
-        min_lr=cfg.min_lr,
-        clip_grad_norm=cfg.clip_grad_norm or None,
-        monitor="val_loss" if task.has_validation else "loss",
-        restore_best=False,  # the schedule ends low: the last weights are the model
-        eval_every=cfg.eval_every,
-        eval_seconds=cfg.eval_seconds,
-        evaluate_at_start=True,
-        checkpoint_every=cfg.checkpoint_every,
-        seed=cfg.seed,
-        threads=cfg.threads,
-    )
-    # init only says how the weights started; a checkpoint from before it existed resumes
-    fixed = {k: v for k, v in asdict(cfg).items() if k not in (*RESUMABLE_FIELDS, "init")}
-    identity = {**fixed, "corpus_sha256": sha}
-    result = loop.run(
-        model,
-        task,
-        loop_cfg,
-        device=device,
-        checkpoint_dir=None if out_path is None else out_path / "checkpoint",
-        resume=resume,
-        progress=progress,
-        identity=identity,
-        clock=clock,
-        extra_state={"config": asdict(cfg), "vocab": vocab.to_dict(), "corpus_sha256": sha},
-    )
-    val = task.held_out_loss(model, None) if main else None
-    metrics: dict[str, Any] = {
-        "steps": result.step,
-        "epochs": round(result.epoch, 6),
-        "train_time_s": round(result.train_time, 3),
-        "tokens": result.history[-1].get("tokens", 0) if result.history else 0,
-        "stopped": result.stopped,
-        "train": result.summary["train"],
-    }
-    metrics["tokens_per_s"] = (
-        metrics["tokens"] / result.train_time if result.train_time > 0 else None
-    )
-    if val is not None:
-        from seqlab.lm.model import loss_metrics
-
-        v = loss_metrics(val[0] / val[1], cfg.level)
-        v["tokens"] = val[1]
-        v["mode"] = "stream" if cfg.recipe == "default" else "window"
-        metrics["val"] = v
-        if progress and main:
-            print(
-                f"held-out: {v['loss']:.4f} nats/token, perplexity {v['perplexity']:.2f}"
-                + (f", {v['bits_per_char']:.4f} bits/char" if "bits_per_char" in v else ""),
-                file=sys.stderr,
-                flush=True,
-            )
-    model.eval()
-    lm = LanguageModel(model, vocab, asdict(cfg), result.history, metrics, path=out_path)
-    if folder is not None:
-        title = f"{cfg.corpus or 'text'} ({cfg.level}, {cfg.recipe} recipe, {cfg.model})"
-        files = lm.files()
-        files["curves.png"] = curves_png(result.history, title=title)
-        folder.commit(files)
-        if progress:
-            print(f"run saved to {out_path}", file=sys.stderr, flush=True)
-    return lm
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _corpus_label(corpus: PathLike) -> str:
     """A bundled name as it is; a path made absolute so that `evaluate` finds it later."""
     s = str(corpus)
     path = Path(s).expanduser()
     return str(path.resolve()) if path.exists() else s
-
-
-# ---------------------------------------------------------------------- curves

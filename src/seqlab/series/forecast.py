@@ -13,6 +13,10 @@ predictions: ``predict(u[:stop])`` returns one prediction per step, each using o
 up to that step, and the split's steps are sliced from it. Predictions are scaled back and
 scored in the series' own units. For the test numbers every model is refitted on train +
 validation steps (``refit=True``); hyper-parameters are chosen on validation only.
+
+The parts, all re-exported here: lags, splits and scaling are :mod:`seqlab.series.preprocess`,
+the metrics :mod:`seqlab.series.metrics`, the forecaster protocol, the baselines and the
+registry :mod:`seqlab.series.forecasters`.
 """
 
 from __future__ import annotations
@@ -20,9 +24,29 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
+
+from seqlab.series.forecasters import _FORECASTERS as _FORECASTERS  # re-exported
+from seqlab.series.forecasters import (
+    NEURAL_MODELS,
+    ESNForecaster,
+    Forecaster,
+    LinearAR,
+    Persistence,
+    forecasters,
+    make_forecaster,
+    register_forecaster,
+)
+from seqlab.series.metrics import forecast_metrics, nrmse, r2_score, rmse
+from seqlab.series.preprocess import (
+    StandardScaler,
+    TimeSplit,
+    _as_series,
+    make_lags,
+    split_by_time,
+)
 
 __all__ = [
     "NEURAL_MODELS",
@@ -46,352 +70,6 @@ __all__ = [
     "split_by_time",
     "tune_forecaster",
 ]
-
-#: Neural networks registered both as forecasters and as sequence classifiers
-#: (:mod:`seqlab.series.neural`; torch is imported only when one is built).
-NEURAL_MODELS = ("lstm", "gru", "rnn", "tdnn", "cnn")
-
-
-def _as_series(series: Any, name: str = "series") -> np.ndarray:
-    arr = np.asarray(series, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be (time,) or (time, features), got an array of shape {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them first")
-    return arr
-
-
-# --------------------------------------------------------------------------------------
-# Lags, splits, scaling
-# --------------------------------------------------------------------------------------
-
-
-def make_lags(series: Any, lags: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Supervised pairs from a series: ``X[i]`` = the ``lags`` values up to time t, ``y[i]`` = s[t + horizon].
-
-    With t = i + lags - 1: ``X[i] = [s[t], s[t-1], ..., s[t-lags+1]]`` (most recent first,
-    features of one time step side by side), shape (T - lags - horizon + 1, lags * D);
-    ``y`` is (same, D).
-
-    >>> X, y = make_lags(np.arange(6.0), lags=2, horizon=1)
-    >>> X.tolist(), y.ravel().tolist()
-    ([[1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [4.0, 3.0]], [2.0, 3.0, 4.0, 5.0])
-    """
-    s = _as_series(series)
-    if lags < 1 or horizon < 1:
-        raise ValueError(f"lags and horizon must be >= 1, got lags={lags}, horizon={horizon}")
-    n = s.shape[0] - lags - horizon + 1
-    if n < 1:
-        raise ValueError(
-            f"the series has {s.shape[0]} steps, too short for lags={lags} and "
-            f"horizon={horizon} (needs at least {lags + horizon}); use a longer series"
-        )
-    cols = [s[lags - 1 - k : lags - 1 - k + n] for k in range(lags)]
-    return np.concatenate(cols, axis=1), s[lags - 1 + horizon : lags - 1 + horizon + n]
-
-
-@dataclass(frozen=True)
-class TimeSplit:
-    """Chronological split of ``n`` time steps: ``[0, train_end)``, ``[train_end, val_end)``, ``[val_end, n)``."""
-
-    n: int
-    train_end: int
-    val_end: int
-
-    @property
-    def train(self) -> slice:
-        return slice(0, self.train_end)
-
-    @property
-    def val(self) -> slice:
-        return slice(self.train_end, self.val_end)
-
-    @property
-    def test(self) -> slice:
-        return slice(self.val_end, self.n)
-
-    def steps(self, part: str, horizon: int) -> slice:
-        """Indices t of the forecasting steps whose target time t + horizon lies in ``part``."""
-        target = getattr(self, part)
-        start = max(target.start - horizon, 0)
-        return slice(start, target.stop - horizon)
-
-
-def split_by_time(n: int, val: float | int = 0.1, test: float | int = 0.2) -> TimeSplit:
-    """Split ``n`` steps in time order; ``val`` / ``test`` are fractions of ``n`` or step counts.
-
-    >>> split_by_time(100, val=0.1, test=0.2)
-    TimeSplit(n=100, train_end=70, val_end=80)
-    """
-
-    def count(v: float | int, pname: str) -> int:
-        if isinstance(v, float) and 0.0 <= v < 1.0:
-            return round(n * v)
-        if isinstance(v, int | np.integer) and 0 <= v < n:
-            return int(v)
-        raise ValueError(
-            f"{pname} must be a fraction in [0, 1) or a step count in [0, {n}), got {v!r}"
-        )
-
-    n_val, n_test = count(val, "val"), count(test, "test")
-    train_end = n - n_val - n_test
-    if train_end < 2:
-        raise ValueError(
-            f"val={val} and test={test} leave {train_end} training steps out of {n}; "
-            "use smaller validation / test parts or a longer series"
-        )
-    return TimeSplit(n, train_end, train_end + n_val)
-
-
-class StandardScaler:
-    """Per-feature standardisation ``(x - mean) / std``, fitted on the training part only.
-
-    >>> sc = StandardScaler().fit(np.array([[1.0], [3.0]]))
-    >>> sc.transform(np.array([[5.0]])).tolist(), sc.inverse_transform(np.array([[1.0]])).tolist()
-    ([[3.0]], [[3.0]])
-    """
-
-    def __init__(self) -> None:
-        self.mean_: np.ndarray | None = None
-        self.scale_: np.ndarray | None = None
-
-    def fit(self, x: Any) -> StandardScaler:
-        x = _as_series(x, "x")
-        self.mean_ = x.mean(axis=0)
-        std = x.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)  # a constant feature is only centred
-        return self
-
-    def _check(self) -> None:
-        if self.mean_ is None:
-            raise ValueError("this StandardScaler is not fitted yet; call fit(train) first")
-
-    def transform(self, x: Any) -> np.ndarray:
-        self._check()
-        return (np.asarray(x, dtype=np.float64) - self.mean_) / self.scale_
-
-    def inverse_transform(self, z: Any) -> np.ndarray:
-        self._check()
-        return np.asarray(z, dtype=np.float64) * self.scale_ + self.mean_
-
-    def to_dict(self) -> dict[str, list[float]]:
-        self._check()
-        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StandardScaler:
-        sc = cls()
-        sc.mean_ = np.asarray(d["mean"], dtype=np.float64)
-        sc.scale_ = np.asarray(d["scale"], dtype=np.float64)
-        return sc
-
-
-# --------------------------------------------------------------------------------------
-# Metrics
-# --------------------------------------------------------------------------------------
-
-
-def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    t, p = _as_series(y_true, "y_true"), _as_series(y_pred, "y_pred")
-    if t.shape != p.shape:
-        raise ValueError(f"y_true has shape {t.shape} but y_pred has {p.shape}; they must match")
-    if t.shape[0] == 0:
-        raise ValueError("y_true is empty; nothing to score")
-    return t, p
-
-
-def rmse(y_true: Any, y_pred: Any) -> float:
-    """Root mean squared error over all steps and features.
-
-    >>> rmse([1.0, 2.0], [1.0, 4.0])
-    1.4142135623730951
-    """
-    t, p = _pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((t - p) ** 2)))
-
-
-def nrmse(y_true: Any, y_pred: Any) -> float:
-    """Normalised RMSE: RMSE / std of the truth (population std, ddof=0), averaged over features.
-
-    1.0 is what always predicting the mean of the truth scores; 0 is perfect. This is the
-    "std" normalisation (reservoirpy's default is max - min instead, which gives smaller
-    numbers for the same error).
-
-    >>> nrmse([0.0, 2.0], [1.0, 1.0])
-    1.0
-    """
-    t, p = _pair(y_true, y_pred)
-    std = t.std(axis=0)
-    per = np.sqrt(np.mean((t - p) ** 2, axis=0)) / np.where(std > 0, std, np.nan)
-    return float(np.nanmean(per)) if np.any(std > 0) else float("inf")
-
-
-def r2_score(y_true: Any, y_pred: Any) -> float:
-    """Coefficient of determination ``1 - SSE / SST``, averaged over features.
-
-    >>> r2_score([0.0, 2.0], [0.0, 2.0])
-    1.0
-    """
-    t, p = _pair(y_true, y_pred)
-    sst = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-    sse = ((t - p) ** 2).sum(axis=0)
-    per = 1.0 - sse / np.where(sst > 0, sst, np.nan)
-    return float(np.nanmean(per)) if np.any(sst > 0) else float("nan")
-
-
-def forecast_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """``{"rmse", "nrmse", "r2"}`` for one prediction."""
-    return {
-        "rmse": rmse(y_true, y_pred),
-        "nrmse": nrmse(y_true, y_pred),
-        "r2": r2_score(y_true, y_pred),
-    }
-
-
-# --------------------------------------------------------------------------------------
-# Forecasters: a tiny fit / predict protocol so that any model can be evaluated the same way
-# --------------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class Forecaster(Protocol):
-    """What :func:`evaluate_forecast` needs from a model.
-
-    ``fit(inputs (T, D), targets (T, D_out)) -> self``: ``targets[t]`` is the value to
-    predict after reading ``inputs[: t + 1]``.
-    ``predict(inputs (T, D)) -> (T, D_out)``: causal predictions, one per step, each using only
-    ``inputs[: t + 1]`` (a model that needs a window of past values builds it itself).
-    """
-
-    def fit(self, inputs: np.ndarray, targets: np.ndarray) -> Forecaster: ...
-
-    def predict(self, inputs: np.ndarray) -> np.ndarray: ...
-
-
-class Persistence:
-    """Baseline: the forecast is the last observed value (``y[t] = u[t]``).
-
-    >>> Persistence().fit(np.zeros((3, 1)), np.zeros((3, 1))).predict(np.array([[1.0], [2.0]])).ravel().tolist()
-    [1.0, 2.0]
-    """
-
-    def fit(self, inputs: np.ndarray, targets: np.ndarray) -> Persistence:
-        self.output_dim_ = np.asarray(targets).reshape(len(targets), -1).shape[1]
-        return self
-
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        u = _as_series(inputs, "inputs")
-        return u[:, : self.output_dim_]
-
-
-class LinearAR:
-    """Baseline: linear autoregression on the last ``lags`` inputs (ridge, closed form).
-
-    ``y[t] = c + sum_k A_k u[t-k]`` for k = 0 .. lags-1; fitted on the steps that have a full
-    window; before that the window is padded with the first input.
-
-    >>> u = np.arange(10.0)[:, None]
-    >>> LinearAR(lags=2).fit(u[:-1], u[1:]).predict(u[:-1])[-1].round(6).tolist()
-    [9.0]
-    """
-
-    def __init__(self, lags: int = 10, ridge: float = 1e-6) -> None:
-        if lags < 1:
-            raise ValueError(f"lags must be >= 1, got {lags}")
-        if ridge < 0:
-            raise ValueError(f"ridge must be >= 0, got {ridge}")
-        self.lags = int(lags)
-        self.ridge = float(ridge)
-        self.config = {"lags": self.lags, "ridge": self.ridge}
-        self.coef_: np.ndarray | None = None
-
-    def _windows(self, u: np.ndarray) -> np.ndarray:
-        padded = np.concatenate([np.repeat(u[:1], self.lags - 1, axis=0), u], axis=0)
-        t = u.shape[0]
-        cols = [padded[self.lags - 1 - k : self.lags - 1 - k + t] for k in range(self.lags)]
-        return np.concatenate([np.ones((t, 1)), *cols], axis=1)
-
-    def fit(self, inputs: np.ndarray, targets: np.ndarray) -> LinearAR:
-        from seqlab.models.esn import ridge_solve
-
-        u, y = _as_series(inputs, "inputs"), _as_series(targets, "targets")
-        if u.shape[0] <= self.lags:
-            raise ValueError(
-                f"{u.shape[0]} training steps are too few for lags={self.lags}; "
-                "use fewer lags or a longer series"
-            )
-        phi = self._windows(u)[self.lags - 1 :]
-        self.coef_ = ridge_solve(phi, y[self.lags - 1 :], self.ridge)
-        return self
-
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        if self.coef_ is None:
-            raise ValueError("this LinearAR is not fitted yet; call fit(inputs, targets) first")
-        return self._windows(_as_series(inputs, "inputs")) @ self.coef_.T
-
-
-class ESNForecaster:
-    """An :class:`~seqlab.models.esn.ESN` behind the :class:`Forecaster` protocol.
-
-    ``fit`` discards the first ``warmup`` steps of the training run; ``predict`` runs from a
-    zero state over all the inputs it is given (so the state is warm before any scored step).
-
-    >>> u = np.sin(np.arange(300) / 5.0)[:, None]
-    >>> ESNForecaster(units=30, warmup=20, seed=0).fit(u[:-1], u[1:]).predict(u[:-1]).shape
-    (299, 1)
-    """
-
-    def __init__(self, warmup: int = 100, **esn_kwargs: Any) -> None:
-        from seqlab.models.esn import ESN
-
-        self.warmup = int(warmup)
-        self.esn = ESN(**esn_kwargs)
-        self.config = {"warmup": self.warmup, **self.esn.config}
-
-    def fit(self, inputs: np.ndarray, targets: np.ndarray) -> ESNForecaster:
-        self.esn.fit(inputs, targets, warmup=self.warmup)
-        return self
-
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        return self.esn.run(inputs, reset=True)
-
-
-_FORECASTERS: dict[str, Callable[..., Forecaster]] = {
-    "esn": ESNForecaster,
-    "persistence": Persistence,
-    "linear-ar": LinearAR,
-}
-
-
-def register_forecaster(name: str, factory: Callable[..., Forecaster]) -> None:
-    """Make ``factory(**kwargs)`` available as ``model=name`` (e.g. an LSTM forecaster).
-
-    >>> register_forecaster("persistence-copy", Persistence)
-    >>> "persistence-copy" in forecasters()
-    True
-    """
-    _FORECASTERS[name] = factory
-
-
-def forecasters() -> list[str]:
-    """Names of the registered forecasters."""
-    return sorted(_FORECASTERS)
-
-
-def make_forecaster(name: str, **kwargs: Any) -> Forecaster:
-    """Build the forecaster registered as ``name`` with ``kwargs``."""
-    if name not in _FORECASTERS:
-        raise ValueError(f"unknown forecaster {name!r}; choose one of: {', '.join(forecasters())}")
-    return _FORECASTERS[name](**kwargs)
-
-
-# --------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab._utils import PathLike
+from seqlab.series.formats import _column
 
 __all__ = ["Tracks", "load_tracks"]
 
@@ -40,12 +41,6 @@ class Tracks:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def _column(header: list[str], name: str, path: Path) -> int:
-    if name not in header:
-        raise ValueError(f"{path} has no column {name!r}; its columns are {header}")
-    return header.index(name)
 
 
 def _parse_times(raw: list[str], path: Path, column: str) -> np.ndarray:

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import torch
 
 from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
@@ -22,6 +18,11 @@ from seqlab.runfolder import RunFolder
 from seqlab.runs import Run
 from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.training import distributed
+from seqlab.training._classify_data import load_dataset
+from seqlab.training._classify_data import training_data as _training_data  # tests patch it
+from seqlab.training._classify_model import AUTO_MAX_TOKENS, BAG_MODES
+from seqlab.training._classify_model import NOT_OPTIONS as NOT_OPTIONS  # for the CLI's --set
+from seqlab.training._classify_model import build as _build
 
 __all__ = [
     "AUTO_MAX_TOKENS",
@@ -33,94 +34,32 @@ __all__ = [
     "train_classifier",
 ]
 
-BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
-SPLITS = ("train", "test", "all")
-# Datasets without an official test split get a seeded stratified one of this size, so that
-# `classify train` and `classify evaluate --split test` agree on it without sharing state.
-TEST_FRACTION = 0.2
 # Sequence models: texts are cut to this many tokens unless told otherwise (the lecture's
 # maxlen=500; 90% of IMDB reviews are shorter, and the cut bounds the cost of the rest).
 DEFAULT_TRUNCATE = 500
-# Vocabulary of sequence models with max_tokens="auto": the 20,000 most frequent ids cover
-# about 97% of IMDB's running words; the rarer ones are mostly seen too seldom to learn.
-AUTO_MAX_TOKENS = 20_000
-# Model options with a config field of the same name (None: the model's default).
-MODEL_FIELDS = (
-    "embedding_dim",
-    "hidden_size",
-    "num_layers",
-    "bidirectional",
-    "residual",
-    "pooling",
-    "maxlen",
-    "dropout",
-    "init",
-    "head",
+
+# train_classifier's settings that go to seqlab.fit under the same name
+_FIT_SETTINGS = (
+    "val_split",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "patience",
+    "monitor",
+    "out",
+    "seed",
+    "device",
+    "resume",
+    "overwrite",
+    "progress",
+    "max_steps",
+    "minutes",
+    "clip_grad_norm",
+    "checkpoint_every",
+    "threads",
 )
-# Constructor arguments filled from the data, not options a user gives.
-NOT_OPTIONS = ("self", "vocab_size", "num_classes", "pretrained")
-
-
-def load_dataset(
-    data: str | PathLike | TextDataset,
-    *,
-    split: str = "train",
-    data_dir: PathLike | None = None,
-    seed: int = 0,
-    text_column: str | int = "text",
-    label_column: str | int = "label",
-) -> TextDataset:
-    """A labelled dataset from a name (``imdb``, ``snippets``, ``bbc``), a path or a dataset.
-
-    A path is read whole and ``split`` is ignored: a folder (or ``.tar.gz``) with one
-    sub-folder per label via ``seqlab.datasets.from_folder``, or a CSV/TSV/JSONL table via
-    ``seqlab.datasets.from_table`` with the columns ``text_column`` and ``label_column``. A
-    named dataset with an official train/test split (IMDB) gives that split; one without
-    (snippets, bbc) is split 80/20 by ``seqlab.datasets.train_test_split`` (stratified,
-    ``seed``) into ``"train"`` and ``"test"``. ``split="all"`` gives everything.
-
-    >>> train, test = load_dataset("snippets"), load_dataset("snippets", split="test")
-    >>> len(train) + len(test), round(len(test) / (len(train) + len(test)), 2)
-    (10568, 0.2)
-    """
-    if isinstance(data, TextDataset):
-        return data
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    import seqlab.data.datasets as datasets
-
-    path = Path(data).expanduser()
-    if path.is_dir() or (path.is_file() and path.name.endswith((".tar", ".tar.gz", ".tgz"))):
-        return datasets.from_folder(path)
-    if path.is_file():
-        return datasets.from_table(path, text_column=text_column, label_column=label_column)
-    name = str(data)
-    if name not in datasets.names() or datasets.describe(name)["kind"] != "classification":
-        choices = [n for n in datasets.names() if datasets.describe(n)["kind"] == "classification"]
-        raise FileNotFoundError(
-            f"data={name!r} is neither an existing file or folder nor a labelled dataset name; "
-            f"use one of {', '.join(choices)} or the path of a CSV/TSV/JSONL table or a "
-            "folder with one sub-folder per label"
-        )
-    if name == "imdb":
-        if split == "all":
-            return _concat(datasets.imdb(("train", "test"), data_dir=data_dir))
-        return datasets.imdb(split, data_dir=data_dir)
-    full = datasets.load(name, data_dir=data_dir)
-    if split == "all":
-        return full
-    train, test = datasets.train_test_split(full, test_size=TEST_FRACTION, seed=seed)
-    return train if split == "train" else test
-
-
-def _concat(parts: Sequence[TextDataset]) -> TextDataset:
-    first = parts[0]
-    return TextDataset(
-        texts=[t for p in parts for t in p.texts],
-        labels=np.concatenate([p.labels for p in parts]),
-        label_names=list(first.label_names),
-        name=first.name,
-    )
 
 
 @dataclass
@@ -318,27 +257,9 @@ def train_classifier(
         net,
         vectorizer,
         train,
-        val_split=cfg.val_split,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        optimizer=cfg.optimizer,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        patience=cfg.patience,
-        monitor=cfg.monitor,
-        out=cfg.out,
-        seed=cfg.seed,
-        device=cfg.device,
-        resume=cfg.resume,
-        overwrite=cfg.overwrite,
-        progress=cfg.progress,
         bucket=cfg.bucket and cfg.fixed_maxlen is None,
-        max_steps=cfg.max_steps,
-        minutes=cfg.minutes,
-        clip_grad_norm=cfg.clip_grad_norm,
-        checkpoint_every=cfg.checkpoint_every,
-        threads=cfg.threads,
         meta=meta,
+        **{name: getattr(cfg, name) for name in _FIT_SETTINGS},
     )
 
 
@@ -355,203 +276,3 @@ def _config(config: ClassifyConfig | None, settings: dict[str, Any]) -> Classify
     if settings.get("kernel_sizes") is not None:
         settings = {**settings, "kernel_sizes": tuple(settings["kernel_sizes"])}
     return dataclasses.replace(config or ClassifyConfig(), **settings)
-
-
-def _training_data(data: str | PathLike | TextDataset, cfg: ClassifyConfig) -> Any:
-    if not cfg.stream:
-        return load_dataset(
-            data,
-            split="train",
-            data_dir=cfg.data_dir,
-            seed=cfg.seed,
-            text_column=cfg.text_column,
-            label_column=cfg.label_column,
-        )
-    from seqlab.data.streaming import TextStream
-
-    if isinstance(data, TextDataset) or not Path(data).expanduser().is_file():
-        raise ValueError(
-            f"stream=True reads a JSONL or TSV file, got data={data!r}; give the path of "
-            "one (named datasets and folders are loaded in memory: drop stream)"
-        )
-    return TextStream(
-        data,
-        text_column=cfg.text_column,
-        label_column=cfg.label_column,
-        num_workers=cfg.num_workers,
-    )
-
-
-def _build(
-    data: Any, train: Any, cfg: ClassifyConfig, say: Callable[[str], None]
-) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
-    """The model (seeded weights), the fitted vectorizer and the run's metadata."""
-    from seqlab.models import get
-
-    cls = get(cfg.model)
-    accepted = inspect.signature(cls.__init__).parameters
-    sequence = getattr(cls, "input_kind", None) != "bag"
-    if not sequence:
-        _check_bag_model(cfg)
-    kwargs = _model_kwargs(cfg, accepted)
-    truncate = cfg.truncate
-    if cfg.fixed_maxlen is not None and "maxlen" in accepted and "maxlen" not in kwargs:
-        kwargs["maxlen"] = cfg.fixed_maxlen  # embedding-dense flattens exactly the fixed length
-    if "maxlen" in accepted and cfg.fixed_maxlen is None:
-        # A position-tied model only ever reads `maxlen` steps: cut the texts there, so the
-        # vectorizer's `truncating` decides which words those are.
-        steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
-        truncate = steps if truncate is None else min(truncate, steps)
-    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate)
-    meta: dict[str, Any] = {
-        "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
-        "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
-        "fixed_maxlen": cfg.fixed_maxlen,
-    }
-    if cfg.pretrained is not None:
-        matrix, report = _pretrained_matrix(
-            cfg.pretrained, vectorizer, kwargs, oov=cfg.oov, seed=cfg.seed
-        )
-        kwargs["pretrained"] = matrix
-        kwargs.setdefault("freeze", True if cfg.freeze is None else cfg.freeze)
-        meta["pretrained"] = report
-        say(_coverage_line(report, kwargs["freeze"]))
-    elif cfg.freeze is not None and "freeze" in accepted:
-        kwargs["freeze"] = cfg.freeze
-    kwargs.update(vocab_size=vectorizer.vocab_size, num_classes=len(train.label_names or ()))
-    if "seed" in accepted:
-        kwargs.setdefault("seed", cfg.seed)  # models that seed their own initial weights
-    with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
-        torch.manual_seed(cfg.seed)
-        net = cls(**kwargs)
-    return net, vectorizer, meta
-
-
-def _check_bag_model(cfg: ClassifyConfig) -> None:
-    model = cfg.model
-    if cfg.mode not in BAG_MODES:
-        raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {cfg.mode!r}")
-    if cfg.fixed_maxlen is not None:
-        raise ValueError(
-            f"fixed_maxlen={cfg.fixed_maxlen} applies to sequence models only; {model!r} reads "
-            "bags of words (whole texts): drop fixed_maxlen or pick a sequence model"
-        )
-    if cfg.pretrained is not None:
-        raise ValueError(
-            f"pretrained word vectors need a model with an embedding layer; {model!r} "
-            "reads bags of words: use e.g. model='lstm' or 'kim-cnn', or drop pretrained"
-        )
-
-
-def _model_kwargs(cfg: ClassifyConfig, accepted: Any) -> dict[str, Any]:
-    """The model's constructor arguments from the config (``None``: the model's default)."""
-    kwargs: dict[str, Any] = {}
-    if cfg.hidden_sizes:
-        kwargs["hidden_sizes"] = tuple(cfg.hidden_sizes)
-    if cfg.nbsvm:
-        kwargs["nb_scaling"] = True
-    for name in MODEL_FIELDS:
-        if getattr(cfg, name) is not None:
-            kwargs[name] = getattr(cfg, name)
-    if cfg.kernel_sizes is not None:
-        sizes = [int(k) for k in cfg.kernel_sizes]
-        if "kernel_sizes" not in accepted and "kernel_size" in accepted:
-            if len(sizes) != 1:
-                raise ValueError(
-                    f"model {cfg.model!r} has one convolution width (kernel_size); got "
-                    f"kernel_sizes={sizes}: give a single value"
-                )
-            kwargs["kernel_size"] = sizes[0]
-        else:
-            kwargs["kernel_sizes"] = sizes
-    if cfg.num_filters is not None:
-        if "num_filters" not in accepted and "channels" in accepted:
-            layers = len(kwargs.get("kernel_sizes") or accepted["channels"].default)
-            kwargs["channels"] = [int(cfg.num_filters)] * layers
-        else:
-            kwargs["num_filters"] = cfg.num_filters
-    for key, value in (cfg.model_options or {}).items():
-        if key in kwargs and kwargs[key] != value:
-            raise ValueError(
-                f"model option {key!r} was given twice ({kwargs[key]!r} and {value!r} in "
-                "model_options / --set); give it once"
-            )
-        kwargs[key] = value
-    unknown = sorted(k for k in kwargs if k not in accepted)
-    if unknown:
-        hint = ""
-        if "maxlen" in unknown:
-            hint = (
-                "; maxlen is the number of steps embedding-dense flattens — to cut texts "
-                "for other models use truncate=N (--truncate) or fixed_maxlen=N (--fixed-maxlen)"
-            )
-        takes = ", ".join(p for p in accepted if p not in NOT_OPTIONS)
-        raise ValueError(
-            f"model {cfg.model!r} does not take {', '.join(unknown)}; it takes {takes}" + hint
-        )
-    return kwargs
-
-
-def _vectorizer(
-    cfg: ClassifyConfig, train: Any, sequence: bool, truncate: int | None
-) -> tuple[Any, dict[str, Any]]:
-    from seqlab.text import TextVectorizer
-
-    max_tokens = cfg.max_tokens
-    if max_tokens == "auto":
-        max_tokens = AUTO_MAX_TOKENS if sequence else None
-    vec_kwargs: dict[str, Any] = {
-        "max_tokens": max_tokens,
-        "min_count": cfg.min_count,
-        "ngram_range": tuple(cfg.ngram_range),
-        "output_mode": "int" if sequence else cfg.mode,
-    }
-    if cfg.stop_words is not None:
-        vec_kwargs["stop_words"] = cfg.stop_words
-    if sequence:
-        cut = cfg.fixed_maxlen if cfg.fixed_maxlen is not None else truncate
-        vec_kwargs.update(maxlen=cut, padding="pre", truncating=cfg.truncating)
-    vec_kwargs.update(cfg.vectorizer_options or {})
-    if cfg.stream:
-        from seqlab.data.streaming import fit_vocabulary
-
-        vectorizer: Any = fit_vocabulary(TextVectorizer(**vec_kwargs), train)  # + label names
-    else:
-        vectorizer = TextVectorizer(**vec_kwargs).fit(train.texts)
-    if cfg.fixed_maxlen is not None:
-        vectorizer = FixedLengthVectorizer(vectorizer)
-    return vectorizer, vec_kwargs
-
-
-def _pretrained_matrix(
-    pretrained: Any, vectorizer: Any, kwargs: dict[str, Any], *, oov: str, seed: int
-) -> tuple[np.ndarray, dict[str, Any]]:
-    try:
-        from seqlab.embeddings import build_embedding_matrix, load
-    except ImportError as exc:  # pragma: no cover - the embeddings package ships with seqlab
-        raise ValueError(f"pretrained vectors need seqlab.embeddings ({exc})") from exc
-
-    if isinstance(pretrained, str | Path):
-        path = Path(pretrained).expanduser()
-        kv = load(path)
-        source = str(path)
-    else:
-        kv, source = pretrained, type(pretrained).__name__
-    dim = int(kv.vector_size)
-    if kwargs.get("embedding_dim") not in (None, dim):
-        raise ValueError(
-            f"embedding_dim={kwargs['embedding_dim']} but the pretrained vectors are {dim}-d; "
-            "drop embedding_dim (it is read from the vectors) or use vectors of that width"
-        )
-    matrix, report = build_embedding_matrix(vectorizer.vocabulary_, kv, oov=oov, seed=seed)
-    return matrix, {"source": source, "words": len(kv), "dim": dim, **report}
-
-
-def _coverage_line(report: dict[str, Any], freeze: bool) -> str:
-    missing = ", ".join(report["missing_examples"][:8])
-    return (
-        f"pretrained vectors {report['source']} ({report['words']:,} words, {report['dim']}-d): "
-        f"{report['found']:,} of {report['total']:,} vocabulary words found "
-        f"({100 * report['coverage']:.1f}%, {report['found_lowercase']:,} lowercased); "
-        f"{'frozen' if freeze else 'fine-tuned'}" + (f"; missing e.g. {missing}" if missing else "")
-    )

@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from seqlab.training import distributed
+from seqlab.training import distributed, protocol
 from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
 from seqlab.training.optim import build_optimizers, lr_at
@@ -61,21 +61,13 @@ from seqlab.training.protocol import (
     TrainConfig,
     TrainingDiverged,
     TrainingInterrupted,
-    history_dict,
-    history_rows,
+    history_dict,  # noqa: F401 - re-exported, see __all__
+    history_rows,  # noqa: F401
 )
 from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
-__all__ = [
-    "LoopResult",
-    "Task",
-    "TrainConfig",
-    "TrainingDiverged",
-    "TrainingInterrupted",
-    "history_dict",
-    "history_rows",
-    "run",
-]
+# The protocol's names (the loop's vocabulary) import from here too.
+__all__ = [name for name in protocol.__all__ if name != "BUDGETS"] + ["run"]
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:

@@ -69,6 +69,19 @@ class Task(Protocol):
 class TrainConfig:
     """The loop's settings (the same names for every task and command).
 
+    Budget: ``epochs``, ``steps`` (optimizer steps) and ``minutes`` (training time);
+    training stops at the first one reached (give at least one). Optimizers: ``"adam"``
+    (``torch.optim.Adam``; ``SparseAdam`` for sparse-gradient layers), ``"rmsprop"``
+    (Keras's: rho 0.9, epsilon 1e-7), ``"sgd"`` (no momentum, as in Keras);
+    ``weight_decay`` is an L2 penalty added to the gradients; ``schedule``, ``warmup`` and
+    ``min_lr`` shape the learning rate (:func:`seqlab.training.optim.lr_at`).
+    Model selection: ``monitor`` (default ``"val_loss"`` with validation, else ``"loss"``;
+    a loss is better lower, any other metric higher) picks the best evaluation; with
+    ``restore_best`` training ends with that evaluation's weights; ``patience=k`` stops
+    after ``k`` evaluations without improvement (early stopping). ``threads`` sets torch's
+    thread count for the run (``"auto"``: fewer when other work runs, see
+    :func:`seqlab.training.runtime.auto_threads`).
+
     >>> TrainConfig(epochs=3).validate().fraction(step=10, epoch=1.5, seconds=0.0)
     0.5
     """

@@ -82,77 +82,75 @@ def fit(
     """Train ``model`` on ``train`` (texts vectorized by a fitted ``vectorizer``); return a Run.
 
     Validation: ``val`` when given, else a seeded stratified ``val_split`` of ``train``
-    (``val_split=0`` trains on everything, with no validation). After each epoch the history
-    gets ``loss``, ``accuracy`` (``f1_macro`` with more than two classes), the same with a
-    ``val_`` prefix, ``time_s`` (training seconds so far), ``train_time_s`` (this epoch's
-    training pass) and ``wall_time_s`` (this epoch with its validation).
+    (``val_split=0``: none). The history has a row per epoch (:mod:`seqlab.training.loop`)
+    with ``loss``, ``accuracy`` (``f1_macro`` with more than two classes), the same with a
+    ``val_`` prefix.
 
-    Budget: ``epochs``, ``max_steps`` (optimizer steps) and ``minutes`` (training time);
-    training stops at the first one reached. ``threads`` sets torch's thread count for the run
-    (``"auto"``: fewer when other work runs, see :func:`seqlab.training.runtime.auto_threads`).
+    The training settings are those of :class:`~seqlab.training.protocol.TrainConfig`, which
+    documents them: the budget ``epochs``, ``max_steps`` (its ``steps``) and ``minutes``;
+    ``optimizer``, ``lr``, ``weight_decay``, ``clip_grad_norm``; ``monitor`` (here one of
+    ``MONITORS``), ``restore_best`` and ``patience`` (in epochs); ``checkpoint_every``,
+    ``threads`` and ``seed`` (also of the split and the batch order).
 
-    Model selection: ``monitor`` (default ``"val_loss"``, lower is better; or
-    ``"val_accuracy"``; ``"loss"`` / ``"accuracy"`` without validation) picks the best epoch;
-    with ``restore_best`` the returned model has that epoch's weights. ``patience=k`` stops
-    after ``k`` epochs without improvement (early stopping).
-
-    Optimizers: ``"adam"`` (``torch.optim.Adam``; ``SparseAdam`` for sparse-gradient
-    layers), ``"rmsprop"`` (Keras's: rho 0.9, epsilon 1e-7), ``"sgd"`` (no momentum, as in
-    Keras); ``weight_decay`` is an L2 penalty added to the gradients.
-
-    With ``out``, the run folder (see :mod:`seqlab.runs`) is written there, with a checkpoint
-    after every epoch and every ``checkpoint_every`` seconds; ``resume=True`` continues from
-    that checkpoint exactly (same arguments and data; a larger budget allowed). A folder that
-    already holds a run is refused unless ``overwrite=True`` (the old run stays loadable until
-    the new one's files replace it, all at once) or ``resume=True``; a second training into
-    the same folder is refused while the first runs (see :mod:`seqlab.runfolder`).
-    ``model.prepare(X_train, y_train)`` is called once before training when it exists.
-
-    ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with ``label_names`` set
-    (:func:`~seqlab.data.streaming.fit_vocabulary` sets them): the file is then read one
-    window at a time, every epoch.
-
-    Under ``torchrun`` ``batch_size`` is the global batch: it must be a multiple of the number
-    of ranks, each of which trains on ``batch_size / W`` rows of it; ``device="auto"`` or
-    ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
+    With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
+    continues from its checkpoint exactly (same arguments and data, a larger budget
+    allowed); a folder holding a run is refused without ``overwrite=True`` or ``resume=True``
+    (:mod:`seqlab.runfolder`). ``model.prepare(X_train, y_train)`` runs once before training
+    if the model has it. ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with
+    ``label_names`` (:func:`~seqlab.data.streaming.fit_vocabulary` sets them), read a window
+    at a time. Under ``torchrun`` ``batch_size`` is the global batch (a multiple of the
+    number of ranks) and ``device="auto"`` or ``"cuda"`` is this rank's GPU.
 
     >>> import seqlab as sl
     >>> vec = sl.text.TextVectorizer(output_mode="multi_hot").fit(train.texts)  # doctest: +SKIP
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
-    >>> run.history["val_accuracy"][-1]  # doctest: +SKIP
-    0.87
     """
-    _check_args(
-        epochs=epochs,
-        batch_size=batch_size,
-        patience=patience,
-        val_split=val_split,
-        max_steps=max_steps,
-    )
+    _check_args(epochs, batch_size, patience, val_split, max_steps)
     cfg = loop.TrainConfig(
-        epochs=epochs,
-        steps=max_steps,
-        minutes=minutes,
-        optimizer=optimizer,
-        lr=lr,
-        weight_decay=weight_decay,
-        clip_grad_norm=clip_grad_norm,
-        patience=patience,
-        monitor=monitor,
-        restore_best=restore_best,
-        checkpoint_every=checkpoint_every,
-        seed=seed,
-        threads=threads,
-    )
-    cfg.validate()
+        epochs=epochs, steps=max_steps, minutes=minutes, optimizer=optimizer, lr=lr,
+        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm, patience=patience,
+        monitor=monitor, restore_best=restore_best, checkpoint_every=checkpoint_every,
+        seed=seed, threads=threads,
+    ).validate()  # fmt: skip
+    args = (model, vectorizer, train, val, val_split, cfg, device, out, batch_size, bucket)
+    task, labels, stream_val = _task(*args)
+    split = val_split if val is None else None
+    train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
+    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
+    identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
+    run = _train_into(
+        out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
+        dev=task.device, resume=resume, progress=progress, callbacks=callbacks, identity=identity,
+        clock=clock, train_config=train_config, streaming=isinstance(train, TextStream),
+        stream_val=stream_val,
+    )  # fmt: skip
+    for cb in callbacks:
+        cb.on_train_end(dict(run.metrics))
+    return run
+
+
+def _task(
+    model: nn.Module,
+    vectorizer: Any,
+    train: TextDataset | TextStream,
+    val: TextDataset | None,
+    val_split: float,
+    cfg: loop.TrainConfig,
+    device: str | torch.device,
+    out: PathLike | None,
+    batch_size: int,
+    bucket: bool,
+) -> tuple[ClassificationTask, list[str], bool]:
+    """Check the inputs, split and encode the data, move the model to its device; the
+    task, the label names and whether a stream holds out its own validation. Sets
+    ``cfg.monitor``."""
     streaming = isinstance(train, TextStream)
     input_kind, labels = _check_inputs(model, vectorizer, train, out, batch_size)
-    train_idx, val_idx, stream_val = _split(train, val, val_split, seed, labels)
+    train_idx, val_idx, stream_val = _split(train, val, val_split, cfg.seed, labels)
     has_val = val is not None or val_idx is not None or stream_val
-    cfg.monitor = _check_monitor(monitor, has_val)
+    cfg.monitor = _check_monitor(cfg.monitor, has_val)
     x_train, y_train, x_val, y_val = _encode(vectorizer, input_kind, train, val, train_idx, val_idx)
-
     dev = distributed.local_device(device)
     model.to(dev)
     if hasattr(model, "prepare") and not streaming:
@@ -160,7 +158,7 @@ def fit(
     task = ClassificationTask(
         num_classes=len(labels),
         batch_size=batch_size,
-        seed=seed,
+        seed=cfg.seed,
         device=dev,
         input_kind=input_kind,
         x_train=x_train,
@@ -172,24 +170,7 @@ def fit(
         vectorizer=vectorizer,
         stream_val_split=val_split if stream_val else 0.0,
     )
-    train_config = _train_config(
-        cfg, batch_size, bucket, val_split if val is None else None, dev, train, stream_val,
-        train_size=None if streaming else len(y_train),
-        val_size=0 if y_val is None else len(y_val),
-        meta=meta or {},
-    )  # fmt: skip
-    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
-    identity["model"] = type(model).__name__
-    identity["model_shape"] = _shape(model)
-    identity["data"] = _fingerprint(train)
-    run = _train_into(
-        out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
-        dev=dev, resume=resume, progress=progress, callbacks=callbacks, identity=identity,
-        clock=clock, train_config=train_config, streaming=streaming, stream_val=stream_val,
-    )  # fmt: skip
-    for cb in callbacks:
-        cb.on_train_end(dict(run.metrics))
-    return run
+    return task, labels, stream_val
 
 
 def _train_into(out: PathLike | None, overwrite: bool, **kw: Any) -> Run:
@@ -214,21 +195,18 @@ def _train_into(out: PathLike | None, overwrite: bool, **kw: Any) -> Run:
 
 def _train_config(
     cfg: loop.TrainConfig,
-    batch_size: int,
-    bucket: bool,
-    val_split: float | None,
-    dev: torch.device,
+    task: ClassificationTask,
     train: Any,
+    val_split: float | None,
     stream_val: bool,
-    *,
-    train_size: int | None,
-    val_size: int,
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``train`` part of config.json: the settings and sizes of the run."""
+    train_size = None if isinstance(train, TextStream) else len(task.y_train)  # type: ignore[arg-type]
+    val_size = 0 if task.y_val is None else len(task.y_val)
     out: dict[str, Any] = {
         "epochs": cfg.epochs,
-        "batch_size": batch_size,
+        "batch_size": task.batch_size,
         "optimizer": cfg.optimizer,
         "lr": cfg.lr,
         "weight_decay": cfg.weight_decay,
@@ -237,11 +215,11 @@ def _train_config(
         "monitor": cfg.monitor,
         "restore_best": cfg.restore_best,
         "seed": cfg.seed,
-        "bucket": bucket,
+        "bucket": task.bucket,
         "max_steps": cfg.steps,
         "minutes": cfg.minutes,
         "clip_grad_norm": cfg.clip_grad_norm,
-        "device": str(dev),
+        "device": str(task.device),
         "train_size": train_size,
         "val_size": val_size,
         **meta,
@@ -464,17 +442,19 @@ def _check_model_matches(model: nn.Module, vectorizer: Any, num_classes: int) ->
         )
 
 
-def _check_args(**kw: Any) -> None:
+def _check_args(
+    epochs: Any, batch_size: Any, patience: Any, val_split: Any, max_steps: Any
+) -> None:
     def positive_int(name: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
-    positive_int("epochs", kw["epochs"])
-    positive_int("batch_size", kw["batch_size"])
-    if kw["patience"] is not None:
-        positive_int("patience", kw["patience"])
-    if kw["max_steps"] is not None:
-        positive_int("max_steps", kw["max_steps"])
-    vs = kw["val_split"]
+    positive_int("epochs", epochs)
+    positive_int("batch_size", batch_size)
+    if patience is not None:
+        positive_int("patience", patience)
+    if max_steps is not None:
+        positive_int("max_steps", max_steps)
+    vs = val_split
     if vs is not None and not 0.0 <= vs < 1.0:
         raise ValueError(f"val_split must be in [0, 1), got {vs!r}; use 0 for no validation")

@@ -1,0 +1,85 @@
+"""The binary cache of parsed vector files: ``vectors.npy`` + ``words.json`` + ``meta.json``
+in a folder under ``seqlab._utils.cache_dir() / "embeddings"``, keyed by the source's path,
+size and mtime and by the load options; later loads memory-map it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from seqlab._utils import cache_dir
+from seqlab.embeddings._sources import Source
+from seqlab.embeddings.keyed import KeyedVectors
+
+_CACHE_VERSION = 1
+
+
+def cache_folder(source: Source, key: dict) -> Path:
+    """The cache folder of ``source`` loaded with the options ``key``."""
+    digest = hashlib.sha1(
+        json.dumps(
+            {**key, "source": source.fingerprint(), "v": _CACHE_VERSION}, sort_keys=True
+        ).encode()
+    ).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.inner_name).name)[:60]
+    return cache_dir() / "embeddings" / f"{stem}-{digest}"
+
+
+def cache_read(folder: Path) -> KeyedVectors | None:
+    """The cached vectors in ``folder``, memory-mapped; None when it cannot be read."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        words = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if len(words) != vectors.shape[0]:
+        return None
+    kv = KeyedVectors(words, vectors)
+    kv.meta.update(meta, from_cache=True, cache=str(folder))
+    return kv
+
+
+def cache_write(folder: Path, words: list[str], vectors: np.ndarray, meta: dict) -> None:
+    """Write the three files into a temporary folder, then rename it into place (atomic)."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    except OSError as exc:
+        warnings.warn(f"could not cache embeddings under {folder.parent}: {exc}", stacklevel=3)
+        return
+    try:
+        with open(tmp / "vectors.npy", "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(vectors), allow_pickle=False)
+        (tmp / "words.json").write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.is_dir():  # else another process cached the same file first: fine
+            warnings.warn(f"could not cache embeddings in {folder}: {exc}", stacklevel=3)
+
+
+def clear_cache() -> int:
+    """Delete every cached embedding copy; returns how many were removed.
+
+    >>> clear_cache() >= 0
+    True
+    """
+    root = cache_dir() / "embeddings"
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for child in root.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
