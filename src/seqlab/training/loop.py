@@ -67,7 +67,7 @@ from seqlab.training.protocol import (
 from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
 # The protocol's names (the loop's vocabulary) import from here too.
-__all__ = [name for name in protocol.__all__ if name != "BUDGETS"] + ["run"]
+__all__ = [name for name in protocol.__all__ if name not in ("BUDGETS", "PRECISIONS")] + ["run"]
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:
