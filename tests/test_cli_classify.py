@@ -216,3 +216,17 @@ def test_train_classifier_checks_the_run_folder_before_reading_data(tmp_path, mo
     blocker.write_text("x")
     with pytest.raises(RunFolderError, match="is not writable"):
         classify.train_classifier("snippets", out=blocker / "run", epochs=1)
+
+
+def test_cli_classify_train_precision_and_threads(trained, tmp_path):
+    table = trained[0]
+    args = ["classify", "train", "--data", str(table), "--model", "lstm", "--epochs", "1"]
+    args += ["--quiet", "--device", "cpu", "--precision", "bf16", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["train"]["precision"] == "bf16"
+    result = CliRunner().invoke(cli, args[:-2] + ["--precision", "fp16"])
+    assert result.exit_code == 2 and "'fp16' is not one of 'fp32', 'bf16'" in result.output
+    help_text = CliRunner().invoke(cli, ["classify", "train", "--help"]).output
+    assert "--threads N|AUTO" in help_text and "machine).  [default: auto]" in help_text

@@ -271,3 +271,14 @@ def test_lm_run_folder_of_the_old_format_still_loads(corpus_file, tmp_path):
     assert [r["step"] for r in old.history] == [0, 2, 4]
     assert old.history[-1]["loss"] == pytest.approx(lm.history[-1]["loss"])
     assert old.generate("the ", 20, seed=0) == lm.generate("the ", 20, seed=0)
+
+
+@pytest.mark.parametrize("recipe", ["default", "lecture"])
+def test_lm_trains_in_bf16(corpus_file, tmp_path, recipe):
+    lm = seqlab.lm.train(
+        corpus_file, steps=3, precision="bf16", recipe=recipe, out=tmp_path / recipe, **TINY
+    )
+    assert math.isfinite(lm.metrics["val"]["loss"]) and lm.train_config["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in lm.model.parameters())
+    with pytest.raises(ValueError, match="precision must be one of"):
+        seqlab.lm.train(corpus_file, steps=1, precision="fp16", **TINY)

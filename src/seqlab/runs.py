@@ -33,6 +33,7 @@ from torch import nn
 
 from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
 from seqlab.curves import curves_png
+from seqlab.data.arrays import as_model_inputs, is_encoded
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, epoch_batches, make_batch
 from seqlab.history import History
@@ -139,8 +140,13 @@ class Run:
     def input_kind(self) -> str:
         return getattr(self.model, "input_kind", "bag")
 
-    def encode(self, texts: Sequence[str]) -> Any:
-        """The model inputs for ``texts`` (what the vectorizer makes of them)."""
+    def encode(self, texts: Sequence[str] | Any) -> Any:
+        """The model inputs for ``texts`` (what the vectorizer makes of them); arrays of
+        numbers (token ids, rows of a bag matrix: :mod:`seqlab.data.arrays`) pass as they
+        are, the only input of a run trained on arrays."""
+        if self.vectorizer is None or is_encoded(texts):
+            vocab_size = (getattr(self.model, "config", None) or {}).get("vocab_size")
+            return as_model_inputs(texts, self.input_kind, vocab_size)
         return encode(self.vectorizer, texts, self.input_kind)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -161,22 +167,40 @@ class Run:
         proba = self.predict_proba(texts, batch_size=batch_size)
         return [self.labels[i] for i in proba.argmax(axis=1)]
 
-    def evaluate(self, dataset: TextDataset, batch_size: int = 256) -> dict[str, Any]:
+    def evaluate(
+        self, dataset: TextDataset | tuple[Any, Any], batch_size: int = 256
+    ) -> dict[str, Any]:
         """``loss``, ``accuracy`` (and ``f1_macro`` with more than two classes), the item count
         ``n`` and the ``confusion_matrix`` (rows: true label, columns: predicted) on
-        ``dataset``, whose labels are matched to this run's labels by name.
+        ``dataset``, whose labels are matched to this run's labels by name; or on Keras-style
+        ``(x, y)`` arrays, with ``y`` the label indices.
 
         >>> run.evaluate(sl.datasets.imdb("test"))["accuracy"]  # doctest: +SKIP
         0.912
         """
-        if not isinstance(dataset, TextDataset):
-            raise TypeError(f"dataset must be a seqlab TextDataset, got {type(dataset).__name__}")
-        if len(dataset) == 0:
+        if isinstance(dataset, tuple) and len(dataset) == 2:
+            inputs, y = dataset[0], np.asarray(dataset[1])
+            if (
+                y.ndim != 1
+                or not np.issubdtype(y.dtype, np.integer)
+                or (y.size and not 0 <= y.min() <= y.max() < len(self.labels))
+            ):
+                raise ValueError(
+                    f"y must be label indices 0..{len(self.labels) - 1} (this run's labels "
+                    f"{self.labels}), got dtype {y.dtype}, shape {y.shape}"
+                )
+        elif isinstance(dataset, TextDataset):
+            inputs, y = dataset.texts, self._labels_of(dataset)
+        else:
+            raise TypeError(
+                f"dataset must be a seqlab TextDataset or (x, y) arrays, got "
+                f"{type(dataset).__name__}"
+            )
+        if len(y) == 0:
             raise ValueError("dataset is empty; evaluate needs at least one labelled text")
-        y = self._labels_of(dataset)
-        proba = self.predict_proba(dataset.texts, batch_size=batch_size)
+        proba = self.predict_proba(inputs, batch_size=batch_size)
         out: dict[str, Any] = classification_metrics(y, proba, len(self.labels))
-        out["n"] = len(dataset)
+        out["n"] = len(y)
         out["confusion_matrix"] = confusion_matrix(y, proba.argmax(1), len(self.labels)).tolist()
         return out
 
@@ -330,11 +354,12 @@ class Run:
         with the model's name and ``folder``'s name)."""
         files = {
             "config.json": json_bytes(self.config_dict()),
-            "vocab.json": json_bytes(self.vectorizer.to_dict()),
             "model.safetensors": state_dict_to_bytes(self.model.state_dict()),
             "history.json": json_bytes(self.history),
             "metrics.json": json_bytes(self.metrics),
         }
+        if self.vectorizer is not None:
+            files["vocab.json"] = json_bytes(self.vectorizer.to_dict())
         if curves and self.history.get("loss"):
             title = self.config_dict()["model"]["name"]
             if folder is not None:
@@ -404,8 +429,9 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
             f"{path} holds a {task!r} run, not a classifier; load it with seqlab.load(path) "
             "(or the command of that task)"
         )
+    arrays = config.get("train", {}).get("inputs") == "arrays"  # no vocab.json
     for name in RUN_FILES:
-        if not (path / name).is_file():
+        if not (path / name).is_file() and not (arrays and name == "vocab.json"):
             raise FileNotFoundError(
                 f"{path / name} is missing, so {str(path)!r} is not a complete run folder "
                 f"(it needs {', '.join(RUN_FILES)}); was training interrupted? Finish it "
@@ -416,8 +442,8 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     model.load_state_dict(state)
     model.to(resolve_device(device))
     model.eval()
-    vectorizer: Any = TextVectorizer.from_dict(read_json(path / "vocab.json"))
-    if config.get("train", {}).get("fixed_maxlen"):
+    vectorizer: Any = None if arrays else TextVectorizer.from_dict(read_json(path / "vocab.json"))
+    if vectorizer is not None and config.get("train", {}).get("fixed_maxlen"):
         vectorizer = FixedLengthVectorizer(vectorizer)  # trained on padded rows: keep padding
     history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
     metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}

@@ -144,10 +144,18 @@ def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> 
             click.option(
                 "--threads",
                 type=ThreadsType(),
-                default=None,
+                default="auto",
+                show_default=True,
                 help="Torch CPU threads for the run, or 'auto': torch's count less the cores "
-                "other work is using when training starts (on a shared machine) "
-                "[default: torch's].",
+                "other work is using when training starts (on a shared machine).",
+            ),
+            click.option(
+                "--precision",
+                type=click.Choice(["fp32", "bf16"]),
+                default="fp32",
+                show_default=True,
+                help="bf16: forward passes in bfloat16 under autocast (float32 weights); fast "
+                "on GPUs and CPUs with bfloat16 instructions, slower on others.",
             ),
             click.option(
                 "--resume", is_flag=True, help="Continue the run in --out from its checkpoint."
@@ -199,6 +207,7 @@ def budget(opts: dict[str, Any], *, steps_name: str = "max_steps") -> dict[str, 
         "minutes": opts.pop("minutes"),
         "device": opts.pop("device"),
         "threads": opts.pop("threads"),
+        "precision": opts.pop("precision"),
         "resume": opts.pop("resume"),
         "overwrite": opts.pop("overwrite"),
         "checkpoint_every": opts.pop("checkpoint_every"),

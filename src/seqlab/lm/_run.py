@@ -53,6 +53,7 @@ _LOOP_SETTINGS = (
     "checkpoint_every",
     "seed",
     "threads",
+    "precision",
 )
 
 

@@ -69,6 +69,7 @@ RESUMABLE_FIELDS = (
     "eval_tokens",
     "checkpoint_every",
     "threads",
+    "precision",  # a resumed run may change it
     "progress",
     "stream",  # a streamed run takes the same batches as one read into memory
     "stream_block",
@@ -121,7 +122,8 @@ class LMConfig:
     eval_seconds: float = 30.0  # training seconds between evaluations
     eval_tokens: int | None = 20_000  # predictions per periodic evaluation (None: all)
     checkpoint_every: float = 60.0  # seconds between checkpoints (and at every epoch end)
-    threads: int | str | None = None  # torch threads ("auto": fewer when busy; None: torch's)
+    threads: int | str | None = "auto"  # torch threads ("auto": fewer when busy; None: torch's)
+    precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
     # default recipe: read the corpus file as streams instead of into memory (same batches)

@@ -273,8 +273,11 @@ def disabled() -> Iterator[None]:
 
 def usable(x: torch.Tensor, hidden_size: int, *weights: torch.Tensor) -> bool:
     """Whether :func:`lstm` applies and pays off: CPU float32 tensors, ``hidden_size`` at
-    most :data:`MAX_HIDDEN`, the kernel loads, and not inside :func:`disabled`."""
+    most :data:`MAX_HIDDEN`, the kernel loads, not inside :func:`disabled`, and no CPU
+    autocast (``precision="bf16"``: the kernel computes in float32 only, so nn.LSTM runs)."""
     if hidden_size > MAX_HIDDEN or getattr(_off, "on", False):
+        return False
+    if torch.is_autocast_enabled("cpu"):
         return False
     tensors = (x, *weights)
     if any(t.device.type != "cpu" or t.dtype != torch.float32 for t in tensors):

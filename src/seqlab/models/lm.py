@@ -145,7 +145,12 @@ class RecurrentLanguageModel(nn.Module):
     def forward(
         self, tokens: torch.Tensor, state: State | None = None
     ) -> tuple[torch.Tensor, State]:
-        """``tokens`` (B, T) int64 -> ``(logits (B, T, vocab_size), state)``."""
+        """``tokens`` (B, T) int64 -> ``(logits (B, T, vocab_size), state)``; in float32 under
+        CPU autocast (``precision="bf16"``: oneDNN has no bfloat16 RNN on CPUs without
+        bfloat16 instructions)."""
+        if tokens.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return self.forward(tokens, state)
         if tokens.dim() != 2:
             raise ValueError(
                 f"tokens must be a (batch, time) tensor, got shape {tuple(tokens.shape)}"

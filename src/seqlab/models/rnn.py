@@ -150,7 +150,12 @@ class RecurrentClassifier(SequenceClassifier):
         :meth:`SequenceClassifier.forward_checked`. An LSTM on the CPU with a trainable or
         frozen embedding table smaller than the batch takes a shortcut with the same result:
         the first layer's input product is applied to the table, ``(E W_ih^T + b)[tokens]``,
-        instead of to every looked-up vector, ``E[tokens] W_ih^T + b``."""
+        instead of to every looked-up vector, ``E[tokens] W_ih^T + b``. Under CPU autocast
+        (``precision="bf16"``) the network runs in float32: oneDNN has no bfloat16 RNN on
+        CPUs without bfloat16 instructions, and the kernel is float32."""
+        if data.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return self.forward_checked(data, lengths)
         table = self.embedding.weight if self.embedding is not None else None
         if (
             table is None  # numeric input

@@ -59,6 +59,7 @@ _FIT_SETTINGS = (
     "clip_grad_norm",
     "checkpoint_every",
     "threads",
+    "precision",
 )
 
 
@@ -123,7 +124,8 @@ class ClassifyConfig:
     monitor: str | None = None
     seed: int = 0
     device: str = "auto"
-    threads: int | str | None = None  # torch threads for the run ("auto": fewer when busy)
+    threads: int | str | None = "auto"  # torch threads ("auto": fewer when busy; None: torch's)
+    precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
     # run folder
     out: str | Path | None = None
     resume: bool = False
@@ -231,7 +233,7 @@ def train_classifier(
     ``seed``.
 
     Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
-    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``.
+    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``.
 
     ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
     :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).

@@ -79,8 +79,10 @@ class TrainConfig:
     a loss is better lower, any other metric higher) picks the best evaluation; with
     ``restore_best`` training ends with that evaluation's weights; ``patience=k`` stops
     after ``k`` evaluations without improvement (early stopping). ``threads`` sets torch's
-    thread count for the run (``"auto"``: fewer when other work runs, see
-    :func:`seqlab.training.runtime.auto_threads`).
+    thread count for the run (``"auto"``, the default: torch's count less the cores other
+    work is using when training starts, see :func:`seqlab.training.runtime.auto_threads`;
+    ``None``: leave it as it is). ``precision="bf16"`` runs the forward passes in bfloat16
+    under autocast (float32 weights and optimizer; ``PRECISIONS``).
 
     >>> TrainConfig(epochs=3).validate().fraction(step=10, epoch=1.5, seconds=0.0)
     0.5
@@ -109,7 +111,7 @@ class TrainConfig:
     checkpoint_every: float = 60.0  # seconds between checkpoints (and every epoch end)
     seed: int = 0
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 under autocast (PRECISIONS)
-    threads: int | str | None = None  # torch threads for this run ("auto": fewer when the
+    threads: int | str | None = "auto"  # torch threads for this run ("auto": fewer when the
     # machine is busy, see seqlab.training.runtime.auto_threads; None: leave as is)
 
     def validate(self) -> TrainConfig:

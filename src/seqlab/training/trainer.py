@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from seqlab._utils import PathLike
+from seqlab.data.arrays import ArrayDataset, from_arrays
 from seqlab.data.base import TextDataset
 from seqlab.data.batching import encode, stratified_split
 from seqlab.data.streaming import TextStream
@@ -51,10 +52,10 @@ _RESUME_KEYS = (
 def fit(
     model: nn.Module,
     vectorizer: Any,
-    train: TextDataset | TextStream,
+    train: TextDataset | TextStream | tuple[Any, Any],
     *,
     val_split: float = 0.2,
-    val: TextDataset | None = None,
+    val: TextDataset | tuple[Any, Any] | None = None,
     epochs: int = 10,
     batch_size: int = 32,
     optimizer: str = "adam",
@@ -74,12 +75,18 @@ def fit(
     minutes: float | None = None,
     clip_grad_norm: float | None = None,
     checkpoint_every: float = 60.0,
-    threads: int | None = None,
+    threads: int | str | None = "auto",
+    precision: str = "fp32",
     callbacks: Sequence[Callback] = (),
     meta: dict[str, Any] | None = None,
     clock: Any = time.perf_counter,
 ) -> Run:
     """Train ``model`` on ``train`` (texts vectorized by a fitted ``vectorizer``); return a Run.
+
+    ``train`` (and ``val``) may instead be Keras-style arrays ``(x, y)`` with
+    ``vectorizer=None``: token ids for a sequence model (a padded int array such as
+    ``pad_sequences`` gives, or lists of ids; 0 is padding), a dense or sparse matrix for a
+    bag model, and integer labels (:mod:`seqlab.data.arrays`).
 
     Validation: ``val`` when given, else a seeded stratified ``val_split`` of ``train``
     (``val_split=0``: none). The history has a row per epoch (:mod:`seqlab.training.loop`)
@@ -90,7 +97,9 @@ def fit(
     documents them: the budget ``epochs``, ``max_steps`` (its ``steps``) and ``minutes``;
     ``optimizer``, ``lr``, ``weight_decay``, ``clip_grad_norm``; ``monitor`` (here one of
     ``MONITORS``), ``restore_best`` and ``patience`` (in epochs); ``checkpoint_every``,
-    ``threads`` and ``seed`` (also of the split and the batch order).
+    ``threads`` (default ``"auto"``: torch's count, fewer when other work is running),
+    ``precision`` (``"bf16"``: forward passes in bfloat16) and ``seed`` (also of the split
+    and the batch order).
 
     With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
     continues from its checkpoint exactly (same arguments and data, a larger budget
@@ -107,11 +116,12 @@ def fit(
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
     _check_args(epochs, batch_size, patience, val_split, max_steps)
+    train, val = _arrays(model, vectorizer, train, val)
     cfg = loop.TrainConfig(
         epochs=epochs, steps=max_steps, minutes=minutes, optimizer=optimizer, lr=lr,
         weight_decay=weight_decay, clip_grad_norm=clip_grad_norm, patience=patience,
         monitor=monitor, restore_best=restore_best, checkpoint_every=checkpoint_every,
-        seed=seed, threads=threads,
+        seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
     args = (model, vectorizer, train, val, val_split, cfg, device, out, batch_size, bucket)
     task, labels, stream_val = _task(*args)
@@ -128,6 +138,44 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _arrays(model: nn.Module, vectorizer: Any, train: Any, val: Any) -> tuple[Any, Any]:
+    """Keras-style ``(x, y)`` arrays as :class:`~seqlab.data.arrays.ArrayDataset`s."""
+    if not isinstance(train, tuple):
+        if isinstance(val, tuple):
+            raise TypeError(
+                "val is (x, y) arrays but train is not; give both as arrays or both as datasets"
+            )
+        return train, val
+    if len(train) != 2:
+        raise ValueError(f"train as arrays is a pair (x, y), got a tuple of {len(train)}")
+    if vectorizer is not None:
+        raise ValueError(
+            "train is (x, y) arrays, already numbers, so there is nothing to vectorize: pass "
+            "vectorizer=None"
+        )
+    kind = getattr(model, "input_kind", None)
+    vocab_size = (getattr(model, "config", None) or {}).get("vocab_size")
+    if kind not in ("bag", "sequence"):
+        raise TypeError(
+            f"{type(model).__name__} has input_kind={kind!r}; arrays train a seqlab classifier "
+            "(input_kind 'bag' or 'sequence')"
+        )
+    kw: dict[str, Any] = {"input_kind": kind, "vocab_size": vocab_size}
+    out = from_arrays(*train, **kw)
+    if isinstance(val, tuple):
+        if len(val) != 2:
+            raise ValueError(f"val as arrays is a pair (x, y), got a tuple of {len(val)}")
+        val = from_arrays(*val, **kw, label_names=out.label_names, name="val")
+        if int(val.labels.max(initial=0)) >= len(out.label_names):
+            raise ValueError(
+                f"val has label {int(val.labels.max())} but train's labels are 0.."
+                f"{len(out.label_names) - 1}; give val labels that train has"
+            )
+    elif val is not None:
+        raise TypeError("train is (x, y) arrays: give val as (x, y) arrays too")
+    return out, val
 
 
 def _task(
@@ -220,10 +268,13 @@ def _train_config(
         "minutes": cfg.minutes,
         "clip_grad_norm": cfg.clip_grad_norm,
         "device": str(task.device),
+        "precision": cfg.precision,
         "train_size": train_size,
         "val_size": val_size,
         **meta,
     }
+    if isinstance(train, ArrayDataset):
+        out["inputs"] = "arrays"  # no vocabulary: the run reads ids / rows of numbers
     if isinstance(train, TextStream):
         out["val_size"] = None if stream_val else val_size
         out["stream"] = {"path": str(train.path), "format": train.format, "window": train.window}
@@ -295,7 +346,7 @@ def _check_inputs(
             "the class attribute input_kind = 'bag' or 'sequence'"
         )
     labels = [str(x) for x in train.label_names]
-    _check_model_matches(model, vectorizer, len(labels))
+    _check_model_matches(model, vectorizer, len(labels), isinstance(train, ArrayDataset))
     if out is not None:
         Run(model, vectorizer, labels).config_dict()  # fail now, not after training
     return input_kind, labels
@@ -351,13 +402,18 @@ def _encode(
     x_train = y_train = x_val = y_val = None
     if not isinstance(train, TextStream):
         assert train_idx is not None
-        all_inputs = encode(vectorizer, train.texts, input_kind)
+        if isinstance(train, ArrayDataset):
+            all_inputs = train.inputs
+        else:
+            all_inputs = encode(vectorizer, train.texts, input_kind)
         x_train, y_train = take(all_inputs, train_idx), train.labels[train_idx]
         if len(np.unique(y_train)) < 2:
             raise ValueError("after the validation split the training part has a single class")
         if val_idx is not None:
             x_val, y_val = take(all_inputs, val_idx), train.labels[val_idx]
-    if val is not None:
+    if isinstance(val, ArrayDataset):
+        x_val, y_val = val.inputs, val.labels
+    elif val is not None:
         x_val, y_val = encode(vectorizer, val.texts, input_kind), val.labels
     return x_train, y_train, x_val, y_val
 
@@ -365,6 +421,8 @@ def _encode(
 def _fingerprint(train: TextDataset | TextStream) -> str:
     """What identifies the training data for a resume: a hash of the texts and labels (of a
     stream: its path and size)."""
+    if isinstance(train, ArrayDataset):
+        return train.fingerprint()
     if isinstance(train, TextStream):
         path = Path(train.path)
         return f"stream {path.resolve()} ({path.stat().st_size} bytes)"
@@ -400,10 +458,11 @@ def _check_stream(stream: TextStream, model: nn.Module) -> None:
 
 
 def _check_dataset(ds: Any, name: str, need_two_classes: bool = True) -> None:
-    if not isinstance(ds, TextDataset):
+    if not isinstance(ds, TextDataset | ArrayDataset):
         raise TypeError(
-            f"{name} must be a seqlab TextDataset (texts + labels), got {type(ds).__name__}; "
-            "build one with seqlab.data.base.TextDataset(texts, labels, label_names)"
+            f"{name} must be a seqlab TextDataset (texts + labels) or (x, y) arrays, got "
+            f"{type(ds).__name__}; build one with seqlab.data.base.TextDataset(texts, labels, "
+            "label_names)"
         )
     if len(ds) == 0:
         raise ValueError(f"{name} is empty; a classifier needs at least two labelled texts")
@@ -421,8 +480,22 @@ def _check_dataset(ds: Any, name: str, need_two_classes: bool = True) -> None:
         )
 
 
-def _check_model_matches(model: nn.Module, vectorizer: Any, num_classes: int) -> None:
+def _check_model_matches(
+    model: nn.Module, vectorizer: Any, num_classes: int, arrays: bool = False
+) -> None:
     config = getattr(model, "config", {}) or {}
+    if "num_classes" in config and config["num_classes"] != num_classes:
+        raise ValueError(
+            f"the model has num_classes={config['num_classes']} but the data has "
+            f"{num_classes} label names; build the model with num_classes={num_classes}"
+        )
+    if arrays:
+        return  # the ids were checked against the model's vocab_size (data.arrays)
+    if vectorizer is None:
+        raise ValueError(
+            "vectorizer is None but train holds texts; fit a vectorizer on them "
+            "(TextVectorizer().fit(train.texts)), or pass (x, y) arrays of numbers"
+        )
     try:
         vocab_size = vectorizer.vocab_size
     except Exception as exc:  # e.g. the vectorizer's own "not fitted" error
@@ -434,11 +507,6 @@ def _check_model_matches(model: nn.Module, vectorizer: Any, num_classes: int) ->
         raise ValueError(
             f"the model has vocab_size={config['vocab_size']} but the vectorizer has "
             f"vocab_size={vocab_size}; build the model with vocab_size=vectorizer.vocab_size"
-        )
-    if "num_classes" in config and config["num_classes"] != num_classes:
-        raise ValueError(
-            f"the model has num_classes={config['num_classes']} but the data has "
-            f"{num_classes} label names; build the model with num_classes={num_classes}"
         )
 
 
