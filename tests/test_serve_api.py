@@ -402,14 +402,19 @@ def test_serve_cli_starts_uvicorn_on_loopback(serve_runs, monkeypatch):
     import uvicorn
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen.update(config=self.config))
     args = ["serve", f"reviews={serve_runs['bow']}", str(serve_runs["nz"]), "--no-batch",
-            "--max-length", "100", "--port", "8123"]  # fmt: skip
+            "--max-length", "100", "--port", "8123", "--read-timeout", "2.5",
+            "--max-connections", "50", "--max-queue", "7"]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
-    assert sorted(seen["app"].state.models) == ["nz", "reviews"]
-    assert seen["app"].state.limits.max_length == 100 and seen["app"].state.batch is False
+    config = seen["config"]
+    assert config.host == "127.0.0.1" and config.port == 8123
+    assert config.limit_concurrency == 50 and config.http.read_timeout_s == 2.5
+    app = config.app
+    assert sorted(app.state.models) == ["nz", "reviews"]
+    assert app.state.limits.max_length == 100 and app.state.batch is False
+    assert app.state.limits.max_queue == 7 and app.state.limits.read_timeout_s == 2.5
     assert "http://127.0.0.1:8123/" in result.output
 
 
