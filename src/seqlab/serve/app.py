@@ -38,6 +38,7 @@ from seqlab.serve.limits import Limits
 from seqlab.serve.middleware import LOOPBACK_HOSTS, BodyGuard, HostCheck
 from seqlab.serve.registry import ServedModel, load_models
 from seqlab.serve.routes import classify, generate, site, vectors
+from seqlab.serve.schemas import ERROR_RESPONSES
 from seqlab.serve.work import ModelQueue, make_cancellable
 
 __all__ = ["ApiError", "Limits", "ServedModel", "create_app", "load_models"]
@@ -85,6 +86,7 @@ may give (``"*"``: any; loopback names by default, so a test client needs
         title="seqlab serve",
         version=_version(),
         summary="Classify texts, generate text and explore word vectors with trained runs.",
+        responses=ERROR_RESPONSES,
     )
     app.state.models = models
     app.state.limits = limits
