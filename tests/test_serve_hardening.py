@@ -196,8 +196,12 @@ ODD_BODIES = [
     ("/v1/project", b'{"words": ["the", "\\ud800"]}', "words[1]", "lone surrogate"),
     ("/v1/classify", b"[" * 100_000 + b"]" * 100_000, "body", "100000 deep"),
     ("/v1/generate", b'{"prompt": "a", "seed": ' + b"9" * 5000 + b"}", "seed", "5000 char"),
-    ("/v1/generate", b'{"prompt": "a", "temperature": 0.' + b"1" * 5000 + b"}", "temperature",
-     "5002 char"),  # fmt: skip
+    (
+        "/v1/generate",
+        b'{"prompt": "a", "temperature": 0.' + b"1" * 5000 + b"}",
+        "temperature",
+        "5002 char",
+    ),  # fmt: skip
 ]
 
 

@@ -58,18 +58,18 @@ def create_app(
 ) -> FastAPI:
     """A FastAPI app serving the models at ``paths`` (see :func:`load_models`).
 
-    ``batch=True`` gathers concurrent classify requests for one model into one forward pass
-    (:class:`seqlab.serve.batching.MicroBatcher`: up to ``max_batch`` texts; under concurrent
-    load a batch waits up to ``batch_wait_ms`` for more); ``batch=False`` runs each request on
-    its own, in parallel threads. ``allowed_hosts``: the names a request's ``Host`` header
-may give (``"*"``: any; loopback names by default, so a test client needs
-``base_url="http://localhost"``). ``clock``: the time source of request deadlines. Run it with
-    ``uvicorn.run(app, host="127.0.0.1", port=8000)`` or ``seqlab serve``.
+        ``batch=True`` gathers concurrent classify requests for one model into one forward pass
+        (:class:`seqlab.serve.batching.MicroBatcher`: up to ``max_batch`` texts; under concurrent
+        load a batch waits up to ``batch_wait_ms`` for more); ``batch=False`` runs each request on
+        its own, in parallel threads. ``allowed_hosts``: the names a request's ``Host`` header
+    may give (``"*"``: any; loopback names by default, so a test client needs
+    ``base_url="http://localhost"``). ``clock``: the time source of request deadlines. Run it with
+        ``uvicorn.run(app, host="127.0.0.1", port=8000)`` or ``seqlab serve``.
 
-    >>> from fastapi.testclient import TestClient  # doctest: +SKIP
-    >>> app = create_app(["runs/demo/lstm"])  # doctest: +SKIP
-    >>> client = TestClient(app, base_url="http://localhost")  # doctest: +SKIP
-    >>> client.post("/v1/classify", json={"texts": ["a wonderful film"]}).json()  # doctest: +SKIP
+        >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+        >>> app = create_app(["runs/demo/lstm"])  # doctest: +SKIP
+        >>> client = TestClient(app, base_url="http://localhost")  # doctest: +SKIP
+        >>> client.post("/v1/classify", json={"texts": ["a wonderful film"]}).json()  # doctest: +SKIP
     """
     limits = limits or Limits()
     models = load_models(paths, device=device, embeddings_limit=embeddings_limit)

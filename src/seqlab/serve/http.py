@@ -54,7 +54,7 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if self.cycle is not None and not self.cycle.response_complete:
-            who = "%s:%d" % self.client if self.client else "a client"
+            who = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
             what = f"{type(exc).__name__}: {exc}" if exc is not None else "closed by the client"
             path = self.scope.get("path", "?") if self.scope else "?"
             log.warning("connection from %s lost during %s (%s)", who, path, what)

@@ -9,6 +9,7 @@ from seqlab.serve.errors import ApiError, short
 
 __all__ = ["Limits", "check_chars", "check_word"]
 
+
 @dataclass(frozen=True)
 class Limits:
     """What one request may ask for; every limit is enforced with a clear 4xx error.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -91,9 +91,11 @@ def _check_request(body: ClassifyRequest, served: ServedModel, limits: Limits) -
         # Occlusion costs one forward pass per token: bound it per request, up front.
         count = sum(_token_count(served.obj, t) for t in texts)
         if count > limits.max_explain_tokens:
-            cheaper = " or method='grad_x_input'," if "grad_x_input" in served.info[
-                "explain_methods"
-            ] else ""
+            cheaper = (
+                " or method='grad_x_input',"
+                if "grad_x_input" in served.info["explain_methods"]
+                else ""
+            )
             raise ApiError(
                 422,
                 f"explaining these texts by occlusion means {count} tokens, more than "

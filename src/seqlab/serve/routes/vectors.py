@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from seqlab.serve.errors import ApiError
 from seqlab.serve.limits import Limits, check_word
-from seqlab.serve.work import Clock, Deadline, until
 from seqlab.serve.registry import ServedModel, pick
 from seqlab.serve.schemas import ProjectRequest
+from seqlab.serve.work import Clock, Deadline, until
 
 __all__ = ["add_routes"]
 
