@@ -9,6 +9,7 @@ seqlab serve runs/demo --host 0.0.0.0 --allowed-host lab.example.org   # from ot
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import click
 
@@ -37,6 +38,30 @@ def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
     return out
 
 
+# The per-request and per-connection limits: (flag, default, help), in --help order.
+_LIMITS = [
+    ("--max-text-chars", 5_000, "Characters per text or prompt."),
+    ("--max-texts", 64, "Texts per classify request."),
+    ("--max-length", 2_000, "Tokens per generation."),
+    ("--max-body-bytes", 1_000_000, "Request body size (413)."),
+    ("--timeout", 30.0, "Seconds of work per request: 504 past it, and the work stops there."),
+    (
+        "--max-explain-tokens",
+        2_000,
+        "Tokens explained by occlusion per request (one forward pass each; 422 past it).",
+    ),
+    ("--max-queue", 64, "Requests waiting or running per model; past it 503 with Retry-After."),
+    ("--read-timeout", 10.0, "Seconds to receive a request's headers, and its body (408)."),
+    ("--max-connections", 1000, "Open connections and running requests at once (503 past it)."),
+]
+
+
+def _limit_options(command: Callable[..., None]) -> Callable[..., None]:
+    for flag, default, text in reversed(_LIMITS):
+        command = click.option(flag, default=default, show_default=True, help=text)(command)
+    return command
+
+
 @click.command("serve")
 @click.argument("runs", nargs=-1, required=True)
 @click.option(
@@ -46,44 +71,7 @@ def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
     help="Address to bind; the default is reachable from this machine only.",
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option(
-    "--max-text-chars", default=5_000, show_default=True, help="Characters per text or prompt."
-)
-@click.option("--max-texts", default=64, show_default=True, help="Texts per classify request.")
-@click.option("--max-length", default=2_000, show_default=True, help="Tokens per generation.")
-@click.option(
-    "--max-body-bytes", default=1_000_000, show_default=True, help="Request body size (413)."
-)
-@click.option(
-    "--timeout",
-    default=30.0,
-    show_default=True,
-    help="Seconds of work per request: 504 past it, and the work stops there.",
-)
-@click.option(
-    "--max-explain-tokens",
-    default=2_000,
-    show_default=True,
-    help="Tokens explained by occlusion per request (one forward pass each; 422 past it).",
-)
-@click.option(
-    "--max-queue",
-    default=64,
-    show_default=True,
-    help="Requests waiting or running per model; past it 503 with Retry-After.",
-)
-@click.option(
-    "--read-timeout",
-    default=10.0,
-    show_default=True,
-    help="Seconds to receive a request's headers, and its body (408 past it).",
-)
-@click.option(
-    "--max-connections",
-    default=1000,
-    show_default=True,
-    help="Open connections and running requests at once (503 past it).",
-)
+@_limit_options
 @click.option(
     "--allowed-host",
     "allowed_hosts",
