@@ -19,12 +19,22 @@ Reported per (model, clients, batching): completed requests, errors, requests/s,
 p50 / p99 / mean (ms), and the mean batch size the server formed (from ``/v1/models``).
 Results go to ``benchmarks/results/serve.json`` (``serve.quick.json`` with ``--quick``),
 written atomically.
+
+``--mixed``: one server (batching on) per model, ``--clients`` light clients (default 32;
+one text, ``"explain": false``) measured first alone, then while ``--heavy-clients``
+(default 4) send the largest explain requests the server accepts (texts of
+``max_text_chars`` characters, as many as ``max_explain_tokens`` allows) back to back.
+Reported: the light requests' p50 / p99 in both phases and their ratio (goal: p99 under
+load within 3x of unloaded), the heavy requests' status counts, and the server's RSS at the
+start, at its peak and ``--settle`` seconds after the run (``rss_returned``: within 10 % +
+20 MB of the start). Results: ``serve.mixed.json`` (``serve.mixed.quick.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -32,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -203,6 +214,150 @@ async def load(
     }
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MB (Linux /proc), or None elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def heavy_body(model: str, texts: list[str], limits: dict[str, Any]) -> bytes:
+    """The largest explain request the server accepts: texts of ``max_text_chars``
+    characters, as many as ``max_explain_tokens`` allows (counting words as tokens)."""
+    long_text = ""
+    for t in itertools.cycle(texts):
+        if len(long_text) + len(t) + 1 > limits["max_text_chars"]:
+            break
+        long_text += t + " "
+    words = max(1, len(long_text.split()))
+    count = max(1, min(limits["max_texts"], limits["max_explain_tokens"] // words))
+    body = {"model": model, "texts": [long_text] * count, "explain": True}
+    return json.dumps(body).encode()
+
+
+async def heavy_client(port: int, body: bytes, stop: asyncio.Event, statuses: Counter) -> None:
+    conn = await Connection.open(port)
+    try:
+        while not stop.is_set():
+            try:
+                status, _ = await conn.post("/v1/classify", body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                statuses["reset"] += 1
+                conn.close()
+                conn = await Connection.open(port)
+                continue
+            statuses[str(status)] += 1
+            if status == 503:
+                await asyncio.sleep(1.0)  # as Retry-After asks
+    finally:
+        conn.close()
+
+
+async def mixed_phase(
+    port: int, model: str, texts: list[str], args: argparse.Namespace, body: bytes | None
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Light load alone (``body=None``) or with heavy clients sending ``body``."""
+    stop, statuses = asyncio.Event(), Counter()
+    heavy = []
+    if body is not None:
+        heavy = [
+            asyncio.create_task(heavy_client(port, body, stop, statuses))
+            for _ in range(args.heavy_clients)
+        ]
+        await asyncio.sleep(min(1.0, args.seconds))  # the heavy requests are under way
+    light = await load(port, model, texts, args.clients[0], args.seconds, args.max_requests)
+    stop.set()
+    await asyncio.gather(*heavy)
+    return light, dict(statuses)
+
+
+async def watch_rss(pid: int, work: Any) -> tuple[Any, float]:
+    """Await ``work`` while sampling the RSS of ``pid``; returns its result and the peak."""
+    samples = [0.0]
+
+    async def watch() -> None:
+        while True:
+            samples.append(rss_mb(pid) or 0.0)
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await work, max(samples)
+    finally:
+        watcher.cancel()
+
+
+def run_mixed(runs: list[Path], texts: list[str], args: argparse.Namespace) -> list[dict]:
+    results = []
+    for run in runs:
+        port = free_port()
+        url = f"http://{HOST}:{port}"
+        proc = start_server([run], True, port)
+        try:
+            limits = wait_ready(url, proc)["limits"]
+            asyncio.run(load(port, run.name, texts, 2, 0.2, 50))  # warm-up, not counted
+            rss_start = rss_mb(proc.pid)
+            alone, _ = asyncio.run(mixed_phase(port, run.name, texts, args, None))
+            body = heavy_body(run.name, texts, limits)
+            loaded = mixed_phase(port, run.name, texts, args, body)
+            (busy, heavy_statuses), peak = asyncio.run(watch_rss(proc.pid, loaded))
+            time.sleep(args.settle)
+            rss_end = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        ratio = (
+            round(busy["p99_ms"] / alone["p99_ms"], 2)
+            if busy["p99_ms"] and alone["p99_ms"]
+            else None
+        )
+        r = {
+            "model": run.name,
+            "light_clients": args.clients[0],
+            "heavy_clients": args.heavy_clients,
+            "heavy_request": {"texts": len(json.loads(body)["texts"]), "bytes": len(body)},
+            "light_alone": alone,
+            "light_with_heavy": busy,
+            "p99_ratio": ratio,
+            "p99_within_3x": ratio is not None and ratio <= 3.0,
+            "heavy_statuses": heavy_statuses,
+            "rss_mb": {"start": rss_start, "peak": max(peak, rss_start or 0.0), "end": rss_end},
+            "rss_returned": None
+            if rss_start is None or rss_end is None
+            else rss_end <= rss_start * 1.1 + 20,
+        }
+        results.append(r)
+        print(
+            f"{run.name:>6} light p50/p99 alone {alone['p50_ms']}/{alone['p99_ms']} ms, with "
+            f"{args.heavy_clients} heavy {busy['p50_ms']}/{busy['p99_ms']} ms (x{ratio}); "
+            f"heavy {heavy_statuses}; RSS {r['rss_mb']} returned={r['rss_returned']}",
+            flush=True,
+        )
+    return results
+
+
+def mixed_report(results: list[dict], args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "benchmark": "serve-mixed",
+        "quick": bool(args.quick),
+        "date": (machine := environment(cpus=os.cpu_count()))["date"],
+        "what": "light POST /v1/classify (one text, explain=false) from --clients clients, "
+        "alone and while --heavy-clients send the largest explain requests accepted",
+        "seconds_per_phase": args.seconds,
+        "goal": "light p99 with heavy clients within 3x of light p99 alone; RSS returns",
+        "machine": machine,
+        "versions": versions(),
+        "results": results,
+    }
+
+
 def versions() -> dict[str, str]:
     out = {}
     for name in ("seqlab", "torch", "fastapi", "uvicorn"):
@@ -225,10 +380,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="measured seconds per setting [10; quick: 3]")
     parser.add_argument("--max-requests", type=int, default=200_000, help="cap per setting")
     parser.add_argument("--out", type=Path, help="result file [results/serve.json]")
+    parser.add_argument(
+        "--mixed", action="store_true", help="light clients alone, then with heavy explain clients"
+    )
+    parser.add_argument("--heavy-clients", type=int, default=4, help="with --mixed [4]")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="with --mixed: seconds before the last RSS [5]"
+    )
     args = parser.parse_args()
-    clients = args.clients or ([8] if args.quick else [1, 8, 32])
+    clients = args.clients or ([32] if args.mixed else [8] if args.quick else [1, 8, 32])
     seconds = args.seconds or (3.0 if args.quick else 10.0)
-    out = args.out or RESULTS / ("serve.quick.json" if args.quick else "serve.json")
+    args.clients, args.seconds = clients, seconds
+    name = "serve.mixed" if args.mixed else "serve"
+    out = args.out or RESULTS / (f"{name}.quick.json" if args.quick else f"{name}.json")
     if any(c < 1 for c in clients) or seconds <= 0:
         parser.error("--clients must be >= 1 and --seconds > 0")
 
@@ -241,6 +405,10 @@ def main() -> int:
         else:
             print("training the benchmark's classifiers (not timed) ...", flush=True)
             runs, texts = train_runs(Path(tmp), args.quick)
+        if args.mixed:
+            write_json(out, mixed_report(run_mixed(runs, texts, args), args))
+            print(f"wrote {out}")
+            return 0
         names = [r.name for r in runs]
         results = []
         for batch in (False, True):

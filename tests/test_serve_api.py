@@ -23,6 +23,8 @@ import seqlab  # noqa: E402
 from seqlab.cli.main import cli  # noqa: E402
 from seqlab.serve import Limits, MicroBatcher, create_app, load_models  # noqa: E402
 
+LOCAL = "http://localhost"  # the server refuses other Host names (DNS rebinding)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _private_cache(tmp_path_factory):
@@ -43,7 +45,7 @@ def app(serve_runs):
 
 @pytest.fixture(scope="module")
 def client(app):
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url=LOCAL, raise_server_exceptions=False) as c:
         yield c
 
 
@@ -278,7 +280,7 @@ def test_serve_malformed_json_is_422(client):
 
 def test_serve_body_over_the_limit_is_413(serve_runs):
     app = create_app([serve_runs["bow"]], limits=Limits(max_body_bytes=2_000))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         response = c.post("/v1/classify", json={"texts": ["word " * 1_000]})
         assert response.status_code == 413
         assert "max_body_bytes=2000" in response.json()["error"]
@@ -293,7 +295,7 @@ def test_serve_body_over_the_limit_is_413(serve_runs):
 
 def test_serve_slow_requests_time_out(serve_runs):
     app = create_app([serve_runs["lstm"], serve_runs["nz"]], limits=Limits(timeout_s=1e-6))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         response = c.post("/v1/classify", json={"texts": ["a long enough review " * 20]})
         assert response.status_code == 504
         assert "timeout_s" in response.json()["error"] and "--timeout" in response.json()["error"]
@@ -326,7 +328,7 @@ def test_serve_stays_up_after_a_failing_request(app, client):
 def test_serve_batching_gives_the_probabilities_of_unbatched_runs(app, client, serve_runs):
     texts = [f"review number {i}: {'good ' * (i % 4)}{'bad ' * (i % 3)}film" for i in range(24)]
     unbatched = create_app([serve_runs["lstm"]], batch=False)
-    with TestClient(unbatched) as plain:
+    with TestClient(unbatched, base_url=LOCAL) as plain:
 
         def both(text):
             body = {"model": "lstm", "texts": [text], "explain": False}
@@ -400,14 +402,19 @@ def test_serve_cli_starts_uvicorn_on_loopback(serve_runs, monkeypatch):
     import uvicorn
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen.update(config=self.config))
     args = ["serve", f"reviews={serve_runs['bow']}", str(serve_runs["nz"]), "--no-batch",
-            "--max-length", "100", "--port", "8123"]  # fmt: skip
+            "--max-length", "100", "--port", "8123", "--read-timeout", "2.5",
+            "--max-connections", "50", "--max-queue", "7"]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
-    assert sorted(seen["app"].state.models) == ["nz", "reviews"]
-    assert seen["app"].state.limits.max_length == 100 and seen["app"].state.batch is False
+    config = seen["config"]
+    assert config.host == "127.0.0.1" and config.port == 8123
+    assert config.limit_concurrency == 50 and config.http.read_timeout_s == 2.5
+    app = config.app
+    assert sorted(app.state.models) == ["nz", "reviews"]
+    assert app.state.limits.max_length == 100 and app.state.batch is False
+    assert app.state.limits.max_queue == 7 and app.state.limits.read_timeout_s == 2.5
     assert "http://127.0.0.1:8123/" in result.output
 
 

@@ -3,11 +3,13 @@
 seqlab serve runs/demo                       # every run folder that seqlab demo wrote
 seqlab serve runs/lstm runs/nz vectors.safetensors --port 8080
 seqlab serve sentiment=runs/lstm glove=glove.6B.50d.txt.gz --embeddings-limit 50000
+seqlab serve runs/demo --host 0.0.0.0 --allowed-host lab.example.org   # from other machines
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import click
 
@@ -36,6 +38,30 @@ def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
     return out
 
 
+# The per-request and per-connection limits: (flag, default, help), in --help order.
+_LIMITS = [
+    ("--max-text-chars", 5_000, "Characters per text or prompt."),
+    ("--max-texts", 64, "Texts per classify request."),
+    ("--max-length", 2_000, "Tokens per generation."),
+    ("--max-body-bytes", 1_000_000, "Request body size (413)."),
+    ("--timeout", 30.0, "Seconds of work per request: 504 past it, and the work stops there."),
+    (
+        "--max-explain-tokens",
+        2_000,
+        "Tokens explained by occlusion per request (one forward pass each; 422 past it).",
+    ),
+    ("--max-queue", 64, "Requests waiting or running per model; past it 503 with Retry-After."),
+    ("--read-timeout", 10.0, "Seconds to receive a request's headers, and its body (408)."),
+    ("--max-connections", 1000, "Open connections and running requests at once (503 past it)."),
+]
+
+
+def _limit_options(command: Callable[..., None]) -> Callable[..., None]:
+    for flag, default, text in reversed(_LIMITS):
+        command = click.option(flag, default=default, show_default=True, help=text)(command)
+    return command
+
+
 @click.command("serve")
 @click.argument("runs", nargs=-1, required=True)
 @click.option(
@@ -45,16 +71,13 @@ def _named(runs: tuple[str, ...]) -> list[str | tuple[str, str]]:
     help="Address to bind; the default is reachable from this machine only.",
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@_limit_options
 @click.option(
-    "--max-text-chars", default=5_000, show_default=True, help="Characters per text or prompt."
-)
-@click.option("--max-texts", default=64, show_default=True, help="Texts per classify request.")
-@click.option("--max-length", default=2_000, show_default=True, help="Tokens per generation.")
-@click.option(
-    "--max-body-bytes", default=1_000_000, show_default=True, help="Request body size (413)."
-)
-@click.option(
-    "--timeout", default=30.0, show_default=True, help="Seconds per request (504 past it)."
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="A name the Host header may give besides the bound address and localhost / "
+    "127.0.0.1 / [::1] (421 otherwise: DNS rebinding); repeatable, '*' allows any.",
 )
 @click.option(
     "--batch/--no-batch",
@@ -91,6 +114,11 @@ def serve(
     max_length: int,
     max_body_bytes: int,
     timeout: float,
+    max_explain_tokens: int,
+    max_queue: int,
+    read_timeout: float,
+    max_connections: int,
+    allowed_hosts: tuple[str, ...],
     batch: bool,
     max_batch: int,
     batch_wait_ms: float,
@@ -110,6 +138,7 @@ def serve(
             "pip install 'seqlab[serve]'"
         ) from exc
     from seqlab.serve.app import Limits, create_app
+    from seqlab.serve.http import server_config
 
     try:
         limits = Limits(
@@ -118,7 +147,12 @@ def serve(
             max_length=max_length,
             max_body_bytes=max_body_bytes,
             timeout_s=timeout,
+            max_explain_tokens=max_explain_tokens,
+            max_queue=max_queue,
+            read_timeout_s=read_timeout,
         )
+        if max_connections < 1:
+            raise ValueError(f"--max-connections must be >= 1, got {max_connections}")
         app = create_app(
             _named(runs),
             limits=limits,
@@ -127,6 +161,7 @@ def serve(
             batch_wait_ms=batch_wait_ms,
             device=device,
             embeddings_limit=embeddings_limit,
+            allowed_hosts=[host, *allowed_hosts],
         )
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -138,6 +173,20 @@ def serve(
             "it has no authentication",
             err=True,
         )
+        if host in ("0.0.0.0", "::") and not allowed_hosts:
+            click.echo(
+                "warning: requests must name this server as localhost; add --allowed-host "
+                "with the name or address that other machines use",
+                err=True,
+            )
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving on http://{shown}:{port}/  (API docs: /docs; Ctrl+C stops)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    config = server_config(
+        app,
+        host,
+        port,
+        read_timeout_s=read_timeout,
+        max_connections=max_connections,
+        log_level=log_level,
+    )
+    uvicorn.Server(config).run()

@@ -77,6 +77,7 @@ class KeyedVectors:
                 f"index_to_key has {len(keys)} words but vectors has {vectors.shape[0]} rows; "
                 "give one vector per word"
             )
+        _check_finite(keys, vectors)
         self.index_to_key: list[str] = keys
         self._key_to_index: dict[str, int] | None = None
         self.vectors: np.ndarray = vectors
@@ -405,3 +406,20 @@ def _jsonable(obj: Any) -> Any:
         return obj
     except TypeError:
         return {k: str(v) for k, v in obj.items()} if isinstance(obj, dict) else str(obj)
+
+
+def _check_finite(words: Sequence[str], vectors: np.ndarray, block: int = 65_536) -> None:
+    # NaN or infinity in one vector turns its similarities into NaN and breaks PCA for every
+    # query that touches it: refuse such vectors when they are built, naming the words.
+    # Read in blocks, so a memory-mapped file is not copied whole.
+    bad: list[int] = []
+    for start in range(0, vectors.shape[0], block):
+        rows = np.isfinite(vectors[start : start + block]).all(axis=1)
+        bad.extend((start + np.flatnonzero(~rows)).tolist())
+    if bad:
+        shown = ", ".join(repr(words[i]) for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(
+            f"the vectors of {len(bad)} word(s) hold NaN or infinity: {shown}{more}; "
+            "fix or remove those lines of the vectors file"
+        )

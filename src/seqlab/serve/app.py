@@ -17,13 +17,17 @@ never name a file: only what was loaded at start can be read.
 
 Errors are JSON: ``{"status", "error", "field", "value", "fix"}``, where ``error`` is one
 sentence naming the field, the value received and the fix. 422: a malformed body or a value
-out of range; 404: an unknown model (or word); 413: a body over ``max_body_bytes``; 504: a
-request over ``timeout_s``; 500: a failure inside a model (the server keeps running).
+out of range; 404: an unknown model (or word); 413: a body over ``max_body_bytes``; 408: a body
+that does not arrive within ``read_timeout_s``; 421: a ``Host`` header that does not name
+this server (``allowed_hosts``); 503 with ``Retry-After``: a model's queue is full
+(``max_queue``); 504: a request over ``timeout_s`` (its work stops there, see
+:mod:`seqlab.serve.work`); 500: a failure inside a model (the server keeps running).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from fastapi import FastAPI
 
@@ -31,9 +35,11 @@ from seqlab._utils import PathLike
 from seqlab.serve.batching import MicroBatcher
 from seqlab.serve.errors import ApiError, add_error_handlers
 from seqlab.serve.limits import Limits
-from seqlab.serve.middleware import BodyLimit
+from seqlab.serve.middleware import LOOPBACK_HOSTS, BodyGuard, HostCheck
 from seqlab.serve.registry import ServedModel, load_models
 from seqlab.serve.routes import classify, generate, site, vectors
+from seqlab.serve.schemas import ERROR_RESPONSES
+from seqlab.serve.work import ModelQueue, make_cancellable
 
 __all__ = ["ApiError", "Limits", "ServedModel", "create_app", "load_models"]
 
@@ -47,42 +53,53 @@ def create_app(
     batch_wait_ms: float = 5.0,
     device: str = "cpu",
     embeddings_limit: int | None = None,
+    allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """A FastAPI app serving the models at ``paths`` (see :func:`load_models`).
 
-    ``batch=True`` gathers concurrent classify requests for one model into one forward pass
-    (:class:`seqlab.serve.batching.MicroBatcher`: up to ``max_batch`` texts; under concurrent
-    load a batch waits up to ``batch_wait_ms`` for more); ``batch=False`` runs each request on
-    its own, in parallel threads. Run it with
-    ``uvicorn.run(app, host="127.0.0.1", port=8000)`` or ``seqlab serve``.
+        ``batch=True`` gathers concurrent classify requests for one model into one forward pass
+        (:class:`seqlab.serve.batching.MicroBatcher`: up to ``max_batch`` texts; under concurrent
+        load a batch waits up to ``batch_wait_ms`` for more); ``batch=False`` runs each request on
+        its own, in parallel threads. ``allowed_hosts``: the names a request's ``Host`` header
+    may give (``"*"``: any; loopback names by default, so a test client needs
+    ``base_url="http://localhost"``). ``clock``: the time source of request deadlines. Run it with
+        ``uvicorn.run(app, host="127.0.0.1", port=8000)`` or ``seqlab serve``.
 
-    >>> from fastapi.testclient import TestClient  # doctest: +SKIP
-    >>> client = TestClient(create_app(["runs/demo/lstm"]))  # doctest: +SKIP
-    >>> client.post("/v1/classify", json={"texts": ["a wonderful film"]}).json()  # doctest: +SKIP
+        >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+        >>> app = create_app(["runs/demo/lstm"])  # doctest: +SKIP
+        >>> client = TestClient(app, base_url="http://localhost")  # doctest: +SKIP
+        >>> client.post("/v1/classify", json={"texts": ["a wonderful film"]}).json()  # doctest: +SKIP
     """
     limits = limits or Limits()
     models = load_models(paths, device=device, embeddings_limit=embeddings_limit)
-    if batch:
-        for served in models.values():
-            if served.kind == "classifier":
-                served.batcher = MicroBatcher(
-                    served.obj.predict_proba, max_batch=max_batch, max_wait_ms=batch_wait_ms
-                )
+    for served in models.values():
+        served.queue = ModelQueue(served.name, max_queue=limits.max_queue)
+        if served.kind != "embeddings":
+            make_cancellable(served.obj.model)  # its forward passes honour request deadlines
+        if batch and served.kind == "classifier":
+            served.batcher = MicroBatcher(
+                served.obj.predict_proba, max_batch=max_batch, max_wait_ms=batch_wait_ms
+            )
 
     app = FastAPI(
         title="seqlab serve",
         version=_version(),
         summary="Classify texts, generate text and explore word vectors with trained runs.",
+        responses=ERROR_RESPONSES,
     )
     app.state.models = models
     app.state.limits = limits
     app.state.batch = batch
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(
+        BodyGuard, max_bytes=limits.max_body_bytes, read_timeout_s=limits.read_timeout_s
+    )
+    app.add_middleware(HostCheck, allowed=[*allowed_hosts, *LOOPBACK_HOSTS])  # runs first
     add_error_handlers(app)
     site.add_routes(app, models, limits, batch)
-    classify.add_routes(app, models, limits)
-    generate.add_routes(app, models, limits)
-    vectors.add_routes(app, models, limits)
+    classify.add_routes(app, models, limits, clock)
+    generate.add_routes(app, models, limits, clock)
+    vectors.add_routes(app, models, limits, clock)
     return app
 
 

@@ -6,6 +6,7 @@ validation errors, unknown paths and crashes inside a model are answered the sam
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ class ApiError(Exception):
         field: str | None = None,
         value: Any = None,
         fix: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -40,6 +42,7 @@ class ApiError(Exception):
         self.field = field
         self.value = value
         self.fix = fix
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         """The JSON body of the response."""
@@ -54,12 +57,18 @@ class ApiError(Exception):
 
 
 def short(value: Any, limit: int = 200) -> Any:
-    # Echo what was received, but not a megabyte of it.
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"... ({len(value)} characters)"
+    # Echo what was received, but not a megabyte of it, and only what JSON can carry: NaN
+    # and infinity become strings, a lone surrogate its escape ("\\ud800").
+    if isinstance(value, str):
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value[:limit] + f"... ({len(value)} characters)" if len(value) > limit else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     if isinstance(value, list) and len(value) > 20:
         return [short(v) for v in value[:20]] + [f"... ({len(value)} items)"]
-    if isinstance(value, str | int | float | bool | type(None)):
+    if isinstance(value, int | float | bool | type(None)):
         return value
     if isinstance(value, list):
         return [short(v) for v in value]
@@ -69,7 +78,7 @@ def short(value: Any, limit: int = 200) -> Any:
 
 
 def json_error(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status)
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
 _FIXES = {
@@ -127,7 +136,11 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        fix = "the API is under /v1 (GET /v1/models), the page at /, the docs at /docs"
+        fix = (
+            "the API is under /v1 (GET /v1/models), the page at /, the docs at /docs"
+            if exc.status_code in (404, 405)
+            else "check the request (see /docs)"
+        )
         where = f"{request.method} {request.url.path}"
         error = ApiError(exc.status_code, f"{exc.detail}: {where}", field="path", fix=fix)
         return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)

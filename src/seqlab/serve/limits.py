@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
-from typing import TypeVar
 
 from seqlab.serve.errors import ApiError, short
 
-__all__ = ["Limits", "check_chars", "check_word", "with_timeout"]
-
-T = TypeVar("T")
+__all__ = ["Limits", "check_chars", "check_word"]
 
 
 @dataclass(frozen=True)
@@ -21,8 +16,12 @@ class Limits:
 
     ``max_text_chars``: characters per text or prompt; ``max_texts``: texts per classify
     request; ``max_length``: generated tokens; ``max_body_bytes``: request body size (413);
-    ``timeout_s``: seconds per request (504; a stream ends with an ``error`` event);
-    ``max_topn``: neighbours per query; ``max_words``: words per projection.
+    ``timeout_s``: seconds of work per request (504; the work stops there, and a stream ends
+    with an ``error`` event); ``max_topn``: neighbours per query; ``max_words``: words per
+    projection; ``max_explain_tokens``: tokens explained by occlusion per request (422
+    past it); ``max_queue``: requests waiting or running per model (503 with
+    ``Retry-After`` past it); ``read_timeout_s``: seconds to receive a request's headers
+    and its body (408).
 
     >>> Limits(max_text_chars=2000).max_text_chars
     2000
@@ -35,6 +34,9 @@ class Limits:
     timeout_s: float = 30.0
     max_topn: int = 100
     max_words: int = 200
+    max_explain_tokens: int = 2_000
+    max_queue: int = 64
+    read_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -64,16 +66,3 @@ def check_word(name: str, word: str) -> None:
             value=word,
             fix="give one word, e.g. 'king'",
         )
-
-
-async def with_timeout(work: Awaitable[T], limits: Limits, doing: str) -> T:
-    try:
-        return await asyncio.wait_for(work, limits.timeout_s)
-    except TimeoutError:
-        raise ApiError(
-            504,
-            f"{doing} took longer than the limit of timeout_s={limits.timeout_s:g} seconds",
-            field="timeout_s",
-            value=limits.timeout_s,
-            fix="send fewer or shorter texts, or start the server with a larger --timeout",
-        ) from None

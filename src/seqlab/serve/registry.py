@@ -11,6 +11,7 @@ from typing import Any
 from seqlab._utils import PathLike
 from seqlab.serve.batching import MicroBatcher
 from seqlab.serve.errors import ApiError
+from seqlab.serve.work import ModelQueue
 
 __all__ = ["KINDS", "ServedModel", "load_models", "pick"]
 
@@ -35,12 +36,17 @@ class ServedModel:
     source: str
     info: dict[str, Any] = field(default_factory=dict)
     batcher: MicroBatcher | None = None
+    queue: ModelQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = ModelQueue(self.name, max_queue=64)  # create_app sets the server's limit
 
     def describe(self) -> dict[str, Any]:
         """The entry of ``GET /v1/models``."""
         out = {"name": self.name, "kind": self.kind, "source": self.source, **self.info}
         if self.batcher is not None:
             out["batching"] = self.batcher.stats()
+        out["queue"] = self.queue.stats()
         return out
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ClassifyRequest", "GenerateRequest", "ProjectRequest"]
+__all__ = ["ERROR_RESPONSES", "ClassifyRequest", "ErrorBody", "GenerateRequest", "ProjectRequest"]
 
 
 class ClassifyRequest(BaseModel):
@@ -39,3 +39,31 @@ class ProjectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     words: list[str]
     model: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``error`` names the field, the value received and the fix;
+    ``errors`` lists each problem of a malformed body (422)."""
+
+    status: int
+    error: str
+    field: str | None
+    value: Any = None
+    fix: str | None
+    errors: list[dict[str, Any]] | None = None
+
+
+_ERRORS = {
+    404: "an unknown model, word or path",
+    408: "the body did not arrive within --read-timeout",
+    413: "the body is larger than --max-body-bytes",
+    421: "the Host header does not name this server",
+    422: "a malformed body or a value out of range",
+    500: "a failure inside the model (the server keeps running)",
+    503: "the model's queue is full (--max-queue); see Retry-After",
+    504: "the work ran past --timeout",
+}
+# The error answers every endpoint documents in /openapi.json.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()
+}

@@ -23,14 +23,15 @@ def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits, bat
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
-        """The loaded models (name, kind, metadata), the limits, and whether batching is on."""
+        """The loaded models (name, kind, metadata, queue), the limits, and whether batching
+        is on."""
         return {
             "models": [m.describe() for m in models.values()],
             "limits": asdict(limits),
             "batching": batch,
         }
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         # Everything the page needs comes from this server; nothing else may load.
         return FileResponse(

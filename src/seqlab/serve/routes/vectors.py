@@ -8,14 +8,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from seqlab.serve.errors import ApiError
-from seqlab.serve.limits import Limits, check_word, with_timeout
+from seqlab.serve.limits import Limits, check_word
 from seqlab.serve.registry import ServedModel, pick
 from seqlab.serve.schemas import ProjectRequest
+from seqlab.serve.work import Clock, Deadline, until
 
 __all__ = ["add_routes"]
 
 
-def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits) -> None:
+def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits, clock: Clock) -> None:
     """Add ``GET /v1/neighbors`` and ``POST /v1/project`` to ``app``."""
 
     @app.get("/v1/neighbors")
@@ -42,9 +43,9 @@ def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits) -> 
                 value=word,
                 fix=hint or "check the spelling (vectors are often lower-case)",
             )
-        pairs = await with_timeout(
-            asyncio.to_thread(kv.most_similar, word, topn=topn), limits, "searching neighbours"
-        )
+        deadline = Deadline(limits.timeout_s, clock)
+        search = asyncio.to_thread(kv.most_similar, word, topn=topn)
+        pairs = await until(search, deadline, "searching neighbours")
         return {
             "model": served.name,
             "word": word,
