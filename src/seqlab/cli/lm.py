@@ -114,24 +114,10 @@ def train_command(
     corpus: str,
     level: str,
     recipe: str,
-    model: str | None,
     out: str,
     seed: int,
-    lower: bool | None,
-    hidden_size: int | None,
-    num_layers: int | None,
-    embedding_dim: int | None,
-    dropout: float | None,
-    batch_size: int | None,
-    seq_len: int | None,
-    maxlen: int | None,
-    lr: float | None,
-    optimizer: str | None,
-    init: str | None,
-    max_tokens: int | None,
     settings: tuple[str, ...],
-    stream: bool | None,
-    **run_flags: Any,
+    **flags: Any,
 ) -> None:
     """Train a language model on a corpus and save it in a run folder. The model's layers,
     output shapes and parameter counts are printed first (as Keras's model.summary(); not
@@ -150,31 +136,11 @@ def train_command(
     seqlab lm train --corpus big.txt --level word --stream --minutes 60 --out runs/big
     """
     import seqlab.lm
-    from seqlab.lm import LMConfig
     from seqlab.training import distributed
 
-    run = budget(run_flags, steps_name="steps")
+    run = budget(flags, steps_name="steps")
     resume = run.pop("resume")
-    # fields with their own flag (or fixed by the command) are not --set keys
-    overrides = cli_settings(settings, LMConfig, exclude=FLAG_FIELDS)
-    options = {
-        "model": model,
-        "lower": lower,
-        "hidden_size": hidden_size,
-        "num_layers": num_layers,
-        "embedding_dim": embedding_dim,
-        "dropout": dropout,
-        "batch_size": batch_size,
-        "seq_len": seq_len,
-        "maxlen": maxlen,
-        "lr": lr,
-        "optimizer": optimizer,
-        "init": init,
-        "max_tokens": max_tokens,
-        "stream": stream or None,  # absent: the recipe's (or on resume, the stored) value
-    }
-    overrides.update({k: v for k, v in options.items() if v is not None})
-    model_ = seqlab.lm.train(
+    model = seqlab.lm.train(
         corpus,
         # On resume the stored run decides; only values given explicitly are checked.
         level=None if resume else level,
@@ -183,16 +149,33 @@ def train_command(
         seed=None if resume else seed,
         resume=resume,
         **run,
-        **overrides,
+        **_overrides(settings, flags),
     )
-    if not distributed.is_main():
-        return
-    val = model_.metrics.get("val")
-    summary = f"saved {out}: {model_.metrics['steps']} steps"
+    if distributed.is_main():
+        click.echo(_saved_line(model, out))
+
+
+def _overrides(settings: tuple[str, ...], flags: dict[str, Any]) -> dict[str, Any]:
+    """The LMConfig fields that ``--set`` and the flags named after them (``--hidden-size``,
+    ``--stream``...) give; a flag wins over ``--set``, an absent one (None) leaves the
+    recipe's (or on resume, the stored) value."""
+    from seqlab.lm import LMConfig
+
+    # fields with their own flag (or fixed by the command) are not --set keys
+    overrides = cli_settings(settings, LMConfig, exclude=FLAG_FIELDS)
+    flags = {**flags, "stream": flags["stream"] or None}
+    overrides.update({name: value for name, value in flags.items() if value is not None})
+    return overrides
+
+
+def _saved_line(model: Any, out: str) -> str:
+    """What ``lm train`` prints at the end: the run folder, the steps, the held-out loss."""
+    summary = f"saved {out}: {model.metrics['steps']} steps"
+    val = model.metrics.get("val")
     if val:
         summary += f", held-out loss {val['loss']:.4f} nats/token"
         summary += f", perplexity {val['perplexity']:.2f}"
-    click.echo(summary)
+    return summary
 
 
 @lm.command("generate", cls=_ManyValuesCommand)

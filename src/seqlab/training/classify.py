@@ -68,6 +68,47 @@ class ClassifyConfig:
     """Every setting of :func:`train_classifier` but the data: what ``seqlab classify train``
     fills from its flags. ``None`` leaves a model option at the model's default.
 
+    Vocabulary: ``max_tokens`` ids at most (padding and OOV included); ``"auto"`` means
+    20,000 for sequence models (a larger table mostly holds words seen once or twice) and no
+    limit for bag models; ``None`` means no limit.
+
+    Bag models (``bow-mlp``) get a vectorizer with ``output_mode=mode``; ``nbsvm=True`` turns
+    on ``nb_scaling`` (NBSVM-style log-count-ratio features), ``hidden_sizes`` adds hidden
+    layers.
+
+    Sequence models get token ids. Two ways to feed them:
+
+    * default: each text is cut to ``truncate`` tokens (500, the lecture's ``maxlen``;
+      ``None`` keeps whole texts), keeping the last ones with ``truncating="pre"`` (Keras's
+      default) or the first ones with ``"post"``; batches group texts of similar length
+      (``bucket=True``) and are padded to the longest text of the batch, which the models
+      mask (a recurrent layer never reads padding);
+    * ``fixed_maxlen=N``: the lecture's setting — every text padded (in front, Keras's
+      ``pad_sequences`` default) or truncated (``truncating``) to exactly ``N`` ids, and the
+      padding is read as input like any token (zero vectors). Slower; for comparisons.
+
+    Model options: ``embedding_dim``, ``hidden_size``, ``num_layers``, ``bidirectional``,
+    ``residual``, ``pooling``, ``kernel_sizes`` (kim-cnn, tdnn; one value for cnn's
+    ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's channels per layer), ``maxlen`` (embedding-dense: the number of steps it flattens),
+    ``dropout``, ``init`` (``"torch"`` or ``"keras"``: whose initialisers draw the weights),
+    ``head`` (``"sigmoid"``: one output unit for two classes, Keras's ``Dense(1,
+    activation="sigmoid")``); ``hidden_sizes`` gives bow-mlp and embedding-dense hidden
+    Dense layers. ``model_options`` passes any other constructor argument (e.g.
+    ``{"dilations": [1, 2, 4]}``); a name the model does not take is a ValueError listing
+    the ones it does. ``vectorizer_options`` go to TextVectorizer.
+
+    ``pretrained``: a word-vector file (GloVe / word2vec / fastText) or a loaded
+    ``KeyedVectors``; the embedding matrix is built for the fitted vocabulary (missing words
+    get zeros, or a random draw with ``oov="random"``) and its coverage is stored in
+    ``config.json``. ``freeze`` (default True with ``pretrained``) keeps it fixed;
+    ``freeze=False`` fine-tunes it. The model's weights are drawn with ``seed``.
+
+    Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
+    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``.
+
+    ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
+    :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
+
     >>> cfg = ClassifyConfig(model="lstm", hidden_size=64, epochs=4).validate()
     >>> cfg.model, cfg.hidden_size, cfg.checkpoint_every
     ('lstm', 64, 60.0)
@@ -188,55 +229,16 @@ def train_classifier(
     **settings: Any,
 ) -> Run:
     """Load ``data``, fit a TextVectorizer on its training texts, build the model and train
-    it with :func:`seqlab.fit`; ``config`` (a :class:`ClassifyConfig`) or keyword
-    ``settings`` (its field names, applied on top of ``config``) say how.
+    it with :func:`seqlab.fit`; ``config`` (a :class:`ClassifyConfig`: its docstring says
+    what each setting does) or keyword ``settings`` (its field names, applied on top of
+    ``config``) say how.
 
     ``data`` is read by :func:`load_dataset` (its ``"train"`` split; for snippets and bbc the
     seeded 80% part, so ``--split test`` of ``classify evaluate`` is never trained on). Any
     number of classes works (bbc has 5).
 
-    Vocabulary: ``max_tokens`` ids at most (padding and OOV included); ``"auto"`` means
-    20,000 for sequence models (a larger table mostly holds words seen once or twice) and no
-    limit for bag models; ``None`` means no limit.
-
-    Bag models (``bow-mlp``) get a vectorizer with ``output_mode=mode``; ``nbsvm=True`` turns
-    on ``nb_scaling`` (NBSVM-style log-count-ratio features), ``hidden_sizes`` adds hidden
-    layers.
-
-    Sequence models get token ids. Two ways to feed them:
-
-    * default: each text is cut to ``truncate`` tokens (500, the lecture's ``maxlen``;
-      ``None`` keeps whole texts), keeping the last ones with ``truncating="pre"`` (Keras's
-      default) or the first ones with ``"post"``; batches group texts of similar length
-      (``bucket=True``) and are padded to the longest text of the batch, which the models
-      mask (a recurrent layer never reads padding);
-    * ``fixed_maxlen=N``: the lecture's setting — every text padded (in front, Keras's
-      ``pad_sequences`` default) or truncated (``truncating``) to exactly ``N`` ids, and the
-      padding is read as input like any token (zero vectors). Slower; for comparisons.
-
-    Model options (``None`` leaves the model's default): ``embedding_dim``, ``hidden_size``,
-    ``num_layers``, ``bidirectional``, ``residual``, ``pooling``, ``kernel_sizes`` (kim-cnn,
-    tdnn; one value for cnn's ``kernel_size``), ``num_filters`` (cnn, kim-cnn; tdnn's
-    channels per layer), ``maxlen`` (embedding-dense: the number of steps it flattens),
-    ``dropout``, ``init`` (``"torch"`` or ``"keras"``: whose initialisers draw the weights),
-    ``head`` (``"sigmoid"``: one output unit for two classes, Keras's ``Dense(1,
-    activation="sigmoid")``); ``hidden_sizes`` gives bow-mlp and embedding-dense hidden
-    Dense layers. ``model_options`` passes any other constructor argument (e.g.
-    ``{"dilations": [1, 2, 4]}``); a name the model does not take is a ValueError listing
-    the ones it does. ``vectorizer_options`` go to TextVectorizer.
-
-    ``pretrained``: a word-vector file (GloVe / word2vec / fastText) or a loaded
-    ``KeyedVectors``; the embedding matrix is built for the fitted vocabulary (missing words
-    get zeros, or a random draw with ``oov="random"``) and its coverage is reported through
-    ``echo`` and stored in ``config.json``. ``freeze`` (default True with ``pretrained``)
-    keeps it fixed; ``freeze=False`` fine-tunes it. The model's weights are drawn with
-    ``seed``.
-
-    Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
-    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``.
-
-    ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
-    :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
+    ``echo`` receives the lines meant for the user: the coverage of ``pretrained`` vectors
+    and, with ``progress``, the model's layers, output shapes and parameter counts.
 
     >>> run = train_classifier("snippets", ngram_range=(1, 2), nbsvm=True,
     ...                        out="runs/snippets")  # doctest: +SKIP

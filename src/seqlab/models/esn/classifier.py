@@ -78,18 +78,7 @@ class ESNClassifier:
             raise ValueError(f"n_points must be >= 1, got {n_points}")
         if ridge < 0:
             raise ValueError(f"ridge must be >= 0, got {ridge}")
-        self.reservoir = Reservoir(
-            units=units,
-            spectral_radius=spectral_radius,
-            leak_rate=leak_rate,
-            input_scaling=input_scaling,
-            bias_scaling=bias_scaling,
-            rc_connectivity=rc_connectivity,
-            input_connectivity=input_connectivity,
-            activation=activation,
-            input_weights=input_weights,
-            seed=seed,
-        )
+        self.reservoir = Reservoir.from_settings(locals())
         self.ridge = float(ridge)
         self.readout_state = readout_state
         self.n_points = int(n_points)

@@ -80,18 +80,7 @@ class ESN:
             )
         if not 0.0 < forgetting <= 1.0:
             raise ValueError(f"forgetting must be in (0, 1], got {forgetting}")
-        self.reservoir = Reservoir(
-            units=units,
-            spectral_radius=spectral_radius,
-            leak_rate=leak_rate,
-            input_scaling=input_scaling,
-            bias_scaling=bias_scaling,
-            rc_connectivity=rc_connectivity,
-            input_connectivity=input_connectivity,
-            activation=activation,
-            input_weights=input_weights,
-            seed=seed,
-        )
+        self.reservoir = Reservoir.from_settings(locals())
         self.ridge = float(ridge)
         self.input_to_readout = bool(input_to_readout)
         self.readout = readout

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,19 @@ class Reservoir:
             "input_dim": self.input_dim,
             "seed": self.seed,
         }
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Reservoir:
+        """The reservoir of a model that takes the reservoir's arguments among its own
+        (:class:`~seqlab.models.esn.ESN`, :class:`~seqlab.models.esn.ESNClassifier`): built
+        from the entries of ``settings`` named like a constructor argument (the model passes
+        its ``locals()``), the others ignored.
+
+        >>> Reservoir.from_settings({"units": 20, "ridge": 0.1, "seed": 1}).config["units"]
+        20
+        """
+        names = inspect.signature(cls).parameters
+        return cls(**{name: value for name, value in settings.items() if name in names})
 
     @property
     def spectral_radius_(self) -> float | None:
