@@ -167,18 +167,7 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     for model in app.state.models.values():
         click.echo(f"loaded {model.kind:<10} {model.name}  ({model.source})")
-    if not _is_loopback(host):
-        click.echo(
-            f"warning: --host {host} makes the server reachable from other machines; "
-            "it has no authentication",
-            err=True,
-        )
-        if host in ("0.0.0.0", "::") and not allowed_hosts:
-            click.echo(
-                "warning: requests must name this server as localhost; add --allowed-host "
-                "with the name or address that other machines use",
-                err=True,
-            )
+    _warn_if_public(host, allowed_hosts)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving on http://{shown}:{port}/  (API docs: /docs; Ctrl+C stops)")
     config = server_config(
@@ -190,3 +179,20 @@ def serve(
         log_level=log_level,
     )
     uvicorn.Server(config).run()
+
+
+def _warn_if_public(host: str, allowed_hosts: tuple[str, ...]) -> None:
+    """Say so when the server is reachable from other machines (it has no authentication)."""
+    if _is_loopback(host):
+        return
+    click.echo(
+        f"warning: --host {host} makes the server reachable from other machines; "
+        "it has no authentication",
+        err=True,
+    )
+    if host in ("0.0.0.0", "::") and not allowed_hosts:
+        click.echo(
+            "warning: requests must name this server as localhost; add --allowed-host "
+            "with the name or address that other machines use",
+            err=True,
+        )
