@@ -131,6 +131,7 @@ class _Loop:
         self.last_checkpoint_wall = clock()
         self._rng_before_step: torch.Tensor | None = None
         self.extra_state: dict[str, Any] = {}
+        self.threads_used = torch.get_num_threads()
 
     # ---- budget -------------------------------------------------------------------------
     def num_batches(self) -> int | None:
@@ -395,6 +396,7 @@ class _Loop:
             "steps": self.step,
             "train_time_s": round(self.train_time, 3),
             "stopped": self.stopped or "epochs",
+            "threads": self.threads_used,  # torch's threads in this run (cfg.threads decided)
             "train": {k: v for k, v in at.items() if not k.startswith("val_")},
             "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
         }
@@ -452,6 +454,7 @@ def run(
     cuda = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda), sigterm_as_interrupt(), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)  # dropout and any other in-training randomness
+        loop.threads_used = torch.get_num_threads()
         if resume:
             if checkpoint_dir is None:
                 raise ValueError("resume=True needs a run folder (out=...) holding checkpoint/")
