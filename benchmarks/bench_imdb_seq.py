@@ -330,7 +330,9 @@ def imdb_word2vec(data_dir: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
     return path, {**info, "cached": False}
 
 
-def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) -> dict[str, Any]:
+def run_model(
+    name: str, train, test, quick: bool, seed: int, data_dir: Path, init: str | None = None
+) -> dict[str, Any]:
     import torch
 
     from seqlab.training.classify import train_classifier
@@ -345,6 +347,8 @@ def run_model(name: str, train, test, quick: bool, seed: int, data_dir: Path) ->
         settings["pretrained"] = str(data_dir / settings["pretrained"])
     if quick:
         settings.update(epochs=QUICK["epochs"], truncate=QUICK["truncate"])
+    if init is not None:
+        settings["init"] = init
     t0 = time.perf_counter()
     run = train_classifier(train, seed=seed, device="cpu", progress=False, **settings)
     train_s = time.perf_counter() - t0
@@ -399,12 +403,20 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON result file (merged)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--init",
+        choices=["keras", "torch"],
+        default=None,
+        help="initialisation of every model (default: seqlab's); with it the results go to "
+        "imdb_seq.<init>_init.json",
+    )
     args = parser.parse_args()
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(names) - set(MODELS))
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
-    out = args.out or RESULTS / ("imdb_seq.quick.json" if args.quick else "imdb_seq.json")
+    stem = "imdb_seq" + (f".{args.init}_init" if args.init else "")
+    out = args.out or RESULTS / (f"{stem}.quick.json" if args.quick else f"{stem}.json")
 
     from seqlab._utils import read_json
 
@@ -418,7 +430,7 @@ def main() -> int:
             return 2
         print(f"== {name} on {dataset}: {len(train)} train, {len(test)} test", flush=True)
         try:
-            r = run_model(name, train, test, args.quick, args.seed, args.data_dir)
+            r = run_model(name, train, test, args.quick, args.seed, args.data_dir, args.init)
         except FileNotFoundError as exc:  # e.g. the pretrained vectors
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from _toy_reviews import toy_reviews
 from seqlab.cli.main import cli
 from seqlab.data.base import TextDataset
 from seqlab.gradients import (
@@ -107,19 +108,9 @@ def test_explain_gradients_model_level_errors() -> None:
 
 # ------------------------------------------------------------------ runs and the command
 
-POS, NEG = ["superb", "great"], ["awful", "boring"]
-FILLER = ["the", "film", "plot", "acting", "story", "cast", "was", "a", "and", "it"]
-
 
 def _data(n: int = 60, seed: int = 0) -> TextDataset:
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for i in range(n):
-        words = list(rng.choice(FILLER, size=int(rng.integers(4, 9))))
-        words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(POS if i % 2 else NEG)))
-        texts.append(" ".join(words))
-        labels.append(i % 2)
-    return TextDataset(texts=texts, labels=np.array(labels), label_names=["neg", "pos"])
+    return toy_reviews(n, seed)
 
 
 @pytest.fixture(scope="module")

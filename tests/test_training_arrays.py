@@ -75,8 +75,12 @@ def test_bag_models_train_on_dense_or_sparse_rows(sparse):
     [
         ({"vectorizer": "vec"}, "pass vectorizer=None"),
         ({"x": [[1, 25]]}, r"token id 25 but the model has vocab_size=20"),
-        ({"x": np.array([[0.5, 1.0]])}, r"not a 1-D sequence of integer token ids"),
+        (
+            {"x": np.array([[0.5, 1.0]])},
+            r"train's x has dtype float64; a sequence model reads integer token ids",
+        ),
         ({"x": [[0, 0]]}, r"holds no token \(only padding 0s\)"),
+        ({"x": [[1.5, 2.0], [3.0]]}, r"train's x: sequence 0 must be a 1-D array of int token"),
         ({"y": [0, 1, 1]}, "has 3 labels for 2 rows of x"),
         ({"y": ["a", "b"]}, "labels must be a 1-D array of ints"),
         ({"val": ([[3]], [5])}, "val has label 5 but train's labels are 0..1"),

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from seqlab.data.batching import to_sequences
+
 __all__ = ["ArrayDataset", "as_model_inputs", "from_arrays", "is_encoded"]
 
 
@@ -72,17 +74,22 @@ def as_model_inputs(x: Any, input_kind: str, vocab_size: int | None = None, name
         return _bag(x, vocab_size, name)
     if input_kind != "sequence":
         raise ValueError(f"input_kind must be 'bag' or 'sequence', got {input_kind!r}")
-    rows = x if isinstance(x, np.ndarray) and x.dtype != object and x.ndim == 2 else list(x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        x = list(x)  # Keras's load_data: a 1-D object array of lists
+    elif isinstance(x, np.ndarray) and x.size and not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(
+            f"{name} has dtype {x.dtype}; a sequence model reads integer token ids such as "
+            "pad_sequences gives"
+        )
+    try:
+        rows = to_sequences(x)
+    except TypeError as exc:
+        raise ValueError(
+            f"{name}: {exc}; a sequence model reads token ids such as pad_sequences gives"
+        ) from None
     out = []
-    for i, row in enumerate(rows):
-        ids = np.asarray(row)
-        if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
-            raise ValueError(
-                f"{name}[{i}] is not a 1-D sequence of integer token ids (got dtype "
-                f"{ids.dtype}, shape {ids.shape}); a sequence model reads ids such as "
-                "pad_sequences gives"
-            )
-        ids = ids[ids != 0].astype(np.int64)
+    for i, ids in enumerate(rows):
+        ids = ids[ids != 0]
         if ids.size == 0:
             raise ValueError(
                 f"{name}[{i}] holds no token (only padding 0s); drop the empty rows or give "
