@@ -370,3 +370,23 @@ def test_serve_connection_reset_is_logged(live, caplog):
             time.sleep(0.05)
     messages = [r.getMessage() for r in caplog.records]
     assert any("lost during /v1/generate" in m for m in messages), messages
+
+
+def test_the_last_explanation_to_end_gives_the_heap_back(monkeypatch):
+    import asyncio
+
+    from seqlab.serve import work
+
+    calls: list[int] = []
+    monkeypatch.setattr(work, "trim_heap", lambda: calls.append(1) or True)
+    queue = work.ModelQueue("m", max_queue=4, explain_slots=2)
+
+    async def two_explanations() -> None:
+        deadline = work.Deadline(10.0)
+        async with queue.explaining(deadline):
+            async with queue.explaining(deadline):
+                pass
+            assert calls == []  # one explanation still runs
+        assert calls == [1]
+
+    asyncio.run(two_explanations())

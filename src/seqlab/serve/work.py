@@ -21,6 +21,7 @@ Three rules keep one heavy client from stalling the others:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -36,6 +37,7 @@ __all__ = [
     "ModelQueue",
     "bounded",
     "make_cancellable",
+    "trim_heap",
     "until",
     "within",
 ]
@@ -190,6 +192,8 @@ class ModelQueue:
             yield
         finally:
             slots.release()
+            if slots._value == self.explain_slots:  # the last explanation: give memory back
+                await loop.run_in_executor(None, trim_heap)
 
     def stats(self) -> dict[str, Any]:
         """The queue's size, limit, and how many requests it refused."""
@@ -257,3 +261,14 @@ async def within(
             return work()
 
     return await until(asyncio.to_thread(run), deadline, doing)
+
+
+def trim_heap() -> bool:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``), so that the
+    server's memory returns after a burst of explanations (their many mid-sized tensors
+    otherwise stay in the heap); False where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.malloc_trim(0))
