@@ -32,7 +32,7 @@ TINY_LM = ["--hidden-size", "16", "--num-layers", "1", "--batch-size", "4", "--s
 
 
 def seqlab(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", "SEQLAB_CACHE": str(cwd)}
     return subprocess.run(
         [sys.executable, "-m", "seqlab.cli.main", *args],
         cwd=cwd,
@@ -124,12 +124,15 @@ CASES = [
      ["c-vocab/vocab.json"]),
     ("predict-on-a-language-model", ["classify", "predict", "lrun", "good"], 2,
      ["lrun", "'lm'", "seqlab lm generate"]),
+    ("explain-on-a-language-model", ["classify", "explain", "lrun", "good"], 2, ["lrun", "'lm'"]),
     ("predict-missing-run", ["classify", "predict", "nowhere", "good"], 2, ["nowhere"]),
     ("generate-on-a-classifier", ["lm", "generate", "crun", "--length", "5"], 2,
      ["crun", "'classify'"]),
     # training arguments
     ("train-lm-model-as-classifier", ["classify", "train", "--data", "tiny.tsv", "--model",
-     "lm-lstm", "--out", "x"], 2, ["--model", "lm-lstm", "lstm"]),
+     "lm-lstm", "--out", "x"], 2, ["'--model'", "'lm-lstm' is a language model", "bow-mlp"]),
+    ("train-unknown-model", ["classify", "train", "--data", "tiny.tsv", "--model", "bert",
+     "--out", "x"], 2, ["'--model'", "'bert' is not a model", "kim-cnn"]),
     ("train-char-lm-as-classifier", ["classify", "train", "--data", "tiny.tsv", "--model",
      "char-lstm", "--out", "x"], 2, ["--model", "char-lstm"]),
     ("set-hidden-size-text", ["classify", "train", "--data", "tiny.tsv", "--model", "lstm",
@@ -137,15 +140,23 @@ CASES = [
     ("set-hidden-size-float", ["classify", "train", "--data", "tiny.tsv", "--model", "lstm",
      "--set", "hidden_size=3.5", "--out", "x"], 2, ["hidden_size", "3.5"]),
     ("set-hidden-size-huge", ["classify", "train", "--data", "tiny.tsv", "--model", "lstm",
-     "--set", "hidden_size=100000000", "--out", "x"], 2, ["hidden_size", "100000000"]),
+     "--set", "hidden_size=100000000", "--out", "x", "--device", "cpu"], 1,
+     ["not enough memory", "--set hidden_size=100000000"]),
     ("lr-inf", ["classify", "train", "--data", "tiny.tsv", "--lr", "inf", "--out", "x"], 2,
-     ["lr", "inf"]),
-    ("lr-diverges", ["classify", "train", "--data", "tiny.tsv", "--lr", "1e6", "--epochs", "3",
-     "--batch-size", "4", "--out", "diverged", "--quiet", "--device", "cpu"], 1, ["lr"]),
+     ["'--lr'", "'inf'", "1e-3"]),
+    ("lr-overflows-float32", ["lm", "train", "--corpus", "corpus.txt", "--lr", "1e300",
+     "--out", "x"], 2, ["'--lr'", "'1e300'", "float32"]),
+    ("set-lr-overflows-float32", ["lm", "train", "--corpus", "corpus.txt", *TINY_LM, "--steps",
+     "2", "--set", "lr=1e300", "--out", "x", "--quiet", "--device", "cpu"], 2,
+     ["float32", "--set lr=1e300"]),
+    ("lr-diverges", ["lm", "train", "--corpus", "corpus.txt", *TINY_LM, "--steps", "4",
+     "--lr", "3e38", "--set", "optimizer=rmsprop", "--set", "eval_tokens=200", "--out",
+     "diverged", "--quiet", "--device", "cpu"], 1, ["loss became", "--lr 3e+38", "lower --lr"]),
     ("single-class-data", ["classify", "train", "--data", "one.tsv", "--out", "x"], 2,
-     ["one label", "'pos'"]),
+     ["'--data'", "same label ('pos')", "--label-column"]),
     ("resume-with-another-model", ["classify", "train", "--data", "tiny.tsv", "--model", "lstm",
-     "--out", "crun", "--resume", "--epochs", "2"], 2, ["--model", "lstm"]),
+     "--batch-size", "4", "--out", "crun", "--resume", "--epochs", "2"], 2,
+     ["--resume", "--model", "LSTMClassifier", "--overwrite"]),
     # word vectors
     ("embed-malformed", ["embed", "neighbors", "malformed.txt", "king"], 2,
      ["malformed.txt, line 5", "--skip-bad-lines"]),
@@ -160,12 +171,14 @@ CASES = [
      ["--topn", "0"]),
     ("embed-unknown-word", ["embed", "neighbors", "vec.txt", "zebra"], 2, ["zebra"]),
     ("embed-train-binary", ["embed", "train", "random.bin", "--out", "v.safetensors",
-     "--min-count", "1", "--epochs", "1", "--quiet"], 2, ["random.bin", "not text"]),
+     "--min-count", "1", "--epochs", "1", "--quiet"], 2, ["random.bin", "not UTF-8 text", "NUL"]),
     # series
-    ("series-text-value", ["series", "fit", "--data", "text-value.csv"], 2,
-     ["text-value.csv", "'abc'", "line 4"]),
-    ("series-blank-row", ["series", "fit", "--data", "blank-row.csv"], 2,
-     ["blank-row.csv", "line 22", "--skip-blank-rows"]),
+    ("series-text-value", ["series", "fit", "--data", "text-value.csv", "--out", "s"], 2,
+     ["text-value.csv", "column 'value' holds 'abc' on line 4"]),
+    ("series-blank-row", ["series", "fit", "--data", "blank-row.csv", "--out", "s"], 2,
+     ["blank-row.csv, line 22 is blank", "--skip-blank-rows"]),
+    ("series-blank-row-evaluate", ["series", "evaluate", "--data", "blank-row.csv"], 2,
+     ["blank-row.csv, line 22 is blank", "--skip-blank-rows"]),
 ]  # fmt: skip
 
 
