@@ -91,6 +91,9 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     packed = gzip.compress((VECTORS * 400).encode())
     (d / "cut.txt.gz").write_bytes(packed[: len(packed) // 2])
     (d / "random.bin").write_bytes(bytes(range(256)) * 64)
+    (d / "latin.tsv").write_bytes(b"text\tlabel\ncaf\xe9 bon\tpos\nmauvais\tneg\n")
+    shutil.copyfile(d / "tiny.tsv", d / "reviews.dat")
+    (d / "short.txt").write_text("hello\n", encoding="utf-8")
     (d / "text-value.csv").write_text("value\n1.0\n2.0\nabc\n4.0\n", encoding="utf-8")
     (d / "blank-row.csv").write_text(
         "value\n" + "".join(f"{i % 7}.5\n" for i in range(20)) + "\n" + "3.5\n" * 20,
@@ -157,6 +160,16 @@ CASES = [
     ("resume-with-another-model", ["classify", "train", "--data", "tiny.tsv", "--model", "lstm",
      "--batch-size", "4", "--out", "crun", "--resume", "--epochs", "2"], 2,
      ["--resume", "--model", "LSTMClassifier", "--overwrite"]),
+    ("train-unknown-table-suffix", ["classify", "train", "--data", "reviews.dat", "--out", "x"],
+     2, ["reviews.dat", "name the file *.csv, *.tsv or *.jsonl"]),
+    ("train-latin-1-table", ["classify", "train", "--data", "latin.tsv", "--out", "x"], 2,
+     ["latin.tsv", "convert the file to UTF-8"]),
+    ("train-into-a-finished-run", ["classify", "train", "--data", "tiny.tsv", "--out", "crun"],
+     2, ["crun", "pass --overwrite to replace it"]),
+    ("lm-corpus-too-short", ["lm", "train", "--corpus", "short.txt", "--out", "y", "--steps",
+     "1"], 2, ["use a smaller --batch-size"]),
+    ("generate-unknown-characters", ["lm", "generate", "lrun", "--prompt", "ZZZ", "--length",
+     "3"], 2, ["'Z'", "remove them from the text"]),
     # word vectors
     ("embed-malformed", ["embed", "neighbors", "malformed.txt", "king"], 2,
      ["malformed.txt, line 5", "--skip-bad-lines"]),
@@ -192,3 +205,27 @@ def test_cli_bad_input_is_one_line(work: Path, args: list[str], status: int, nee
     for needle in needles:
         assert needle in lines[0], lines[0]
     assert result.returncode == status, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "printed"),
+    [
+        (["embed", "neighbors", "malformed.txt", "king", "--skip-bad-lines", "--topn", "1"],
+         "queen"),
+        (["series", "fit", "--data", "blank-row.csv", "--skip-blank-rows", "--out", "skipped",
+          "--units", "10", "--warmup", "5"], "saved to skipped"),
+    ],
+    ids=["skip-bad-lines", "skip-blank-rows"],
+)  # fmt: skip
+def test_cli_bad_input_the_flag_a_message_names_works(work: Path, args: list[str], printed: str):
+    result = seqlab(*args, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert printed in result.stdout
+
+
+def test_cli_bad_input_run_files_follow_the_umask(work: Path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    expected = 0o666 & ~mask
+    for name in ("config.json", "model.safetensors", "checkpoint/state.json"):
+        assert (work / "crun" / name).stat().st_mode & 0o777 == expected, name

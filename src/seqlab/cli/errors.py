@@ -57,6 +57,7 @@ _NO_FLAG_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (r"pass format='csv', 'tsv' or 'jsonl'", "name the file *.csv, *.tsv or *.jsonl"),
     (r"pass format='text', 'jsonl' or 'tsv'", "name the file *.txt, *.jsonl or *.tsv"),
+    (r"remove them, or pass errors='ignore' to drop them", "remove them from the text"),
     (r"pass errors='ignore' to drop them", "remove them from the text"),
 )
 # Python arguments whose flag is not their name with dashes.
@@ -66,7 +67,10 @@ _FLAG_OF: dict[str, str] = {
     "on_bad_lines='skip'": "--skip-bad-lines",
     "skip_blank_rows=True": "--skip-blank-rows",
 }
-_BARE = re.compile(r"\b(lower|raise|set) (lr|clip_grad_norm)\b(?!=)")
+# "lower lr", "set clip_grad_norm", "a smaller batch_size": a bare argument name after advice.
+_BARE = re.compile(
+    r"\b(lower|raise|set|a smaller|a larger|a longer|a shorter) ([a-z][a-z0-9]*(?:_[a-z0-9]+)*)\b(?![=(])"
+)
 _ARGUMENT = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|\[[^\]]*\]|[^\s,;)]+)?")
 
 
@@ -98,11 +102,12 @@ def cli_message(text: str, command: click.Command | None = None) -> str:
         flag = "--" + match.group(2).replace("_", "-")
         if flag in flags:
             return f"{match.group(1)} {flag}"
-        if "--set" in flags:
+        if "--set" in flags and "_" in match.group(2):
             return f"{match.group(1)} --set {match.group(2)}=..."
         return match.group(0)
 
-    return _BARE.sub(bare, _ARGUMENT.sub(as_flag, text))
+    text = _BARE.sub(bare, _ARGUMENT.sub(as_flag, text))
+    return re.sub(r"(--[a-z][a-z0-9-]*) \(\1\)", r"\1", text)  # "--overwrite (--overwrite)"
 
 
 # What a bad input raises: a library error, an unknown word, a file that cannot be read.
