@@ -229,3 +229,15 @@ def test_cli_bad_input_run_files_follow_the_umask(work: Path):
     expected = 0o666 & ~mask
     for name in ("config.json", "model.safetensors", "checkpoint/state.json"):
         assert (work / "crun" / name).stat().st_mode & 0o777 == expected, name
+
+
+def test_cli_bad_input_a_diverged_run_leaves_a_folder_the_next_run_can_use(work: Path):
+    args = ["lm", "train", "--corpus", "corpus.txt", *TINY_LM, "--set", "eval_tokens=200",
+            "--out", "rediverged", "--quiet", "--device", "cpu", "--threads", "1"]  # fmt: skip
+    failed = seqlab(*args, "--steps", "4", "--lr", "3e38", "--set", "optimizer=rmsprop", cwd=work)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    # no lock, no half-written file: the same --out takes a sane run without --overwrite
+    assert not any(p.name.endswith((".lock", ".tmp")) for p in (work / "rediverged").iterdir())
+    result = seqlab(*args, "--steps", "2", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert (work / "rediverged" / "model.safetensors").is_file()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab._utils import cache_dir, pid_alive
+from seqlab._utils import cache_dir, current_umask, pid_alive
 from seqlab.embeddings._sources import Source
 from seqlab.embeddings.keyed import KeyedVectors
 
@@ -99,6 +99,7 @@ def cache_write(folder: Path, words: list[str], vectors: np.ndarray, meta: dict)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.{os.getpid()}."))
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0o700: give mkdir's mode
     except OSError as exc:
         warnings.warn(f"could not cache embeddings under {folder.parent}: {exc}", stacklevel=3)
         return
