@@ -241,3 +241,29 @@ def test_cli_bad_input_a_diverged_run_leaves_a_folder_the_next_run_can_use(work:
     result = seqlab(*args, "--steps", "2", cwd=work)
     assert result.returncode == 0, result.stderr
     assert (work / "rediverged" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("made with batch_size=4; pass resume=False to start over",
+         "made with --batch-size 4; pass --overwrite to start over"),
+        ("use head='softmax' (--head softmax)", "use --head softmax"),
+        ("use truncate=N (--truncate)", "use --truncate N"),
+        ("lower lr or set clip_grad_norm", "lower --lr or set --set clip_grad_norm=..."),
+        ("a.csv: not valid utf-8 (x); pass encoding= (e.g. 'latin-1')",
+         "a.csv: not valid utf-8 (x); convert the file to UTF-8 first (e.g. iconv -f latin1 -t "
+         "utf-8)"),
+        ("fix the file or pass on_bad_lines='skip' to leave such lines out",
+         "fix the file or pass --skip-bad-lines to leave such lines out"),
+        ("num_classes=3 is not a flag here", "num_classes=3 is not a flag here"),
+    ],
+)  # fmt: skip
+def test_cli_bad_input_python_arguments_become_flags(message: str, expected: str):
+    import click
+
+    from seqlab.cli.errors import cli_message
+
+    flags = ["--batch-size", "--head", "--truncate", "--lr", "--set", "--overwrite"]
+    command = click.Command("x", params=[click.Option([f]) for f in flags])
+    assert cli_message(message, command) == expected

@@ -107,7 +107,8 @@ def cli_message(text: str, command: click.Command | None = None) -> str:
         return match.group(0)
 
     text = _BARE.sub(bare, _ARGUMENT.sub(as_flag, text))
-    return re.sub(r"(--[a-z][a-z0-9-]*) \(\1\)", r"\1", text)  # "--overwrite (--overwrite)"
+    # "--head softmax (--head softmax)": the library named the flag next to the argument
+    return re.sub(r"(--([a-z][a-z0-9-]*)(?: [^\s()]+)?) \(--\2(?: [^\s()]+)?\)", r"\1", text)
 
 
 # What a bad input raises: a library error, an unknown word, a file that cannot be read.
