@@ -256,13 +256,8 @@ def _one_label(data: str, config: Any) -> str:
     """What to say when the training data holds a single label (read again to name it)."""
     from seqlab.training.classify import load_dataset
 
-    train = load_dataset(
-        data,
-        data_dir=config.data_dir,
-        seed=config.seed,
-        text_column=config.text_column,
-        label_column=config.label_column,
-    )
+    columns = {"text_column": config.text_column, "label_column": config.label_column}
+    train = load_dataset(data, data_dir=config.data_dir, seed=config.seed, **columns)
     shown = ", ".join(repr(name) for name in train.label_names) or "none"
     return (
         f"{data!r}: every training text has the same label ({shown}); a classifier needs at "
@@ -277,14 +272,13 @@ def _classifier_class(name: str) -> type:
 
     from seqlab.models import available, get
 
-    def is_classifier(model: str) -> bool:
-        return "num_classes" in inspect.signature(get(model)).parameters
-
-    if name in available() and is_classifier(name):
+    names = [m for m in available() if "num_classes" in inspect.signature(get(m)).parameters]
+    if name in names:
         return get(name)
-    names = ", ".join(m for m in available() if is_classifier(m))
     what = "a language model, not a classifier" if name in available() else "not a model"
-    raise click.BadParameter(f"{name!r} is {what}; choose one of: {names}", param_hint="'--model'")
+    raise click.BadParameter(
+        f"{name!r} is {what}; choose one of: {', '.join(names)}", param_hint="'--model'"
+    )
 
 
 def _config(opts: dict[str, Any], out: str) -> Any:

@@ -56,6 +56,13 @@ def series() -> None:
     """Numeric series: ESN forecasting against baselines, closed-loop forecasts, classification."""
 
 
+SKIP_BLANK_ROWS = click.option(
+    "--skip-blank-rows",
+    is_flag=True,
+    help="CSV: leave blank rows out (by default one is an error: it would shift the series).",
+)
+
+
 @series.command("evaluate")
 @click.option("--data", required=True, help="mackey-glass, sine, laser, sunspots or a CSV path.")
 @click.option(
@@ -76,11 +83,7 @@ def series() -> None:
 )
 @click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
 @click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
-@click.option(
-    "--skip-blank-rows",
-    is_flag=True,
-    help="CSV: leave blank rows out (by default one is an error: it would shift the series).",
-)
+@SKIP_BLANK_ROWS
 @click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
 @click.option(
     "--scale/--no-scale",
@@ -132,11 +135,7 @@ def evaluate_command(
 @click.option("--input-to-readout", is_flag=True, default=None, help="Feed u[t] to the readout.")
 @click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
 @click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
-@click.option(
-    "--skip-blank-rows",
-    is_flag=True,
-    help="CSV: leave blank rows out (by default one is an error: it would shift the series).",
-)
+@SKIP_BLANK_ROWS
 @click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
 @click.option("--scale/--no-scale", default=True, show_default=True, help="Standardise first.")
 @no_lr_option
