@@ -69,7 +69,7 @@ _FLAG_OF: dict[str, str] = {
 }
 # "lower lr", "set clip_grad_norm", "a smaller batch_size": a bare argument name after advice.
 _BARE = re.compile(
-    r"\b(lower|raise|set|a smaller|a larger|a longer|a shorter) ([a-z][a-z0-9]*(?:_[a-z0-9]+)*)\b(?![=(])"
+    r"\b(lower|raise|set|drop|a smaller|a larger|a longer|a shorter) ([a-z][a-z0-9]*(?:_[a-z0-9]+)*)\b(?![=(])"
 )
 _ARGUMENT = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|\[[^\]]*\]|[^\s,;)]+)?")
 
