@@ -115,8 +115,8 @@ def test_cli_classify_keras_flags_reach_the_model(small, tmp_path) -> None:
     ("args", "message"),
     [
         (["--model", "lstm", "--head", "sigmoid", "--data", "{three}"],
-         "head='sigmoid' has one output unit for two classes, but num_classes=3; use "
-         "head='softmax' (--head softmax)"),
+         "--head sigmoid has one output unit for two classes, but num_classes=3; use "
+         "--head softmax\n"),
         (["--model", "lstm", "--init", "glorot"], "Invalid value for '--init'"),
         (["--model", "lstm", "--set", "init=glorot"], "init must be 'keras'"),
         (["--model", "lstm", "--init", "keras", "--set", "init=torch"], "given twice"),

@@ -222,7 +222,7 @@ def test_cli_classify_seq_multiclass(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "lstm", "--maxlen", "5"], "use truncate=N (--truncate)"),
+        (["--model", "lstm", "--maxlen", "5"], "use --truncate N or --fixed-maxlen N\n"),
         (["--model", "lstm", "--set", "colour=3"], "unknown setting 'colour'"),
         (["--model", "lstm", "--set", "oops"], "expected KEY=VALUE"),
         (["--model", "lstm", "--freeze"], "no pretrained vectors were given"),

@@ -197,7 +197,8 @@ def test_distributed_cli_streams_a_file(jsonl, tmp_path):
     result = CliRunner().invoke(
         cli, ["classify", "train", "--data", "snippets", "--stream", "--out", str(tmp_path / "b")]
     )
-    assert result.exit_code != 0 and "stream=True reads a JSONL or TSV file" in result.output
+    assert result.exit_code == 2 and "--stream reads a JSONL or TSV file" in result.output
+    assert "got --data snippets" in result.output and "drop --stream)" in result.output
 
 
 def test_distributed_stream_rejects_nbsvm(jsonl):

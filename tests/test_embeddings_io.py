@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,6 +175,54 @@ def test_embeddings_repeated_words_keep_first(tmp_path):
         kv = E.load(path)
     assert kv.index_to_key == ["a", "b"]
     np.testing.assert_array_equal(kv["a"], [1, 1])
+
+
+def test_embeddings_damaged_cache_is_rebuilt_with_a_warning(tmp_path, kv):
+    path = E.save_glove(kv, tmp_path / "g.txt")
+    E.load(path)
+    vectors = Path(E.load(path).meta["cache"]) / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:40])  # cut inside the array
+    with pytest.warns(UserWarning, match=r"embeddings cache .* is damaged .*; rebuilding it"):
+        rebuilt = E.load(path)
+    assert rebuilt.meta["from_cache"] is False
+    _same(rebuilt, kv)
+    again = E.load(path)  # the cache was written afresh
+    assert again.meta["from_cache"] is True
+    _same(again, kv)
+
+
+def test_embeddings_killed_writers_temporaries_are_swept(tmp_path, kv, monkeypatch):
+    import os
+    import time
+
+    from seqlab.embeddings import _cache
+
+    root = tmp_path / "cache" / "embeddings"
+    dead = root / ".g.txt-0123.999999999.abc"  # an owner PID that cannot exist
+    old = root / ".g.txt-0123.abcdef"  # no PID (an older seqlab): swept by age
+    fresh = root / f".g.txt-0123.{os.getpid()}.xyz"  # a live writer's: kept
+    for folder in (dead, old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "vectors.npy").write_bytes(b"half")
+    past = time.time() - _cache.STALE_SECONDS - 10
+    os.utime(old, (past, past))
+    E.load(E.save_glove(kv, tmp_path / "g.txt"))
+    assert not dead.exists() and not old.exists() and fresh.is_dir()
+
+
+def test_embeddings_cut_gzip_and_nan_vectors_name_the_file(tmp_path, kv):
+    packed = gzip.compress(b"".join(f"w{i} 0.5 0.25\n".encode() for i in range(2000)))
+    cut = tmp_path / "cut.txt.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ValueError, match=r"cut\.txt\.gz is damaged or truncated \("):
+        E.load(cut)
+    nan = tmp_path / "nan.txt"
+    nan.write_text("a 1 2\nb nan 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^.*nan\.txt: the vectors of 1 word\(s\) .*'b'"):
+        E.load(nan)
+    assert not (tmp_path / "cache" / "embeddings").exists() or not any(
+        p.name.startswith("nan") for p in (tmp_path / "cache" / "embeddings").iterdir()
+    )
 
 
 def test_embeddings_cache_second_load_is_identical_and_memory_mapped(tmp_path, kv):

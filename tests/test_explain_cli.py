@@ -132,6 +132,6 @@ def test_explain_cli_errors(seq_run, bag_run) -> None:
     result = runner.invoke(
         cli, ["classify", "explain", str(bag_run.path), "a dull film", "--method", "grad_x_input"]
     )
-    assert result.exit_code != 0 and "use method='occlusion'" in result.output
+    assert result.exit_code != 0 and "use --method occlusion\n" in result.output
     result = runner.invoke(cli, ["classify", "explain", str(seq_run.path)])
     assert result.exit_code != 0 and "Missing argument" in result.output

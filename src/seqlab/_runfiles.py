@@ -1,12 +1,11 @@
 """The file steps under :mod:`seqlab.runfolder`: files created whole and fsync'd, the
 roll-forward of a staged commit (steps 2-4 of the commit protocol in :mod:`seqlab.runfolder`),
-the clean-up after killed writers, the state a folder is in, and whether a writer's PID is
-alive."""
+the clean-up after killed writers and the state a folder is in (whether a writer is alive:
+``seqlab._utils.pid_alive``)."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -31,25 +30,6 @@ STANDARD_RUN_FILES = (
 )
 # atomic_write_bytes' temporaries: ".<name>.<random>.tmp"
 _TEMP_PATTERN = re.compile(r"^\..+\..+\.tmp$")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host (signal 0 checks without sending).
-
-    >>> pid_alive(os.getpid())
-    True
-    """
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by another user
-        return True
-    except OSError as exc:  # e.g. Windows' invalid-parameter for a dead PID
-        return exc.errno != errno.ESRCH and os.name != "nt"
-    return True
 
 
 def fsync_dir(path: Path) -> None:

@@ -6,6 +6,7 @@ Nothing in here knows about models or text; every other module may import it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import queue
@@ -54,6 +55,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            if hasattr(os, "fchmod"):  # mkstemp makes 0o600: give the file open()'s mode
+                os.fchmod(f.fileno(), 0o666 & ~current_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -88,12 +91,89 @@ def atomic_write_json(path: PathLike, obj: Any) -> Path:
     return atomic_write_bytes(path, json_bytes(obj))
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS tells it (Linux), else by
+    setting it and back.
+
+    >>> 0 <= current_umask() <= 0o777
+    True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (signal 0 checks without sending).
+
+    >>> pid_alive(os.getpid())
+    True
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by another user
+        return True
+    except OSError as exc:  # e.g. Windows' invalid-parameter for a dead PID
+        return exc.errno != errno.ESRCH and os.name != "nt"
+    return True
+
+
 def read_json(path: PathLike) -> Any:
-    """Read a JSON file, with an error that names the file when it is missing."""
+    """Read a JSON file, with an error that names the file when it is missing or damaged."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except json.JSONDecodeError as exc:
+        reason = f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    raise ValueError(f"{path} is {reason}; the file is damaged: restore it, or train the run again")
+
+
+def read_safetensors(path: PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file ``path``, with one-line errors that name the file
+    when it is missing, truncated or not safetensors at all."""
+    import safetensors.torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return safetensors.torch.load(path.read_bytes())
+    except Exception as exc:  # SafetensorError is not importable by name across versions
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"{path} is damaged (truncated or not a safetensors file: {reason}); restore "
+            "it, or train the run again"
+        ) from None
+
+
+def load_weights(model: torch.nn.Module, file: Path, strict: bool = True) -> tuple[list, list]:
+    """Load the safetensors ``file`` into ``model``, with one-line errors naming the file when
+    it is damaged or holds the weights of another model; returns ``(missing, unexpected)``
+    (both empty when ``strict``)."""
+    state = read_safetensors(file)
+    try:
+        return model.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:  # shapes (or, when strict, names) differ
+        detail = " ".join(str(exc).split())
+        raise ValueError(
+            f"the weights in {file} do not fit the model that config.json describes ({detail[:300]}); "
+            "was the file copied from another run? Restore the run's own model.safetensors"
+        ) from None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -73,11 +73,10 @@ from seqlab._runfiles import (
     find_state,
     folder_guard,
     fsync_dir,
-    pid_alive,
     roll_forward,
 )
 from seqlab._runfiles import write_new_file as _write_new_file  # the crash tests patch it
-from seqlab._utils import PathLike
+from seqlab._utils import PathLike, pid_alive
 
 __all__ = ["NoCheckpointError", "RunFolder", "RunFolderError", "check_writable", "pid_alive"]
 

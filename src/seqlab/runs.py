@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
+from seqlab._utils import PathLike, json_bytes, load_weights, read_json, resolve_device
 from seqlab.curves import curves_png
 from seqlab.data.arrays import as_model_inputs, is_encoded
 from seqlab.data.base import TextDataset
@@ -57,7 +56,8 @@ def state_dict_to_bytes(
     """safetensors bytes of ``tensors`` (copied to contiguous CPU memory first, since
     safetensors refuses views and tensors that share storage).
 
-    >>> load_safetensors(state_dict_to_bytes({"w": torch.ones(2, 3).t()}))["w"].shape
+    >>> from safetensors.torch import load
+    >>> load(state_dict_to_bytes({"w": torch.ones(2, 3).t()}))["w"].shape
     torch.Size([3, 2])
     """
     clean = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
@@ -419,15 +419,15 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     ['pos']
     """
     from seqlab.models import rebuild
-    from seqlab.text import TextVectorizer
 
     path = Path(path)
     config = read_config(path)
     task = run_task(config)
     if task != "classify":
+        command = {"lm": "seqlab lm generate / evaluate"}.get(str(task), "the command of that task")
         raise ValueError(
             f"{path} holds a {task!r} run, not a classifier; load it with seqlab.load(path) "
-            "(or the command of that task)"
+            f"({command})"
         )
     arrays = config.get("train", {}).get("inputs") == "arrays"  # no vocab.json
     for name in RUN_FILES:
@@ -438,11 +438,10 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
                 "with resume=True (--resume)"
             )
     model = rebuild(config["model"]["name"], config["model"]["config"])
-    state = load_safetensors((path / "model.safetensors").read_bytes())
-    model.load_state_dict(state)
+    load_weights(model, path / "model.safetensors")
     model.to(resolve_device(device))
     model.eval()
-    vectorizer: Any = None if arrays else TextVectorizer.from_dict(read_json(path / "vocab.json"))
+    vectorizer: Any = None if arrays else _read_vectorizer(path / "vocab.json")
     if vectorizer is not None and config.get("train", {}).get("fixed_maxlen"):
         vectorizer = FixedLengthVectorizer(vectorizer)  # trained on padded rows: keep padding
     history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
@@ -456,3 +455,16 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
         train_config=config.get("train", {}),
         path=path,
     )
+
+
+def _read_vectorizer(file: Path) -> Any:
+    from seqlab.text import TextVectorizer
+
+    data = read_json(file)
+    try:
+        return TextVectorizer.from_dict(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(
+            f"{file} does not describe a vectorizer ({type(exc).__name__}: {exc}); the file "
+            "is damaged: restore it, or train the run again"
+        ) from None

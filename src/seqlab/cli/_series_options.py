@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from seqlab.cli.options import LEARNING_RATE
 from seqlab.cli.settings import cli_settings
 
 __all__ = [
@@ -63,7 +64,7 @@ def learning_rate_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--lr",
         "learning_rate",
-        type=float,
+        type=LEARNING_RATE,
         default=None,
         help="Learning rate of the neural models (the ESN has none; see --leak-rate).",
     )(func)

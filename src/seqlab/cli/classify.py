@@ -16,6 +16,7 @@ import click
 
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
+    LEARNING_RATE,
     choice_option,
     device_option,
     init_option,
@@ -168,7 +169,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @choice_option("--oov", ["zeros", "random"], "Vectors for words missing from --pretrained.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--lr", type=LEARNING_RATE, default=1e-3, show_default=True)
 @optimizer_option(("adam", "rmsprop", "sgd"), "adam")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
@@ -230,11 +231,15 @@ def train(**opts) -> None:
     from seqlab.training.classify import train_classifier
 
     out = opts["out"] or str(Path("runs") / opts["model"])
-    run = train_classifier(
-        opts["data"],
-        _config(opts, out),
-        echo=click.echo if distributed.is_main() else None,
-    )
+    config = _config(opts, out)
+    try:
+        run = train_classifier(
+            opts["data"], config, echo=click.echo if distributed.is_main() else None
+        )
+    except ValueError as exc:
+        if not str(exc).startswith("num_classes must be >= 2") or config.stream:
+            raise
+        raise click.BadParameter(_one_label(opts["data"], config), param_hint="'--data'") from None
     if not distributed.is_main():
         return
     m = run.metrics
@@ -247,20 +252,45 @@ def train(**opts) -> None:
             click.echo(f"{part:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in m[part].items()))
 
 
+def _one_label(data: str, config: Any) -> str:
+    """What to say when the training data holds a single label (read again to name it)."""
+    from seqlab.training.classify import load_dataset
+
+    columns = {"text_column": config.text_column, "label_column": config.label_column}
+    train = load_dataset(data, data_dir=config.data_dir, seed=config.seed, **columns)
+    shown = ", ".join(repr(name) for name in train.label_names) or "none"
+    return (
+        f"{data!r}: every training text has the same label ({shown}); a classifier needs at "
+        f"least two labels: check the data, or --label-column ({config.label_column!r})"
+    )
+
+
+def _classifier_class(name: str) -> type:
+    """The registered classifier ``name`` (a model that takes ``num_classes``); a language
+    model or an unknown name is a usage error that lists the classifiers only."""
+    import inspect
+
+    from seqlab.models import available, get
+
+    names = [m for m in available() if "num_classes" in inspect.signature(get(m)).parameters]
+    if name in names:
+        return get(name)
+    what = "a language model, not a classifier" if name in available() else "not a model"
+    raise click.BadParameter(
+        f"{name!r} is {what}; choose one of: {', '.join(names)}", param_hint="'--model'"
+    )
+
+
 def _config(opts: dict[str, Any], out: str) -> Any:
     """The :class:`~seqlab.training.classify.ClassifyConfig` the flags of ``train`` ask for."""
     from seqlab.cli.options import budget
     from seqlab.cli.settings import cli_settings
-    from seqlab.models import get
     from seqlab.training.classify import NOT_OPTIONS, ClassifyConfig
 
     max_tokens = opts["max_tokens"]
     max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
     kernel_sizes = _int_list(opts["kernel_sizes"], "--kernel-sizes")
-    try:
-        model_class = get(opts["model"])
-    except (KeyError, ValueError) as exc:
-        raise click.BadParameter(str(exc).strip("'\""), param_hint="'--model'") from None
+    model_class = _classifier_class(opts["model"])
     return ClassifyConfig(
         data_dir=opts["data_dir"],
         text_column=opts["text_column"],

@@ -16,17 +16,32 @@ from typing import Any
 
 import click
 
+from seqlab.cli.errors import user_errors
 from seqlab.cli.options import choice_option, device_option
 
 __all__ = ["embed"]
 
 VECTORS = click.argument("vectors", type=click.Path(dir_okay=False))
-LIMIT = click.option(
+_LIMIT = click.option(
     "--limit",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Read only the first N words of a text/binary vector file.",
 )
+_SKIP_BAD_LINES = click.option(
+    "--skip-bad-lines",
+    is_flag=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: ctx.meta.__setitem__("skip_bad_lines", value),
+    help="Leave out the lines of a text vector file that cannot be read (with a warning).",
+)
+
+
+def LIMIT(func: Any) -> Any:  # noqa: N802 (used as a decorator like the options)
+    """``--limit`` and ``--skip-bad-lines``: how to read a vectors file."""
+    return _LIMIT(_SKIP_BAD_LINES(func))
+
+
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
@@ -35,7 +50,8 @@ def _load(path: str, limit: int | None = None) -> Any:
 
     if path.endswith(".safetensors"):
         return embeddings.KeyedVectors.load(path)
-    return embeddings.load(path, limit=limit)
+    skip = click.get_current_context().meta.get("skip_bad_lines", False)
+    return embeddings.load(path, limit=limit, on_bad_lines="skip" if skip else "error")
 
 
 def _print_pairs(pairs: list[tuple[str, float]], as_json: bool) -> None:
@@ -46,16 +62,13 @@ def _print_pairs(pairs: list[tuple[str, float]], as_json: bool) -> None:
         click.echo(f"{word}\t{score:.4f}")
 
 
-def _fail(exc: Exception) -> None:
-    raise click.ClickException(str(exc)) from exc
-
-
 @click.group("embed")
 def embed() -> None:
     """Word vectors: train word2vec, query, evaluate, plot, convert."""
 
 
 @embed.command("train")
+@user_errors
 @click.argument("corpus", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--out",
@@ -103,24 +116,21 @@ def train(
     if dim is not None:
         click.echo(f"warning: --dim is deprecated; use --vector-size {dim}", err=True)
         vector_size = dim
-    try:
-        model = embeddings.Word2Vec(
-            vector_size=vector_size,
-            window=window,
-            sg=not cbow,
-            negative=negative,
-            min_count=min_count,
-            sample=sample,
-            alpha=alpha,
-            min_alpha=min_alpha,
-            epochs=epochs,
-            seed=seed,
-            standardize=None if standardize == "none" else standardize,
-            device=device,
-            progress=not quiet,
-        ).fit(corpus)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(exc)
+    model = embeddings.Word2Vec(
+        vector_size=vector_size,
+        window=window,
+        sg=not cbow,
+        negative=negative,
+        min_count=min_count,
+        sample=sample,
+        alpha=alpha,
+        min_alpha=min_alpha,
+        epochs=epochs,
+        seed=seed,
+        standardize=None if standardize == "none" else standardize,
+        device=device,
+        progress=not quiet,
+    ).fit(corpus)
     _save(model.wv, out)
     click.echo(
         f"{len(model.wv)} words x {vector_size} dims, {model.corpus_words_ * epochs:,} words in "
@@ -147,9 +157,10 @@ def _save(kv: Any, out: str, to: str | None = None) -> None:
 
 
 @embed.command("neighbors")
+@user_errors
 @VECTORS
 @click.argument("words", nargs=-1, required=True)
-@click.option("--topn", default=10, show_default=True)
+@click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
     "--restrict-vocab",
     type=int,
@@ -168,19 +179,17 @@ def neighbors(
 ) -> None:
     """The nearest neighbours (cosine) of the mean of WORDS."""
     kv = _load(vectors, limit)
-    try:
-        pairs = kv.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab)
-    except KeyError as exc:
-        _fail(exc)
+    pairs = kv.most_similar(list(words), topn=topn, restrict_vocab=restrict_vocab)
     _print_pairs(pairs, as_json)
 
 
 @embed.command("analogy")
+@user_errors
 @VECTORS
 @click.argument("a")
 @click.argument("b")
 @click.argument("c")
-@click.option("--topn", default=5, show_default=True)
+@click.option("--topn", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--cosmul", is_flag=True, help="3CosMul instead of 3CosAdd.")
 @LIMIT
 @JSON
@@ -190,14 +199,12 @@ def analogy(
     """Solve A : B :: C : ? (e.g. man king woman -> queen)."""
     kv = _load(vectors, limit)
     query = kv.most_similar_cosmul if cosmul else kv.most_similar
-    try:
-        pairs = query(positive=[b, c], negative=[a], topn=topn)
-    except KeyError as exc:
-        _fail(exc)
+    pairs = query(positive=[b, c], negative=[a], topn=topn)
     _print_pairs(pairs, as_json)
 
 
 @embed.command("similarity")
+@user_errors
 @VECTORS
 @click.argument("word1")
 @click.argument("word2")
@@ -205,13 +212,11 @@ def analogy(
 def similarity(vectors: str, word1: str, word2: str, limit: int | None) -> None:
     """Cosine similarity of WORD1 and WORD2."""
     kv = _load(vectors, limit)
-    try:
-        click.echo(f"{kv.similarity(word1, word2):.4f}")
-    except KeyError as exc:
-        _fail(exc)
+    click.echo(f"{kv.similarity(word1, word2):.4f}")
 
 
 @embed.command("evaluate")
+@user_errors
 @VECTORS
 @click.option(
     "--analogies",
@@ -271,6 +276,7 @@ def evaluate(
 
 
 @embed.command("plot")
+@user_errors
 @VECTORS
 @click.argument("words", nargs=-1, required=True)
 @click.option("--out", default="words.png", show_default=True, type=click.Path(dir_okay=False))
@@ -283,14 +289,12 @@ def plot(
     from seqlab import embeddings
 
     kv = _load(vectors, limit)
-    try:
-        path = embeddings.plot_words(kv, list(words), out, title=title)
-    except (KeyError, ValueError) as exc:
-        _fail(exc)
+    path = embeddings.plot_words(kv, list(words), out, title=title)
     click.echo(str(Path(path)))
 
 
 @embed.command("convert")
+@user_errors
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("dest", type=click.Path(dir_okay=False))
 @click.option(

@@ -15,6 +15,7 @@ import click
 from seqlab._utils import is_number
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
+    LEARNING_RATE,
     budget,
     choice_option,
     device_option,
@@ -95,7 +96,7 @@ def lm() -> None:
 @click.option("--batch-size", type=int, default=None)
 @click.option("--seq-len", type=int, default=None, help="Chunk length (default recipe).")
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
-@click.option("--lr", type=float, default=None, help="Learning rate.")
+@click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(("adam", "rmsprop"), None)
 @init_option
 @click.option("--max-tokens", type=int, default=None, help="Word vocabulary size (with pad, OOV).")

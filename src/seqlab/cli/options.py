@@ -10,6 +10,7 @@ one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a command
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -18,6 +19,8 @@ import click
 from seqlab.defaults import DEFAULT_INIT, INITS
 
 __all__ = [
+    "LEARNING_RATE",
+    "LearningRate",
     "StopWordsType",
     "budget",
     "choice_option",
@@ -33,6 +36,34 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEVICE_HELP = "auto (CUDA when present, else the CPU), cpu, cuda or cuda:N."
+
+
+FLOAT32_MAX = 3.4028234663852886e38  # a learning rate above it overflows the optimizer
+
+
+class LearningRate(click.ParamType):
+    """A learning rate: a finite number > 0 that a float32 optimizer step can hold."""
+
+    name = "float"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            lr = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; give a learning rate such as 1e-3", param, ctx)
+        if not (math.isfinite(lr) and 0 < lr <= FLOAT32_MAX):
+            self.fail(
+                f"{value!r} is not a usable learning rate: give a finite number > 0 (at most "
+                "3.4e38, the float32 limit), such as 1e-3",
+                param,
+                ctx,
+            )
+        return lr
+
+
+LEARNING_RATE = LearningRate()
 
 
 def device_option(func: F) -> F:

@@ -56,6 +56,13 @@ def series() -> None:
     """Numeric series: ESN forecasting against baselines, closed-loop forecasts, classification."""
 
 
+SKIP_BLANK_ROWS = click.option(
+    "--skip-blank-rows",
+    is_flag=True,
+    help="CSV: leave blank rows out (by default one is an error: it would shift the series).",
+)
+
+
 @series.command("evaluate")
 @click.option("--data", required=True, help="mackey-glass, sine, laser, sunspots or a CSV path.")
 @click.option(
@@ -76,6 +83,7 @@ def series() -> None:
 )
 @click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
 @click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
+@SKIP_BLANK_ROWS
 @click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
 @click.option(
     "--scale/--no-scale",
@@ -99,7 +107,8 @@ def evaluate_command(
     from seqlab.series.experiments import run_evaluate
     from seqlab.series.forecast import metrics_table
 
-    settings = {k: opts.pop(k) for k in ("val", "test", "scale", "data_dir", "overwrite")}
+    names = ("val", "test", "scale", "data_dir", "overwrite", "skip_blank_rows")
+    settings = {k: opts.pop(k) for k in names}
     kwargs, grid = model_arguments(model, "forecast", FORECAST_GRID, seed, opts)
     result = run_evaluate(
         data,
@@ -126,6 +135,7 @@ def evaluate_command(
 @click.option("--input-to-readout", is_flag=True, default=None, help="Feed u[t] to the readout.")
 @click.option("--val", type=float, default=0.1, show_default=True, help="Validation fraction.")
 @click.option("--test", type=float, default=0.2, show_default=True, help="Test fraction.")
+@SKIP_BLANK_ROWS
 @click.option("--n-timesteps", type=int, default=None, help="Length to generate / keep.")
 @click.option("--scale/--no-scale", default=True, show_default=True, help="Standardise first.")
 @no_lr_option
@@ -138,6 +148,7 @@ def fit_command(
     val: float,
     test: float,
     n_timesteps: int | None,
+    skip_blank_rows: bool,
     scale: bool,
     out: str | None,
     data_dir: str | None,
@@ -163,6 +174,7 @@ def fit_command(
         val=val,
         test=test,
         scale=scale,
+        skip_blank_rows=skip_blank_rows,
     )
     m = result["metrics"]["val"]
     click.echo(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import click
 
+from seqlab.cli.errors import BAD_INPUT, usage_error
 from seqlab.cli.options import device_option
 
 __all__ = ["serve"]
@@ -163,8 +164,8 @@ def serve(
             embeddings_limit=embeddings_limit,
             allowed_hosts=[host, *allowed_hosts],
         )
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except BAD_INPUT as exc:
+        raise usage_error(exc) from None
     for model in app.state.models.values():
         click.echo(f"loaded {model.kind:<10} {model.name}  ({model.source})")
     _warn_if_public(host, allowed_hosts)

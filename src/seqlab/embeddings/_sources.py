@@ -8,6 +8,7 @@ import gzip
 import lzma
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from seqlab._utils import PathLike
 
 VECTOR_SUFFIXES = (".txt", ".vec", ".bin", ".txt.gz", ".vec.gz", ".bin.gz")
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# What a cut or corrupt compressed file raises while it is read (gzip.BadGzipFile is an OSError).
+_DAMAGED = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Source:
             for layer in reversed(layers):
                 layer.close()
             raise
-        return Stream(raw, layers)
+        return Stream(raw, layers, self.name)
 
     def fingerprint(self) -> str:
         st = self.path.stat()
@@ -63,10 +66,28 @@ class Source:
 class Stream:
     """A readable stream that closes the decompressor, the file and the archive together."""
 
-    def __init__(self, top: IO[bytes], layers: list[Any]) -> None:
-        self.read = top.read
-        self.readline = top.readline
+    def __init__(self, top: IO[bytes], layers: list[Any], name: str = "the stream") -> None:
+        self._top = top
         self._layers = layers
+        self.name = name
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._top.read(size)
+        except _DAMAGED as exc:
+            raise self._damaged(exc) from None
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self._top.readline(size)
+        except _DAMAGED as exc:
+            raise self._damaged(exc) from None
+
+    def _damaged(self, exc: BaseException) -> ValueError:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return ValueError(
+            f"{self.name} is damaged or truncated ({reason}); download or copy it again"
+        )
 
     def close(self) -> None:
         for layer in reversed(self._layers):

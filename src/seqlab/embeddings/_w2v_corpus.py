@@ -46,6 +46,7 @@ class Corpus:
                     f"corpus={os.fspath(corpus)!r} is not a file; pass a path to a text file "
                     "(one sentence or document per line) or a list of token lists / strings"
                 )
+            _check_text(path, os.fspath(corpus))
             self.path = path
             return
         texts = getattr(corpus, "texts", None)  # a seqlab TextDataset
@@ -83,6 +84,28 @@ class Corpus:
                     "each corpus item must be a str (a document) or a list of tokens, "
                     f"got {type(item).__name__}: {item!r:.60}"
                 )
+
+
+def _check_text(path: Path, given: str, size: int = 1 << 16) -> None:
+    """Refuse a file whose first ``size`` bytes are not UTF-8 text (a NUL byte, or bytes
+    that do not decode): word2vec would otherwise learn from the noise of a binary file."""
+    with open(path, "rb") as f:
+        block = f.read(size)
+    nul = block.find(b"\x00")
+    if nul >= 0:
+        raise ValueError(
+            f"corpus={given!r} is not UTF-8 text (byte {nul} is NUL: a binary file?); pass a "
+            "text file, one sentence or document per line"
+        )
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(block) - 3 or len(block) < size:  # not a character cut at the end
+            raise ValueError(
+                f"corpus={given!r} is not UTF-8 text (bytes {exc.start}-{exc.end}: "
+                f"{exc.reason}); pass a text file, converted to UTF-8 first (e.g. iconv -f "
+                "latin1 -t utf-8)"
+            ) from None
 
 
 @dataclass

@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 
 from seqlab._utils import PathLike, atomic_write_bytes
-from seqlab.embeddings._cache import cache_folder, cache_read, cache_write, clear_cache
+from seqlab.embeddings._cache import (
+    cache_folder,
+    cache_read,
+    cache_write,
+    clear_cache,
+    sweep_temporaries,
+)
 from seqlab.embeddings._readers import dedupe, read_binary, read_text
 from seqlab.embeddings._sources import COMPRESSED, resolve
 from seqlab.embeddings.keyed import KeyedVectors
@@ -98,6 +104,8 @@ def load(
         "unicode_errors": unicode_errors,
     }
     folder = cache_folder(source, key) if cache else None
+    if folder is not None:
+        sweep_temporaries(folder.parent)
     if folder is not None and folder.is_dir():
         kv = cache_read(folder)
         if kv is not None:
@@ -124,9 +132,12 @@ def load(
         warnings.warn(
             f"{source.name}: {duplicates} repeated words kept their first vector", stacklevel=2
         )
+    try:
+        kv = KeyedVectors(words, vectors)  # refuses NaN / infinite vectors, naming the words
+    except ValueError as exc:
+        raise ValueError(f"{source.name}: {exc}") from None
     if folder is not None:
         cache_write(folder, words, vectors, meta)
-    kv = KeyedVectors(words, vectors)
     kv.meta.update(meta, from_cache=False)
     return kv
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlab
-from seqlab._utils import PathLike, json_bytes, read_json, resolve_device
+from seqlab._utils import PathLike, json_bytes, load_weights, read_json, resolve_device
 from seqlab.generation.sampling import stop_at, stream_tokens
 from seqlab.lm.data import (
     Vocab,
@@ -31,6 +31,7 @@ from seqlab.lm.data import (
 )
 from seqlab.models import registry
 from seqlab.models.lm import detach_state
+from seqlab.runs import read_config
 
 __all__ = [
     "EVAL_MODES",
@@ -274,15 +275,22 @@ class LanguageModel:
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such run folder (expected config.json inside)")
-        config = read_json(path / "config.json")
+        config = read_config(path)
         if config.get("task") != "lm":
             raise ValueError(
                 f"{path} holds a {config.get('task')!r} run, not a language model ('lm'); "
-                "use seqlab.load for classifier runs"
+                "use seqlab.load for classifier runs (seqlab classify predict / evaluate)"
             )
-        vocab = vocabulary_from_dict(read_json(path / "vocab.json"))
+        try:
+            vocab = vocabulary_from_dict(read_json(path / "vocab.json"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{path / 'vocab.json'} does not describe a vocabulary ({type(exc).__name__}: "
+                f"{exc}); the file is damaged: restore it, or train the run again"
+            ) from None
         model = registry.rebuild(config["model"]["name"], config["model"]["config"])
-        load_model_bytes(model, (path / "model.safetensors").read_bytes())
+        file = path / "model.safetensors"
+        _check_fit(model, *load_weights(model, file, strict=False), f"the weights in {file}")
         model.to(resolve_device(device))
         model.eval()
         from seqlab.training.loop import history_rows
@@ -329,12 +337,15 @@ def load_model_bytes(model: nn.Module, data: bytes) -> None:
 
 def load_model_tensors(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Load tensors from :func:`model_tensors`; the tied decoder weight follows the embedding."""
-    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    _check_fit(model, *model.load_state_dict(tensors, strict=False), "the weights")
+
+
+def _check_fit(model: nn.Module, missing: list, unexpected: list, what: str) -> None:
     tied = bool(getattr(model, "config", {}).get("tie_weights", False))
     missing = [k for k in missing if not (tied and k == "decoder.weight")]
     if missing or unexpected:
         raise ValueError(
-            f"the weights do not fit the model: missing {missing}, unexpected {unexpected}; "
+            f"{what} do not fit the model: missing {missing}, unexpected {unexpected}; "
             "was the file written for another configuration?"
         )
 

@@ -84,6 +84,7 @@ def run_evaluate(
     scale: bool = True,
     out: PathLike | None = None,
     overwrite: bool = False,
+    skip_blank_rows: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a forecaster on a series against persistence and linear-AR; return a JSON-able dict.
 
@@ -103,7 +104,7 @@ def run_evaluate(
 
     neural = isinstance(model, str) and model in NEURAL_MODELS
     with JobOutputs(out, run_folder=neural, overwrite=overwrite) as outputs:
-        ts = load_series(data, data_dir, n_timesteps)
+        ts = load_series(data, data_dir, n_timesteps, skip_blank_rows=skip_blank_rows)
         kwargs = dict(model_kwargs or {})
         tuning = None
         if grid:
@@ -147,6 +148,7 @@ def run_fit(
     val: float = 0.1,
     test: float = 0.2,
     scale: bool = True,
+    skip_blank_rows: bool = False,
 ) -> dict[str, Any]:
     """Fit a one-step-ahead ESN on the train part of a series and save it to ``out``.
 
@@ -154,7 +156,7 @@ def run_fit(
     ``out`` receives ``model/`` (:meth:`ESN.save`), ``series.json`` (data name, split,
     scaler), ``metrics.json`` (one-step validation metrics) and ``fit.png``.
     """
-    ts = load_series(data, data_dir, n_timesteps)
+    ts = load_series(data, data_dir, n_timesteps, skip_blank_rows=skip_blank_rows)
     split = split_by_time(len(ts), val, test)
     scaler = StandardScaler().fit(ts.values[split.train])
     if not scale:
@@ -176,6 +178,7 @@ def run_fit(
         "data": data,
         "name": ts.name,
         "n_timesteps": len(ts),
+        "skip_blank_rows": skip_blank_rows,
         "split": {"n": split.n, "train_end": split.train_end, "val_end": split.val_end},
         "val": val,
         "test": test,
@@ -221,7 +224,12 @@ def run_forecast(
         )
     info = read_json(folder / "series.json")
     esn = ESN.load(folder / "model")
-    ts = load_series(info["data"], data_dir, info["n_timesteps"])
+    ts = load_series(
+        info["data"],
+        data_dir,
+        info["n_timesteps"],
+        skip_blank_rows=info.get("skip_blank_rows", False),
+    )
     scaler = StandardScaler.from_dict(info["scaler"])
     start = info["split"]["val_end"]
     available = len(ts) - start

@@ -33,10 +33,12 @@ def load_series(
     n_timesteps: int | None = None,
     tau: int = 17,
     column: str | None = None,
+    skip_blank_rows: bool = False,
 ) -> sdata.TimeSeries:
     """A series by name: ``mackey-glass`` (``n_timesteps``, default 2000, ``tau``), ``sine``,
     ``laser``, ``sunspots``, or the path of a CSV with a header (``column`` picks one numeric
-    column; default: every column whose values are all numbers).
+    column; default: every column whose values are all numbers). A blank row inside a CSV
+    is refused (dropping it would shift the series by a step) unless ``skip_blank_rows``.
 
     ``n_timesteps`` also truncates the real series (their first steps are kept).
 
@@ -56,7 +58,7 @@ def load_series(
     elif name == "sunspots":
         ts = sdata.sunspots(data_dir)
     elif name.lower().endswith(".csv"):
-        ts = _series_from_csv(Path(name), column)
+        ts = _series_from_csv(Path(name), column, skip_blank_rows)
     else:
         raise ValueError(
             f"unknown series {name!r}; choose one of {', '.join(SERIES_NAMES)} or a .csv path"
@@ -73,11 +75,34 @@ def load_series(
     return ts
 
 
-def _series_from_csv(path: Path, column: str | None) -> sdata.TimeSeries:
+def _csv_rows(path: Path, skip_blank_rows: bool) -> tuple[list[list[str]], list[int]]:
+    """The non-blank rows of a CSV and their line numbers; a blank row before the last
+    data row is an error unless ``skip_blank_rows`` (blank lines at the end are fine)."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such CSV file")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    blank: int | None = None
     with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r]
+        reader = csv.reader(f)
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                blank = blank or reader.line_num
+                continue
+            if blank is not None and rows and not skip_blank_rows:
+                raise ValueError(
+                    f"{path}, line {blank} is blank: leaving it out would shift the series "
+                    "by one step; fill it in, or pass skip_blank_rows=True to leave blank "
+                    "rows out"
+                )
+            blank = None
+            rows.append(row)
+            lines.append(reader.line_num)
+    return rows, lines
+
+
+def _series_from_csv(path: Path, column: str | None, skip_blank_rows: bool) -> sdata.TimeSeries:
+    rows, lines = _csv_rows(path, skip_blank_rows)
     if len(rows) < 2:
         raise ValueError(f"{path} needs a header row and at least one data row")
     header, body = rows[0], rows[1:]
@@ -98,9 +123,27 @@ def _series_from_csv(path: Path, column: str | None) -> sdata.TimeSeries:
     else:
         cols = [j for j in range(len(header)) if numeric(j)]
         if not cols:
-            raise ValueError(f"{path} has no numeric column; pass column= to choose one")
+            raise ValueError(
+                f"{path} has no column of numbers only: {_first_non_number(header, body, lines[1:])}; "
+                "fix those values (a series CSV holds one number per column and row)"
+            )
     values = np.array([[float(r[j]) for j in cols] for r in body])
     return sdata.TimeSeries(values, None, path.stem, [header[j] for j in cols])
+
+
+def _first_non_number(header: list[str], body: list[list[str]], lines: list[int]) -> str:
+    """Where each of the first three columns first holds something that is not a number."""
+    found = []
+    for j, name in enumerate(header[:3]):
+        for row, line in zip(body, lines, strict=True):
+            cell = row[j] if j < len(row) else None
+            try:
+                float(cell)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                shown = "nothing" if cell is None else repr(cell)
+                found.append(f"column {name!r} holds {shown} on line {line}")
+                break
+    return ", ".join(found)
 
 
 @dataclass
