@@ -313,3 +313,12 @@ def test_trainer_threads_auto_sets_torchs_count_for_the_run(data, monkeypatch):
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="threads must be an int >= 1, 'auto' or None"):
         fit(bag_model(vec), vec, ds, epochs=1, threads="many", progress=False)
+
+
+def test_a_far_too_high_learning_rate_stops_with_a_message_naming_lr(data):
+    ds, vec = data
+    with pytest.raises(seqlab.training.loop.TrainingDiverged) as info:
+        fit(bag_model(vec), vec, ds, epochs=3, lr=1e6, progress=False)
+    message = str(info.value)
+    assert "with lr=1000000.0; lower lr or set clip_grad_norm" in message
+    assert "(from 0.8675) at step 2" in message  # the first step's loss, then 1.25e+05

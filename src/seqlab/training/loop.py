@@ -70,6 +70,10 @@ from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 __all__ = [name for name in protocol.__all__ if name not in ("BUDGETS", "PRECISIONS")] + ["run"]
 
 
+# The loss has diverged when it grows past this many times its first value (and above 100).
+DIVERGED = 1000.0
+
+
 def _better(score: float, best: float | None, monitor: str) -> bool:
     if best is None:
         return True
@@ -132,6 +136,7 @@ class _Loop:
         self._rng_before_step: torch.Tensor | None = None
         self.extra_state: dict[str, Any] = {}
         self.threads_used = torch.get_num_threads()
+        self.first_loss: float | None = None  # the divergence check's reference
 
     # ---- budget -------------------------------------------------------------------------
     def num_batches(self) -> int | None:
@@ -248,12 +253,7 @@ class _Loop:
         for opt in self.optimizers:
             opt.step()
         value = float(loss.detach())
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"the training loss became {value} at step {self.step + 1} (epoch "
-                f"{self.epoch + 1}, batch {self.batch_index + 1}) with lr={cfg.lr}; lower lr "
-                "or set clip_grad_norm"
-            )
+        self._check_diverged(value)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # so that the step's time is real
         elapsed = self.clock() - t0
@@ -270,6 +270,23 @@ class _Loop:
         self.batch_index += 1
         self._rng_before_step = None
         return value
+
+    def _check_diverged(self, value: float) -> None:
+        """Stop when the loss is no longer finite, or has grown to more than ``DIVERGED``
+        times the first loss of this process (and above 100): a learning rate far too high
+        sends a classifier's loss to millions without ever reaching infinity."""
+        if self.first_loss is None:
+            self.first_loss = value
+        if math.isfinite(value) and not (
+            value > 100 and value > DIVERGED * max(self.first_loss, 1e-12)
+        ):
+            return
+        grown = "" if not math.isfinite(value) else f" (from {self.first_loss:.4g})"
+        raise TrainingDiverged(
+            f"the training loss became {value:.4g}{grown} at step {self.step + 1} (epoch "
+            f"{self.epoch + 1}, batch {self.batch_index + 1}) with lr={self.cfg.lr}; lower lr "
+            "or set clip_grad_norm"
+        )
 
     def _end_epoch(self, bar: Any) -> None:
         if bar is not None:
