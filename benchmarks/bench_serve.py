@@ -358,6 +358,62 @@ def mixed_report(results: list[dict], args: argparse.Namespace) -> dict[str, Any
     }
 
 
+async def _slow_client(port: int) -> str:
+    """Headers promising a 1,000-byte body, then 10 bytes and silence: what comes back."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    head = f"POST /v1/classify HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+    writer.write((head + "Content-Length: 1000\r\n\r\n").encode() + b'{"texts": ')
+    await writer.drain()
+    try:
+        line = await asyncio.wait_for(reader.readline(), timeout=120)
+        return line.decode("latin-1").split(" ")[1] if line else "closed"
+    except (TimeoutError, ConnectionError, IndexError):
+        return "no answer"
+    finally:
+        writer.close()
+
+
+def run_slow(runs: list[Path], args: argparse.Namespace) -> dict[str, Any]:
+    """``--slow N``: N connections that send a tenth of their promised body; the server's RSS
+    at the start, while they hang, and ``--settle`` seconds after the read timeout cut them."""
+    port = free_port()
+    proc = start_server(runs[:1], True, port)
+    try:
+        wait_ready(f"http://{HOST}:{port}", proc)
+        start = rss_mb(proc.pid)
+
+        async def many() -> tuple[list[str], float | None]:
+            tasks = [asyncio.create_task(_slow_client(port)) for _ in range(args.slow)]
+            await asyncio.sleep(5.0)
+            during = rss_mb(proc.pid)
+            return list(await asyncio.gather(*tasks)), during
+
+        t0 = time.perf_counter()
+        answers, during = asyncio.run(many())
+        cut_after = time.perf_counter() - t0
+        time.sleep(args.settle)
+        end = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    counts = {a: answers.count(a) for a in sorted(set(answers))}
+    returned = None if start is None or end is None else end <= start * 1.1 + 20
+    print(f"slow clients {args.slow}: answers {counts} after {cut_after:.1f} s; RSS start "
+          f"{start} MB, while hanging {during} MB, end {end} MB (returned={returned})")  # fmt: skip
+    return {
+        "benchmark": "serve.slow",
+        "what": "N clients send headers promising a 1,000-byte body, then 10 bytes and "
+        "nothing; the server (default --read-timeout 10 s) should answer 408 and free them",
+        "clients": args.slow,
+        "answers": counts,
+        "all_cut_after_s": round(cut_after, 1),
+        "rss_mb": {"start": start, "while_hanging": during, "end": end},
+        "settle_s": args.settle,
+        "rss_returned": returned,
+        "environment": environment(),
+    }
+
+
 def versions() -> dict[str, str]:
     out = {}
     for name in ("seqlab", "torch", "fastapi", "uvicorn"):
@@ -385,13 +441,16 @@ def main() -> int:
     )
     parser.add_argument("--heavy-clients", type=int, default=4, help="with --mixed [4]")
     parser.add_argument(
+        "--slow", type=int, default=0, metavar="N", help="N clients that stall their bodies"
+    )
+    parser.add_argument(
         "--settle", type=float, default=5.0, help="with --mixed: seconds before the last RSS [5]"
     )
     args = parser.parse_args()
     clients = args.clients or ([32] if args.mixed else [8] if args.quick else [1, 8, 32])
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.clients, args.seconds = clients, seconds
-    name = "serve.mixed" if args.mixed else "serve"
+    name = "serve.slow" if args.slow else "serve.mixed" if args.mixed else "serve"
     out = args.out or RESULTS / (f"{name}.quick.json" if args.quick else f"{name}.json")
     if any(c < 1 for c in clients) or seconds <= 0:
         parser.error("--clients must be >= 1 and --seconds > 0")
@@ -405,6 +464,10 @@ def main() -> int:
         else:
             print("training the benchmark's classifiers (not timed) ...", flush=True)
             runs, texts = train_runs(Path(tmp), args.quick)
+        if args.slow:
+            write_json(out, run_slow(runs, args))
+            print(f"wrote {out}")
+            return 0
         if args.mixed:
             write_json(out, mixed_report(run_mixed(runs, texts, args), args))
             print(f"wrote {out}")
