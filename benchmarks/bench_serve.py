@@ -101,6 +101,15 @@ def start_server(runs: list[Path], batch: bool, port: int) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server process (killed if it has not ended 20 s after SIGTERM)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> dict[str, Any]:
     import httpx
 
@@ -308,11 +317,7 @@ def run_mixed(runs: list[Path], texts: list[str], args: argparse.Namespace) -> l
             time.sleep(args.settle)
             rss_end = rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
         ratio = (
             round(busy["p99_ms"] / alone["p99_ms"], 2)
             if busy["p99_ms"] and alone["p99_ms"]
@@ -394,8 +399,7 @@ def run_slow(runs: list[Path], args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(args.settle)
         end = rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
     counts = {a: answers.count(a) for a in sorted(set(answers))}
     returned = None if start is None or end is None else end <= start * 1.1 + 20
     print(f"slow clients {args.slow}: answers {counts} after {cut_after:.1f} s; RSS start "
@@ -499,11 +503,7 @@ def main() -> int:
                             flush=True,
                         )
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop(proc)
 
     speedups = {}
     for r in results:

@@ -21,3 +21,14 @@ def toy_reviews(n: int = 60, seed: int = 0) -> TextDataset:
         texts.append(" ".join(words))
         labels.append(i % 2)
     return TextDataset(texts=texts, labels=np.array(labels), label_names=["neg", "pos"])
+
+
+# A tiny labelled table for the CLI tests: (text, label) rows.
+ROWS = [
+    ("a wonderful superb film", "pos"),
+    ("great moving story", "pos"),
+    ("fine and good acting", "pos"),
+    ("an awful dull plot", "neg"),
+    ("boring poor acting", "neg"),
+    ("bad lifeless film", "neg"),
+] * 5

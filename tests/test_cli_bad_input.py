@@ -17,15 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from _toy_reviews import ROWS
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-ROWS = [
-    ("a wonderful superb film", "pos"),
-    ("great moving story", "pos"),
-    ("fine and good acting", "pos"),
-    ("an awful dull plot", "neg"),
-    ("boring poor acting", "neg"),
-    ("bad lifeless film", "neg"),
-] * 5
 CORPUS = "the will to truth, the will to power, the will to live. " * 20
 VECTORS = "king 0.1 0.2 0.3\nqueen 0.1 0.25 0.3\nman 0.3 0.1 0.0\nwoman 0.3 0.15 0.0\n"
 TINY_LM = ["--hidden-size", "16", "--num-layers", "1", "--batch-size", "4", "--seq-len", "16"]

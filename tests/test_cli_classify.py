@@ -7,16 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from _toy_reviews import ROWS
 from seqlab.cli.main import cli
-
-ROWS = [
-    ("a wonderful superb film", "pos"),
-    ("great moving story", "pos"),
-    ("fine and good acting", "pos"),
-    ("an awful dull plot", "neg"),
-    ("boring poor acting", "neg"),
-    ("bad lifeless film", "neg"),
-] * 5
 
 
 @pytest.fixture(scope="module")

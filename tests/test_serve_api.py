@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
+from _sse import sse_events
 
 pytest.importorskip(
     "fastapi", reason="the serve tests need the serve extra: pip install -e '.[dev]'"
@@ -49,12 +50,7 @@ def client(app):
         yield c
 
 
-def _events(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
+_events = sse_events
 
 
 def _generated(client, **body) -> tuple[str, list[tuple[str, dict]]]:

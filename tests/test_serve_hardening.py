@@ -19,6 +19,8 @@ import time
 import numpy as np
 import pytest
 
+from _sse import sse_events
+
 pytest.importorskip(
     "fastapi", reason="the serve tests need the serve extra: pip install -e '.[dev]'"
 )
@@ -55,12 +57,7 @@ def client(serve_runs):
         yield c
 
 
-def _events(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
+_events = sse_events
 
 
 def _post_raw(client, path: str, raw: bytes):
