@@ -55,6 +55,8 @@ def test_val_arrays_predict_evaluate_and_the_run_folder(tmp_path):
     metrics = back.evaluate((x[200:], y[200:]))
     assert metrics["n"] == 40 and metrics["accuracy"] == run.metrics["val"]["accuracy"]
     assert back.predict([[5, 2, 7]]) == ["1"]
+    with pytest.raises(ValueError, match="trained on \\(x, y\\) arrays and has no vocabulary"):
+        back.predict(["a text"])
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -119,3 +121,12 @@ def test_bf16_precision_trains_every_sequence_model(model):
     assert np.isfinite(run.history["loss"]).all() and np.isfinite(run.history["val_loss"]).all()
     assert run.train_config["precision"] == "bf16"
     assert all(p.dtype == torch.float32 for p in run.model.parameters())
+
+
+def test_is_encoded_tells_numbers_from_texts():
+    from seqlab.data.arrays import is_encoded
+
+    assert is_encoded(np.array([[0, 4, 5]])) and is_encoded([[4, 5], [6]])
+    assert is_encoded(sp.csr_matrix(np.eye(2))) and is_encoded(np.array([[4, 5], [6]], object))
+    assert not is_encoded(["a good film"]) and not is_encoded(np.array(["a good film"]))
+    assert not is_encoded(np.array(["a", "b"], dtype=object)) and not is_encoded("text")

@@ -144,6 +144,11 @@ class Run:
         """The model inputs for ``texts`` (what the vectorizer makes of them); arrays of
         numbers (token ids, rows of a bag matrix: :mod:`seqlab.data.arrays`) pass as they
         are, the only input of a run trained on arrays."""
+        if self.vectorizer is None and not is_encoded(texts):
+            raise ValueError(
+                "this run was trained on (x, y) arrays and has no vocabulary, so it cannot "
+                "read texts; give it token ids (or bag rows) encoded as its training data was"
+            )
         if self.vectorizer is None or is_encoded(texts):
             vocab_size = (getattr(self.model, "config", None) or {}).get("vocab_size")
             return as_model_inputs(texts, self.input_kind, vocab_size)

@@ -62,8 +62,12 @@ def is_encoded(x: Any) -> bool:
     sequences) rather than a list of texts."""
     if isinstance(x, str):
         return False
-    if isinstance(x, np.ndarray) or sp.issparse(x):
-        return x.dtype != object or (len(x) > 0 and not isinstance(x[0], str))
+    if sp.issparse(x):
+        return True
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return len(x) > 0 and not isinstance(x[0], str)
+        return x.dtype.kind in "biuf"  # numbers, not an array of str
     return isinstance(x, Sequence) and len(x) > 0 and not isinstance(x[0], str)
 
 
