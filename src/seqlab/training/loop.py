@@ -274,16 +274,24 @@ class _Loop:
     def _check_diverged(self, value: float) -> None:
         """Stop when the loss is no longer finite, or has grown to more than ``DIVERGED``
         times the first loss of this process (and above 100): a learning rate far too high
-        sends a classifier's loss to millions without ever reaching infinity."""
+        sends a classifier's loss to millions without ever reaching infinity. Under DDP every
+        rank stops when one has diverged."""
         if self.first_loss is None:
             self.first_loss = value
-        if math.isfinite(value) and not (
+        mine = not math.isfinite(value) or (
             value > 100 and value > DIVERGED * max(self.first_loss, 1e-12)
-        ):
+        )
+        bad = mine
+        if self.world > 1:  # every rank stops on the same step (no rank left in a collective)
+            bad = distributed.any_rank(mine)
+        if not bad:
             return
         grown = "" if not math.isfinite(value) else f" (from {self.first_loss:.4g})"
+        what = f"became {value:.4g}{grown}"
+        if not mine:
+            what = "of another rank diverged"  # DDP: this rank's loss was still fine
         raise TrainingDiverged(
-            f"the training loss became {value:.4g}{grown} at step {self.step + 1} (epoch "
+            f"the training loss {what} at step {self.step + 1} (epoch "
             f"{self.epoch + 1}, batch {self.batch_index + 1}) with lr={self.cfg.lr}; lower lr "
             "or set clip_grad_norm"
         )
