@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -267,8 +268,14 @@ def trim_heap() -> bool:
     """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``), so that the
     server's memory returns after a burst of explanations (their many mid-sized tensors
     otherwise stay in the heap); False where there is no glibc."""
+    libc = _libc()
+    return libc is not None and bool(libc.malloc_trim(0))
+
+
+@functools.cache
+def _libc() -> Any:
+    """glibc, loaded once (None where there is none)."""
     try:
-        libc = ctypes.CDLL("libc.so.6")
+        return ctypes.CDLL("libc.so.6")
     except OSError:
-        return False
-    return bool(libc.malloc_trim(0))
+        return None
