@@ -141,5 +141,5 @@ def test_runs_load_returns_the_object_of_every_task(trained, tmp_path):
     with pytest.raises(ValueError, match="upgrade seqlab"):
         seqlab.load(old)
     (old / "config.json").write_text(json.dumps({**config, "task": "translate"}))
-    with pytest.raises(ValueError, match="'classify', 'lm', 'esn'"):
+    with pytest.raises(ValueError, match="'classify', 'classify-ensemble', 'lm', 'esn'"):
         seqlab.load(old)

@@ -3,6 +3,8 @@
 ``config.json`` names the task (``"task"``) and the run-folder format (``"format"``, 1):
 
 * ``classify``: :func:`seqlab.fit`, ``seqlab classify train`` -> :class:`seqlab.runs.Run`
+* ``classify-ensemble``: :func:`seqlab.ensemble.build_ensemble`, ``seqlab classify
+  ensemble`` -> :class:`seqlab.ensemble.Ensemble` (a ``Run``)
 * ``lm``: :func:`seqlab.lm.train`, ``seqlab lm train`` -> ``LanguageModel``
 * ``esn``: ``ESN.save`` -> ``ESN``; ``esn-classifier``: ``ESNClassifier.save`` ->
   ``ESNClassifier``
@@ -23,11 +25,20 @@ from typing import Any
 import torch
 
 from seqlab._utils import PathLike
-from seqlab.runs import read_config, run_task
+from seqlab.runs import Run, read_config, run_task
+from seqlab.runs import load as load_run
 
-__all__ = ["TASKS", "load"]
+__all__ = ["TASKS", "load", "load_classifier"]
 
-TASKS = ("classify", "lm", "esn", "esn-classifier", "series-forecast", "series-classify")
+TASKS = (
+    "classify",
+    "classify-ensemble",
+    "lm",
+    "esn",
+    "esn-classifier",
+    "series-forecast",
+    "series-classify",
+)
 
 
 def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
@@ -41,9 +52,11 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
     config = read_config(path)
     task = run_task(config)
     if task == "classify":
-        from seqlab.runs import load as load_classifier
+        return load_run(path, device=device)
+    if task == "classify-ensemble":
+        from seqlab.ensemble import load as load_ensemble
 
-        return load_classifier(path, device=device)
+        return load_ensemble(path, device=device)
     if task == "lm":
         from seqlab.lm.model import LanguageModel
 
@@ -61,3 +74,16 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
         f"{path / 'config.json'} has task {config.get('task')!r}; seqlab.load reads "
         f"{', '.join(repr(t) for t in TASKS)} run folders"
     )
+
+
+def load_classifier(path: PathLike, device: str | torch.device = "cpu") -> Run:
+    """A text classifier's run folder: a :class:`seqlab.runs.Run`, or an ensemble of runs
+    (:class:`seqlab.ensemble.Ensemble`, itself a ``Run``); any other task is refused with
+    :func:`seqlab.runs.load`'s message.
+
+    >>> seqlab.loading.load_classifier("runs/ens").predict(["a dull mess"])  # doctest: +SKIP
+    ['neg']
+    """
+    if run_task(read_config(Path(path))) == "classify-ensemble":
+        return load(path, device=device)
+    return load_run(path, device=device)

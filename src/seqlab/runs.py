@@ -44,7 +44,15 @@ from seqlab.text.fixed import FixedLengthVectorizer
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Run", "load", "predict_logits", "read_config", "run_task", "state_dict_to_bytes"]
+__all__ = [
+    "Run",
+    "load",
+    "predict_logits",
+    "read_config",
+    "read_vectorizer",
+    "run_task",
+    "state_dict_to_bytes",
+]
 
 RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
 FORMAT = 1  # the run-folder format version written in config.json
@@ -133,12 +141,21 @@ class Run:
         self.path = Path(path) if path is not None else None
 
     def __repr__(self) -> str:
-        name = getattr(self.model, "registry_name", type(self.model).__name__)
-        return f"Run(model={name!r}, labels={self.labels}, path={str(self.path)!r})"
+        return f"Run(model={self.model_name!r}, labels={self.labels}, path={str(self.path)!r})"
+
+    @property
+    def model_name(self) -> str:
+        """The model's registry name (``"lstm"``, ``"bow-mlp"``...)."""
+        return getattr(self.model, "registry_name", type(self.model).__name__)
 
     @property
     def input_kind(self) -> str:
         return getattr(self.model, "input_kind", "bag")
+
+    @property
+    def explain_methods(self) -> tuple[str, ...]:
+        """The ``method`` values :meth:`explain` takes for this run."""
+        return ("occlusion",) if self.input_kind == "bag" else ("occlusion", "grad_x_input")
 
     def encode(self, texts: Sequence[str] | Any) -> Any:
         """The model inputs for ``texts`` (what the vectorizer makes of them); arrays of
@@ -446,7 +463,7 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     load_weights(model, path / "model.safetensors")
     model.to(resolve_device(device))
     model.eval()
-    vectorizer: Any = None if arrays else _read_vectorizer(path / "vocab.json")
+    vectorizer: Any = None if arrays else read_vectorizer(path / "vocab.json")
     if vectorizer is not None and config.get("train", {}).get("fixed_maxlen"):
         vectorizer = FixedLengthVectorizer(vectorizer)  # trained on padded rows: keep padding
     history = read_json(path / "history.json") if (path / "history.json").is_file() else {}
@@ -462,7 +479,9 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
     )
 
 
-def _read_vectorizer(file: Path) -> Any:
+def read_vectorizer(file: Path) -> Any:
+    """The TextVectorizer saved in ``file`` (a run's ``vocab.json``), with a one-line error
+    naming the file when it is damaged."""
     from seqlab.text import TextVectorizer
 
     data = read_json(file)

@@ -345,7 +345,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
 def summary(run_dir) -> None:
     """Print the layers of the run RUN's model, their output shapes and parameter counts, as
     Keras's model.summary() does (recurrent biases counted as Keras counts them)."""
-    from seqlab.runs import load
+    from seqlab.loading import load_classifier as load
 
     click.echo(load(run_dir).summary())
 
@@ -372,7 +372,7 @@ def evaluate(
     run_dir, data, data_dir, split, text_column, label_column, seed, batch_size, device, as_json
 ) -> None:
     """Evaluate the run RUN on a labelled dataset (a path is read whole)."""
-    from seqlab.runs import load
+    from seqlab.loading import load_classifier as load
     from seqlab.training.classify import load_dataset
 
     run = load(run_dir, device=device)
@@ -413,7 +413,7 @@ def evaluate(
 def predict(run_dir, texts, file_, device) -> None:
     """Print "label<TAB>probability<TAB>text" for each TEXT (or each line of --file or of
     standard input)."""
-    from seqlab.runs import load
+    from seqlab.loading import load_classifier as load
 
     items = list(texts)
     if file_ is not None:
@@ -460,7 +460,7 @@ def explain(run_dir, texts, method, target, color, as_json, device) -> None:
     seqlab classify explain runs/lstm "not bad at all" --no-color --target pos
     """
     from seqlab.explain import format_explanation
-    from seqlab.runs import load
+    from seqlab.loading import load_classifier as load
 
     run = load(run_dir, device=device)
     if target is not None and target not in run.labels:

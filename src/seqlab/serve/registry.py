@@ -157,14 +157,13 @@ def _load_one(name: str, path: Path, device: str, limit: int | None) -> ServedMo
     import seqlab
 
     obj = seqlab.load(path, device=device)
-    if isinstance(obj, seqlab.Run):
-        bag = obj.input_kind == "bag"
+    if isinstance(obj, seqlab.Run):  # an ensemble of runs too (input "text")
         val = obj.metrics.get("val") or {}
         info = {
             "labels": obj.labels,
-            "model": getattr(obj.model, "registry_name", type(obj.model).__name__),
+            "model": obj.model_name,
             "input": obj.input_kind,
-            "explain_methods": ["occlusion"] if bag else ["occlusion", "grad_x_input"],
+            "explain_methods": list(obj.explain_methods),
             "val_accuracy": val.get("accuracy"),
         }
         return ServedModel(name, "classifier", obj, path.name, info)

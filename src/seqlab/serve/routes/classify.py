@@ -82,7 +82,8 @@ def _check_request(body: ClassifyRequest, served: ServedModel, limits: Limits) -
     if body.method not in served.info["explain_methods"]:
         raise ApiError(
             422,
-            f"method={body.method!r} cannot explain the bag-of-words model {served.name!r}",
+            f"method={body.method!r} cannot explain the model {served.name!r} (a bag-of-words "
+            "model or an ensemble)",
             field="method",
             value=body.method,
             fix="use method='occlusion' (each word removed in turn)",
