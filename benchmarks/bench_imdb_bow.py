@@ -1,10 +1,12 @@
-"""IMDB sentiment from bags of uni+bigrams: scikit-learn LR and NBSVM vs seqlab's bow-mlp.
+"""IMDB sentiment from bags of n-grams: scikit-learn LR and NBSVM vs seqlab's bow-mlp.
 
     python benchmarks/bench_imdb_bow.py                 # 25k train / 25k test -> results/imdb_bow.json
     python benchmarks/bench_imdb_bow.py --quick         # 2k / 2k subsample -> imdb_bow.quick.json
     python benchmarks/bench_imdb_bow.py --data-dir DIR  # another copy of aclImdb_v1.tar.gz
     python benchmarks/bench_imdb_bow.py --paired 3      # NBSVM: sklearn and seqlab timed
                                                         # alternately, 3 rounds -> imdb_bow.paired.json
+    python benchmarks/bench_imdb_bow.py --methods seqlab-nbsvm-trigram --keep-runs runs/imdb
+                                                        # the trigram row, its run folder kept
 
 Protocol (the test set is never used for a choice): the official train set is split 80/20
 (stratified, seed 0) into a fitting part and a validation part. Each method picks its
@@ -12,16 +14,31 @@ hyperparameters on the validation part only (scikit-learn: the inverse regularis
 seqlab: ``weight_decay`` and, by early stopping on validation loss, the number of epochs), is
 refit on the whole train set with that choice, and is scored once on the official test set.
 
-Methods, all on binary (presence) uni+bigram features:
+Methods, all on binary (presence) features of uni+bigrams (the last one: up to trigrams):
   sklearn-lr      LogisticRegression on CountVectorizer(binary=True, ngram_range=(1, 2))
   sklearn-nbsvm   the same on features scaled by NB log-count ratios (Wang & Manning 2012)
   seqlab-lr       bow-mlp, hidden_sizes=(), TextVectorizer(output_mode="multi_hot", (1, 2)),
                   the texts vectorized once and the rows given to seqlab.fit as arrays
   seqlab-nbsvm    the same with nb_scaling=True
+  seqlab-nbsvm-trigram
+                  seqlab-nbsvm on uni+bi+trigrams (91.87% in Mesnil et al. 2014); the
+                  count pruning (min_count, TRIGRAM_MIN_COUNT) is chosen on validation too.
+                  On the 25,000 training reviews: 5,197,041 distinct uni+bi+trigrams
+                  (88,075 + 1,439,346 + 3,669,620), 946,132 of them occurring at least twice;
+                  TextVectorizer.fit_transform of the 25,000 reviews peaked at 1.1 GB resident
+                  memory with min_count=1 and 0.7 GB with 2, and `seqlab classify train
+                  --data imdb --ngrams 1 3 --nbsvm --epochs 1` at 2.2 GB and 1.4 GB (one
+                  thread, /usr/bin/time -v, December 2026).
 Wall time covers vectorizing, the selection runs and the refit. With ``--paired N`` the two
 NBSVM methods run alternately (sklearn, seqlab, sklearn, ...) N rounds through
 ``_common.paired_timing``; the result is the median of the per-round ratios
 sklearn seconds / seqlab seconds (above 1: seqlab faster) with its spread.
+
+``--keep-runs DIR`` writes, for each seqlab method, the selection run of the chosen setting
+to ``DIR/<method>`` (trained on the 80% fitting part, its validation part held out: the
+split bench_imdb_seq.py's models hold out too) with its vectorizer, so that it reads texts:
+a member for bench_imdb_ensemble.py. The refit on all of train, which the table scores,
+has seen the validation reviews and is not kept.
 """
 
 from __future__ import annotations
@@ -49,6 +66,8 @@ QUICK = {"C": [0.1, 1.0], "weight_decay": [0.0, 1e-5], "max_epochs": 3, "subsamp
 # validation accuracy 0.925 at epoch 3 with batch 64 / lr 3e-3; batch 256 / lr 1e-2 peaks at
 # epoch 1 with 0.924). min_count=2 keeps 450k of 1.5M uni+bigrams with the same accuracy.
 SEQLAB = {"batch_size": 64, "lr": 3e-3, "optimizer": "adam", "patience": 2, "min_count": 2}
+# The trigram row chooses its count pruning on validation among these (1: every n-gram).
+TRIGRAM_MIN_COUNT = [1, 2]
 
 
 def subsample(ds, n: int, seed: int):
@@ -103,7 +122,9 @@ def run_sklearn(name, train, test, fit_idx, val_idx, grid, nbsvm: bool) -> dict:
     }
 
 
-def run_seqlab(name, train, test, grid, nbsvm: bool, seed: int) -> dict:
+def run_seqlab(
+    name, train, test, grid, nbsvm: bool, seed: int, trigrams: bool = False, keep=None
+) -> dict:
     import torch
 
     from seqlab.models.dense import BagOfWordsMLP
@@ -111,47 +132,75 @@ def run_seqlab(name, train, test, grid, nbsvm: bool, seed: int) -> dict:
     from seqlab.training.trainer import fit
 
     t0 = time.perf_counter()
-    vec = TextVectorizer(
-        output_mode="multi_hot", ngram_range=(1, 2), min_count=SEQLAB["min_count"]
-    ).fit(train.texts)
-    # vectorized once, as scikit-learn's side does: the fits take the rows as arrays
-    X, X_test, y = vec.transform(train.texts), vec.transform(test.texts), train.labels
-
-    def model():
-        torch.manual_seed(seed)
-        return BagOfWordsMLP(vec.vocab_size, nb_scaling=nbsvm)
-
+    ngram_range = (1, 3) if trigrams else (1, 2)
+    min_counts = TRIGRAM_MIN_COUNT if trigrams else [SEQLAB["min_count"]]
     common = {k: SEQLAB[k] for k in ("batch_size", "lr", "optimizer")}
-    trials = {}
-    for wd in grid["weight_decay"]:
-        run = fit(
-            model(), None, (X, y), val_split=0.2, epochs=grid["max_epochs"], weight_decay=wd,
-            patience=SEQLAB["patience"], seed=seed, progress=False, **common,
-        )  # fmt: skip
-        trials[wd] = {
-            "validation_accuracy": run.metrics["val"]["accuracy"],
-            "validation_loss": run.metrics["val"]["loss"],
-            "best_epoch": run.metrics["best_epoch"],
-        }
-        print(f"  {name} weight_decay={wd}: {trials[wd]}", flush=True)
+    y = train.labels
+    trials, runs, bags = {}, {}, {}
+    for mc in min_counts:
+        vec = TextVectorizer(output_mode="multi_hot", ngram_range=ngram_range, min_count=mc)
+        # vectorized once, as scikit-learn's side does: the fits take the rows as arrays
+        X = vec.fit_transform(train.texts)
+        bags[mc] = (vec, X)
+        for wd in grid["weight_decay"]:
+            torch.manual_seed(seed)
+            run = fit(
+                BagOfWordsMLP(vec.vocab_size, nb_scaling=nbsvm), None, (X, y), val_split=0.2,
+                epochs=grid["max_epochs"], weight_decay=wd, patience=SEQLAB["patience"],
+                seed=seed, progress=False, **common,
+            )  # fmt: skip
+            key = f"min_count={mc} weight_decay={wd}" if trigrams else str(wd)
+            trials[key] = {
+                "validation_accuracy": run.metrics["val"]["accuracy"],
+                "validation_loss": run.metrics["val"]["loss"],
+                "best_epoch": run.metrics["best_epoch"],
+                "features": vec.vocab_size,
+            }
+            runs[key] = (run, mc, wd)
+            print(f"  {name} {key}: {trials[key]}", flush=True)
     best = min(trials, key=lambda k: trials[k]["validation_loss"])
+    run, mc, wd = runs[best]
     epochs = trials[best]["best_epoch"]
+    vec, X = bags[mc]
+    if keep is not None:
+        keep_run(run, vec, train, ngram_range, mc, keep / name)
+    del runs, bags
+    torch.manual_seed(seed)
     final = fit(
-        model(), None, (X, y), val_split=0, epochs=epochs, weight_decay=best, seed=seed,
-        progress=False, restore_best=False, **common,
+        BagOfWordsMLP(vec.vocab_size, nb_scaling=nbsvm), None, (X, y), val_split=0,
+        epochs=epochs, weight_decay=wd, seed=seed, progress=False, restore_best=False,
+        **common,
     )  # fmt: skip
-    acc = float(final.evaluate((X_test, test.labels))["accuracy"])
+    acc = float(final.evaluate((vec.transform(test.texts), test.labels))["accuracy"])
     return {
         "method": name,
         "test_accuracy": acc,
-        "chosen": {"weight_decay": best, "epochs": epochs, **SEQLAB},
-        "validation": {str(k): v for k, v in trials.items()},
+        "chosen": {"weight_decay": wd, "epochs": epochs, **SEQLAB, "min_count": mc},
+        "ngram_range": list(ngram_range),
+        "validation": trials,
         "features": vec.vocab_size,
         "wall_s": round(time.perf_counter() - t0, 1),
+        **({"run_folder": str(keep / name)} if keep is not None else {}),
     }
 
 
-def main() -> int:
+def keep_run(run, vec, train, ngram_range, min_count: int, folder: Path) -> None:
+    """Save a run trained on the rows ``vec.transform(train.texts)`` (given as arrays) as a
+    run folder that reads texts: the same model with ``vec`` as its vectorizer."""
+    from seqlab.runs import Run
+
+    config = {k: v for k, v in run.train_config.items() if k != "inputs"}
+    config["data"] = train.name or "imdb-train"
+    config["vectorizer"] = {
+        "output_mode": "multi_hot", "ngram_range": list(ngram_range), "min_count": min_count
+    }  # fmt: skip
+    kept = Run(run.model, vec, train.label_names, history=dict(run.history),
+               metrics=run.metrics, train_config=config)  # fmt: skip
+    kept.save(folder)
+    print(f"  kept {folder}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -163,8 +212,28 @@ def main() -> int:
         "--paired", type=int, default=0, metavar="N", help="time the NBSVMs alternately, N rounds"
     )
     parser.add_argument(
-        "--methods", nargs="*", default=["sklearn-lr", "sklearn-nbsvm", "seqlab-lr", "seqlab-nbsvm"]
+        "--methods",
+        nargs="*",
+        default=[
+            "sklearn-lr",
+            "sklearn-nbsvm",
+            "seqlab-lr",
+            "seqlab-nbsvm",
+            "seqlab-nbsvm-trigram",
+        ],
     )
+    parser.add_argument(
+        "--keep-runs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep each seqlab method's chosen selection run in DIR/<method> (ensemble members)",
+    )
+    return parser
+
+
+def main() -> int:
+    parser = build_parser()
     args = parser.parse_args()
     grid = QUICK if args.quick else FULL
     name = "imdb_bow" + (".paired" if args.paired else "") + (".quick" if args.quick else "")
@@ -229,8 +298,9 @@ def main() -> int:
         print(f"== {method}", flush=True)
         if method.startswith("sklearn-"):
             r = run_sklearn(method, train, test, fit_idx, val_idx, grid, method.endswith("nbsvm"))
-        elif method.startswith("seqlab-"):
-            r = run_seqlab(method, train, test, grid, method.endswith("nbsvm"), args.seed)
+        elif method in ("seqlab-lr", "seqlab-nbsvm", "seqlab-nbsvm-trigram"):
+            nbsvm, trigrams = "nbsvm" in method, method.endswith("trigram")
+            r = run_seqlab(method, train, test, grid, nbsvm, args.seed, trigrams, args.keep_runs)
         else:
             parser.error(f"unknown method {method!r}")
         print(f"   test accuracy {r['test_accuracy']:.4f}  ({r['wall_s']} s)", flush=True)

@@ -3,6 +3,8 @@
     python benchmarks/bench_imdb_seq.py                       # every model -> results/imdb_seq.json
     python benchmarks/bench_imdb_seq.py --models lstm,bilstm  # a selection (merged into the file)
     python benchmarks/bench_imdb_seq.py --quick               # 1k / 1k reviews, 1 epoch: smoke run
+    python benchmarks/bench_imdb_seq.py --models kim-cnn,lstm --keep-runs runs/imdb
+                                                              # also keep each model's run folder
 
 Protocol (the test set is never used for a choice): each model trains on IMDB's 25,000
 training reviews with a seeded stratified 20% validation split; after every epoch the
@@ -32,6 +34,11 @@ lstm 89%, bidirectional lstm (or gru) 89%, tdnn 87%, BBC kim-cnn 96%.
 
 Results are merged per model into benchmarks/results/imdb_seq.json (imdb_seq.quick.json with
 --quick), written atomically, so partial runs accumulate.
+
+``--keep-runs DIR`` writes each model's run folder to ``DIR/<model>`` (replacing one already
+there): the members of bench_imdb_ensemble.py. Every IMDB model holds out the same
+validation reviews (``val_split`` 0.2 of the training set, stratified, ``--seed``; the
+same split as bench_imdb_bow.py's), which an ensemble may then be fitted on.
 """
 
 from __future__ import annotations
@@ -331,7 +338,14 @@ def imdb_word2vec(data_dir: Path, quick: bool) -> tuple[Path, dict[str, Any]]:
 
 
 def run_model(
-    name: str, train, test, quick: bool, seed: int, data_dir: Path, init: str | None = None
+    name: str,
+    train,
+    test,
+    quick: bool,
+    seed: int,
+    data_dir: Path,
+    init: str | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     import torch
 
@@ -350,7 +364,8 @@ def run_model(
     if init is not None:
         settings["init"] = init
     t0 = time.perf_counter()
-    run = train_classifier(train, seed=seed, device="cpu", progress=False, **settings)
+    out = {} if keep is None else {"out": keep / name, "overwrite": True}
+    run = train_classifier(train, seed=seed, device="cpu", progress=False, **settings, **out)
     train_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     test_metrics = run.evaluate(test)
@@ -382,13 +397,15 @@ def run_model(
         "pretrained": run.train_config.get("pretrained"),
         "settings": settings,
         **({"word2vec": vectors} if vectors else {}),
+        **({"run_folder": str(keep / name)} if keep is not None else {}),
     }
     if "f1_macro" in test_metrics:
         result["test_f1_macro"] = float(test_metrics["f1_macro"])
     return result
 
 
-def main() -> int:
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    """The command line's arguments and the models it names."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -410,11 +427,23 @@ def main() -> int:
         help="initialisation of every model (default: seqlab's); with it the results go to "
         "imdb_seq.<init>_init.json",
     )
+    parser.add_argument(
+        "--keep-runs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each model's run folder to DIR/<model> (ensemble members)",
+    )
     args = parser.parse_args()
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(names) - set(MODELS))
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
+    return args, names
+
+
+def main() -> int:
+    args, names = parse_args()
     stem = "imdb_seq" + (f".{args.init}_init" if args.init else "")
     out = args.out or RESULTS / (f"{stem}.quick.json" if args.quick else f"{stem}.json")
 
@@ -430,7 +459,9 @@ def main() -> int:
             return 2
         print(f"== {name} on {dataset}: {len(train)} train, {len(test)} test", flush=True)
         try:
-            r = run_model(name, train, test, args.quick, args.seed, args.data_dir, args.init)
+            r = run_model(
+                name, train, test, args.quick, args.seed, args.data_dir, args.init, args.keep_runs
+            )
         except FileNotFoundError as exc:  # e.g. the pretrained vectors
             print(f"error: {exc}", file=sys.stderr)
             return 2
