@@ -40,9 +40,13 @@ class Exported:
             session = ort.InferenceSession(file, options, providers=["CPUExecutionProvider"])
             self._run = lambda inputs: session.run(None, dict(zip(self.names, inputs)))
         else:
+            import warnings
+
             import torch
 
-            module = torch.jit.load(file).eval()
+            with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(file).eval()
 
             def run(inputs):
                 with torch.no_grad():

@@ -42,6 +42,7 @@ from seqlab.lm.model import LanguageModel
 from seqlab.runfolder import check_writable
 from seqlab.runs import Run, read_config, run_task
 from seqlab.runs import load as load_classifier
+from seqlab.text.fixed import FixedLengthVectorizer
 
 __all__ = ["EXPORT_FILES", "FORMAT", "export"]
 
@@ -153,7 +154,9 @@ def _classifier_plan(run: Run) -> _Plan:
         )
     kind = run.input_kind
     model = _cpu_copy(run.model)
-    fixed = run.train_config.get("fixed_maxlen")
+    # A run that reads its padding (fixed_maxlen) keeps it: seqlab.runs.load re-wraps it so.
+    vec = run.vectorizer
+    fixed = vec.maxlen if isinstance(vec, FixedLengthVectorizer) else None
     settings, vocabulary = classifier_settings(run.vectorizer, kind, fixed)
     vocab_size = int(run.vectorizer.vocab_size)
     if kind == "bag":

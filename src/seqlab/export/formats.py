@@ -99,7 +99,8 @@ def runner(data: bytes, fmt: str, names: Sequence[str]) -> Callable[[Sequence[np
         options.log_severity_level = 3  # no warnings about its own graph rewrites
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         return lambda inputs: session.run(None, dict(zip(names, inputs)))
-    module = torch.jit.load(io.BytesIO(data))
+    with _quiet():  # torch 2.13 deprecates TorchScript (torch.jit.load warns)
+        module = torch.jit.load(io.BytesIO(data))
 
     def run(inputs: Sequence[np.ndarray]) -> list:
         with torch.no_grad():
