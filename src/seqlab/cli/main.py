@@ -18,6 +18,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.export", "export"),
     ("seqlab.cli.series", "series"),
     ("seqlab.cli.lm", "lm"),
+    ("seqlab.cli.runs", "runs"),
     ("seqlab.cli.serve", "serve"),
     ("seqlab.cli.text", "text"),
 )
