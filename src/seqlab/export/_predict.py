@@ -143,6 +143,7 @@ class Exported:
         return out[0], out[1:]
 
     def zero_state(self, batch: int) -> list[np.ndarray]:
+        """The state before the first token, for ``batch`` sequences."""
         return [
             np.zeros([batch if n is None else n for n in spec["shape"]], dtype=np.float32)
             for spec in self.settings["state"]
@@ -245,6 +246,7 @@ def _text_tokenizer(t: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring); the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("texts", nargs="*", help="Texts (or prompts, for a language model).")
     parser.add_argument("--file", help="A file with one text per line ('-': standard input).")

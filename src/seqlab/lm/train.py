@@ -120,9 +120,8 @@ def train(
     Under ``torchrun`` ``batch_size`` is the global batch (see the module docstring) and
     ``device="auto"`` or ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
 
-    ``callbacks`` see the loop (:class:`~seqlab.training.callbacks.Callback`);
-    ``tensorboard=DIR`` adds a :class:`~seqlab.training.tensorboard.TensorBoardLogger`
-    writing the history (and the embedding projector) to ``DIR``.
+    ``callbacks`` see the loop (:class:`~seqlab.training.callbacks.Callback`); ``tensorboard=
+    DIR`` adds a :class:`~seqlab.training.tensorboard.TensorBoardLogger` writing to ``DIR``.
 
     ``stream=True`` (default recipe; ``corpus`` a UTF-8 text file) trains from a file larger
     than memory: one scan fits the vocabulary and finds where each stream starts, then every
@@ -135,9 +134,8 @@ def train(
     """
     device = distributed.local_device(device)
     budget = {"epochs": epochs, "steps": steps, "minutes": minutes}
-    if tensorboard is not None:
-        callbacks = [*callbacks, TensorBoardLogger(tensorboard)]
-    hooks = {"clock": clock, "callbacks": callbacks}
+    logger = [TensorBoardLogger(tensorboard)] if tensorboard is not None else []
+    hooks = {"clock": clock, "callbacks": [*callbacks, *logger]}
     if resume:
         if out is None:
             raise ValueError("resume=True needs out= (the run folder holding checkpoint/)")
