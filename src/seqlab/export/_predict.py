@@ -28,6 +28,11 @@ class Exported:
 
     def __init__(self, folder: Path = HERE) -> None:
         self.settings = json.loads((folder / "preprocessing.json").read_text(encoding="utf-8"))
+        if self.settings.get("format") != "seqlab.export" or self.settings.get("version") != 1:
+            raise ValueError(
+                f"{folder / 'preprocessing.json'} is not an export this predict.py reads "
+                "(format seqlab.export, version 1); use the predict.py written beside it"
+            )
         self.vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         self.stoi = {token: i for i, token in enumerate(self.vocabulary)}
         self.names = self.settings["inputs"]
@@ -257,8 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     texts = list(args.texts)
     if args.file:
-        lines = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
-        texts += [line.rstrip("\n") for line in lines if line.strip()]
+        if args.file == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        texts += [line for line in lines if line.strip()]
     if not texts:
         parser.error("give texts, or --file FILE")
     model = Exported()
