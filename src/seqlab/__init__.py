@@ -28,6 +28,7 @@ _SUBMODULES = {
     "series",
     "lm",
     "generation",
+    "export",
 }
 _FUNCTIONS = {
     "fit": "seqlab.training.trainer",

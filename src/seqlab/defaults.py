@@ -1,6 +1,7 @@
 """Choices and defaults that several layers share and that the commands show in their help
 without importing torch: how a model's weights start (:data:`INITS`, :data:`DEFAULT_INIT`)
-and what a classifier's output layer is (:data:`HEADS`).
+what a classifier's output layer is (:data:`HEADS`), and the formats a run exports to
+(:data:`EXPORT_FORMATS`).
 
 >>> DEFAULT_INIT in INITS, HEADS
 (True, ('softmax', 'sigmoid'))
@@ -8,7 +9,7 @@ and what a classifier's output layer is (:data:`HEADS`).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_INIT", "HEADS", "INITS"]
+__all__ = ["DEFAULT_INIT", "EXPORT_FORMATS", "HEADS", "INITS"]
 
 #: ``"keras"``: Keras's initialisers (Glorot-uniform kernels, orthogonal recurrent kernels,
 #: zero biases, LSTM forget-gate bias 1, embeddings U(-0.05, 0.05)); ``"torch"``: PyTorch's
@@ -20,3 +21,5 @@ DEFAULT_INIT = "torch"
 #: ``"softmax"``: one output unit per class; ``"sigmoid"``: one unit for two classes (Keras's
 #: ``Dense(1, activation="sigmoid")`` with binary cross-entropy).
 HEADS = ("softmax", "sigmoid")
+#: What :func:`seqlab.export.export` writes: ONNX (run by onnxruntime) or TorchScript.
+EXPORT_FORMATS = ("onnx", "torchscript")

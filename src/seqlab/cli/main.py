@@ -15,8 +15,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.classify", "classify"),
     ("seqlab.cli.demo", "demo"),
     ("seqlab.cli.embed", "embed"),
+    ("seqlab.cli.export", "export"),
     ("seqlab.cli.series", "series"),
     ("seqlab.cli.lm", "lm"),
+    ("seqlab.cli.runs", "runs"),
     ("seqlab.cli.serve", "serve"),
     ("seqlab.cli.text", "text"),
 )

@@ -3,9 +3,10 @@
 Every training command takes :func:`training_options`: the budgets ``--epochs``,
 ``--steps`` and ``--minutes`` (training stops at the first one reached), ``--device``
 (default ``auto``), ``--threads``, the run folder flags ``--resume``, ``--overwrite`` and
-``--checkpoint-every``, and ``--quiet``. :func:`budget` turns them into the keyword
-arguments of the library's training functions. :func:`choice_option` is a flag that takes
-one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a command.
+``--checkpoint-every``, ``--tensorboard DIR`` and ``--quiet``. :func:`budget` turns them
+into the keyword arguments of the library's training functions. :func:`choice_option` is
+a flag that takes one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a
+command.
 """
 
 from __future__ import annotations
@@ -205,6 +206,15 @@ def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> 
                 metavar="SECONDS",
                 help="Seconds between checkpoints (one is also written at every epoch end).",
             ),
+            click.option(
+                "--tensorboard",
+                type=click.Path(file_okay=False),
+                default=None,
+                metavar="DIR",
+                help="Also write the training curves, the learning rate and (for a model with "
+                "an embedding) a projector file to DIR for TensorBoard; history.json stays "
+                "the record.",
+            ),
             quiet_option,
         ]
         for option in reversed(options):
@@ -242,6 +252,7 @@ def budget(opts: dict[str, Any], *, steps_name: str = "max_steps") -> dict[str, 
         "resume": opts.pop("resume"),
         "overwrite": opts.pop("overwrite"),
         "checkpoint_every": opts.pop("checkpoint_every"),
+        "tensorboard": opts.pop("tensorboard"),
         "progress": not opts.pop("quiet"),
     }
 

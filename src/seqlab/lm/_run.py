@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from seqlab.models.layer_summary import summary
 from seqlab.models.lm import model_name
 from seqlab.runfolder import RunFolder
 from seqlab.training import distributed, loop
+from seqlab.training.callbacks import Callback
 
 # LMConfig settings passed on under the same name: to the model, and to the loop.
 _MODEL_SETTINGS = (
@@ -73,8 +74,10 @@ def run(
     resume: bool = False,
     clock: Callable[[], float] = time.perf_counter,
     overwrite: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> LanguageModel:
-    """Prepare the data and the model, train on the one loop, write the run folder."""
+    """Prepare the data and the model, train on the one loop (``callbacks`` see it), write
+    the run folder."""
     distributed.check_batch_size(cfg.batch_size)
     vocab, train_ids, val_ids, sha = _data(cfg, text, index, vocab_dict)
     torch.manual_seed(cfg.seed)
@@ -111,6 +114,8 @@ def run(
             identity={**_fixed_settings(cfg), "corpus_sha256": sha},
             clock=clock,
             extra_state={"config": asdict(cfg), "vocab": vocab.to_dict(), "corpus_sha256": sha},
+            callbacks=callbacks,
+            vocabulary=vocab.itos,
         )
         metrics = _metrics(cfg, model, task, result, progress)
         model.eval()
@@ -120,6 +125,8 @@ def run(
     finally:
         if folder is not None:
             folder.close()
+    for cb in callbacks:
+        cb.on_train_end(dict(metrics))
     # Under torchrun every rank returns once rank 0 has written the run folder (and the ranks
     # leave the process group together).
     distributed.barrier()

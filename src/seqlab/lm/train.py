@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,9 @@ from seqlab.lm.data import load_corpus
 from seqlab.lm.evaluate import corpus_prompt, evaluate
 from seqlab.lm.model import LanguageModel
 from seqlab.training import distributed
+from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import read_checkpoint
+from seqlab.training.tensorboard import TensorBoardLogger
 
 __all__ = [
     "BUDGET_FIELDS",
@@ -94,6 +96,8 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     clock: Callable[[], float] = time.perf_counter,
+    callbacks: Sequence[Callback] = (),
+    tensorboard: PathLike | None = None,
     **overrides: Any,
 ) -> LanguageModel:
     """Train a character- or word-level language model and return it, ready to generate.
@@ -116,6 +120,9 @@ def train(
     Under ``torchrun`` ``batch_size`` is the global batch (see the module docstring) and
     ``device="auto"`` or ``"cuda"`` means this rank's GPU (``cuda:LOCAL_RANK``).
 
+    ``callbacks`` see the loop (:class:`~seqlab.training.callbacks.Callback`); ``tensorboard=
+    DIR`` adds a :class:`~seqlab.training.tensorboard.TensorBoardLogger` writing to ``DIR``.
+
     ``stream=True`` (default recipe; ``corpus`` a UTF-8 text file) trains from a file larger
     than memory: one scan fits the vocabulary and finds where each stream starts, then every
     stream (under ``torchrun``, only this rank's) and the held-out part are read from the
@@ -127,12 +134,13 @@ def train(
     """
     device = distributed.local_device(device)
     budget = {"epochs": epochs, "steps": steps, "minutes": minutes}
+    logger = [TensorBoardLogger(tensorboard)] if tensorboard is not None else []
+    hooks = {"clock": clock, "callbacks": [*callbacks, *logger]}
     if resume:
         if out is None:
             raise ValueError("resume=True needs out= (the run folder holding checkpoint/)")
-        return _resume(
-            out, corpus, text, level, recipe, seed, budget, overrides, device, progress, clock
-        )
+        return _resume(out, corpus, text, level, recipe, seed, budget, overrides, device, progress,
+                       hooks)  # fmt: skip
     cfg = make_config(recipe or "default", level or "char", seed=seed, **budget, **overrides)
     cfg.validate()
     index = None
@@ -151,7 +159,7 @@ def train(
             "stream=True reads a corpus file as it trains, but text= was given; write the text "
             "to a file and pass corpus=PATH, or drop stream=True"
         )
-    return run(cfg, text, device, out, progress, index=index, clock=clock, overwrite=overwrite)
+    return run(cfg, text, device, out, progress, index=index, overwrite=overwrite, **hooks)
 
 
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
@@ -196,7 +204,7 @@ def _resume(
     overrides: dict[str, Any],
     device: torch.device,
     progress: bool,
-    clock: Callable[[], float],
+    hooks: dict[str, Any],
 ) -> LanguageModel:
     path = Path(out) / "checkpoint" / "state.safetensors"
     # rank 0 reads the checkpoint and sends it to every rank (no shared folder needed)
@@ -246,7 +254,7 @@ def _resume(
         vocab_dict=extra["vocab"],
         index=index,
         resume=True,
-        clock=clock,
+        **hooks,
     )
 
 

@@ -274,8 +274,12 @@ def disabled() -> Iterator[None]:
 def usable(x: torch.Tensor, hidden_size: int, *weights: torch.Tensor) -> bool:
     """Whether :func:`lstm` applies and pays off: CPU float32 tensors, ``hidden_size`` at
     most :data:`MAX_HIDDEN`, the kernel loads, not inside :func:`disabled`, and no CPU
-    autocast (``precision="bf16"``: the kernel computes in float32 only, so nn.LSTM runs)."""
+    autocast (``precision="bf16"``: the kernel computes in float32 only, so nn.LSTM runs),
+    and not while torch traces the model (``torch.jit.trace``, ONNX export, ``torch.export``):
+    a trace cannot see inside the C call, so it would record its outputs as constants."""
     if hidden_size > MAX_HIDDEN or getattr(_off, "on", False):
+        return False
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
         return False
     if torch.is_autocast_enabled("cpu"):
         return False

@@ -138,6 +138,12 @@ class RecurrentLanguageModel(nn.Module):
             keras_init(self)  # a tied matrix is drawn once, as the embedding
 
     @property
+    def state_names(self) -> tuple[str, ...]:
+        """The names of the state's tensors (an exported step's inputs, see
+        :mod:`seqlab.export`): ``("h", "c")`` for an LSTM, ``("h",)`` for a GRU."""
+        return ("h", "c") if self.cell == "lstm" else ("h",)
+
+    @property
     def tied(self) -> bool:
         """Whether the decoder shares its weight with the embedding."""
         return bool(self.config["tie_weights"])

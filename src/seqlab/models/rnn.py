@@ -25,7 +25,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from seqlab.defaults import DEFAULT_INIT
 from seqlab.models import _lstm_cpu
@@ -37,6 +36,8 @@ __all__ = ["GRUClassifier", "LSTMClassifier", "RecurrentClassifier", "SimpleRNNC
 
 POOLINGS = ("last", "max", "mean")
 _CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# The recurrent ops those modules run (``_VF.lstm`` & co.), for one direction at a time.
+_RECURRENCES = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 
 
 class RecurrentClassifier(SequenceClassifier):
@@ -204,22 +205,20 @@ class RecurrentClassifier(SequenceClassifier):
             return _lstm_cpu.lstm(x, lengths, *weights, table=table)
         if not self.bidirectional:
             return layer(x)[0]
+        # One direction of the two-way layer: the same recurrent op nn.LSTM / nn.GRU / nn.RNN
+        # call, given that direction's weights (torch.func.functional_call would do it too,
+        # but it refuses to run under torch.jit.trace, which ONNX export uses).
         suffix = "_reverse"
-        params = {
-            name.removesuffix(suffix): getattr(layer, name)
+        weights = [
+            getattr(layer, name)
             for name in layer._flat_weights_names
             if name.endswith(suffix) == reverse
-        }
-        if not hasattr(self, "_one_way"):
-            # Shape-only templates on the meta device (a plain list: not in the state dict).
-            with torch.device("meta"):
-                kw = {"nonlinearity": "tanh"} if self.cell == "rnn" else {}
-                self._one_way = [
-                    type(m)(m.input_size, m.hidden_size, batch_first=True, **kw)
-                    for m in self.layers
-                ]
-        out, _ = functional_call(self._one_way[i], params, (x,))
-        return out
+        ]
+        zeros = x.new_zeros(1, x.shape[0], self.hidden_size)  # (1, B, H): the initial state
+        state = (zeros, zeros) if self.cell == "lstm" else zeros
+        # (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+        out = _RECURRENCES[self.cell](x, state, weights, True, 1, 0.0, self.training, False, True)
+        return out[0]  # (B, T, H)
 
     def _pool(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.pooling == "last":

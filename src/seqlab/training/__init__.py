@@ -1,6 +1,6 @@
 """Training: the one loop (:mod:`~seqlab.training.loop`) with its task protocol, the
 classification task and ``fit``, optimizers and schedules, checkpoints, callbacks, the
-one-call classifier trainer and DDP helpers.
+one-call classifier trainer, DDP helpers and TensorBoard logs.
 
 Every submodule is imported here, so ``seqlab.training.classify.train_classifier`` and
 ``seqlab.training.fit`` both work after ``import seqlab.training`` (this imports torch).
@@ -26,16 +26,19 @@ from seqlab.training import (
     metrics,
     optim,
     plots,
+    tensorboard,
     trainer,
 )
 from seqlab.training.callbacks import Callback
 from seqlab.training.classify import train_classifier
 from seqlab.training.loop import Task, TrainConfig
+from seqlab.training.tensorboard import TensorBoardLogger
 from seqlab.training.trainer import fit
 
 __all__ = [
     "Callback",
     "Task",
+    "TensorBoardLogger",
     "TrainConfig",
     "callbacks",
     "checkpoint",
@@ -47,6 +50,7 @@ __all__ = [
     "metrics",
     "optim",
     "plots",
+    "tensorboard",
     "train_classifier",
     "trainer",
 ]

@@ -60,6 +60,7 @@ _FIT_SETTINGS = (
     "checkpoint_every",
     "threads",
     "precision",
+    "tensorboard",
 )
 
 
@@ -104,7 +105,9 @@ class ClassifyConfig:
     ``freeze=False`` fine-tunes it. The model's weights are drawn with ``seed``.
 
     Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
-    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``.
+    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``;
+    ``tensorboard`` (a folder for TensorBoard logs of the history, see
+    :mod:`seqlab.training.tensorboard`).
 
     ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
     :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
@@ -167,6 +170,7 @@ class ClassifyConfig:
     device: str = "auto"
     threads: int | str | None = "auto"  # torch threads ("auto": fewer when busy; None: torch's)
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
+    tensorboard: str | Path | None = None  # a folder for TensorBoard logs
     # run folder
     out: str | Path | None = None
     resume: bool = False

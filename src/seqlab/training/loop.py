@@ -364,6 +364,8 @@ class _Loop:
         self.last_row_time, self.last_row_wall = self.train_time, self.clock()
         self.history.append(row)
         self._select(row)
+        for cb in self.callbacks:
+            cb.on_evaluate(self.step, dict(row))
         if self.progress:
             describe = getattr(self.task, "describe", None)
             line = describe(row, self.cfg) if describe is not None else self._describe(row)
@@ -462,12 +464,14 @@ def run(
     identity: dict[str, Any] | None = None,
     clock: Clock = time.perf_counter,
     extra_state: dict[str, Any] | None = None,
+    vocabulary: Sequence[str] | None = None,
 ) -> LoopResult:
     """Train ``model`` (already on ``device``) on ``task`` with ``cfg``; see the module
     docstring. With ``checkpoint_dir``, checkpoints go there; ``resume=True`` continues from
     the one found there (``identity``, a dict of what defines the run, must match it;
     ``extra_state`` is stored beside it for the caller, e.g. a vocabulary). The
-    returned model carries the best weights when ``cfg.restore_best`` (else the last ones).
+    returned model carries the best weights when ``cfg.restore_best`` (else the last ones);
+    ``callbacks`` get ``vocabulary`` (a text task's id -> token) with the model.
 
     >>> # see seqlab.fit and seqlab.lm.train for the tasks that use it  # doctest: +SKIP
     """
@@ -495,6 +499,7 @@ def run(
                 )
             loop.load_checkpoint(blob)
         for cb in callbacks:
+            cb.set_model(model, vocabulary)
             cb.on_train_begin({"start_epoch": loop.epoch, "start_step": loop.step})
         loop.run()
         if checkpoint_dir is not None:

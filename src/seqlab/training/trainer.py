@@ -38,6 +38,7 @@ from seqlab.training._fit_checks import (
 from seqlab.training.callbacks import Callback
 from seqlab.training.classification import ClassificationTask, take
 from seqlab.training.optim import OPTIMIZERS, build_optimizers
+from seqlab.training.tensorboard import TensorBoardLogger
 
 __all__ = ["OPTIMIZERS", "build_optimizers", "fit"]
 
@@ -84,6 +85,7 @@ def fit(
     threads: int | str | None = "auto",
     precision: str = "fp32",
     callbacks: Sequence[Callback] = (),
+    tensorboard: PathLike | None = None,
     meta: dict[str, Any] | None = None,
     clock: Any = time.perf_counter,
 ) -> Run:
@@ -106,6 +108,8 @@ def fit(
     ``label_names`` (:func:`~seqlab.data.streaming.fit_vocabulary` sets them), read a window
     at a time. Under ``torchrun`` ``batch_size`` is the global batch (a multiple of the
     number of ranks) and ``device="auto"`` or ``"cuda"`` is this rank's GPU.
+    ``tensorboard=DIR`` adds a :class:`~seqlab.training.tensorboard.TensorBoardLogger`
+    writing the history (and the embedding projector) to ``DIR``.
 
     >>> import seqlab as sl
     >>> vec = sl.text.TextVectorizer(output_mode="multi_hot").fit(train.texts)  # doctest: +SKIP
@@ -113,6 +117,8 @@ def fit(
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
     _check_args(epochs, batch_size, patience, val_split, max_steps)
+    if tensorboard is not None:
+        callbacks = [*callbacks, TensorBoardLogger(tensorboard)]
     train, val = _arrays(model, vectorizer, train, val)
     cfg = loop.TrainConfig(
         epochs=epochs, steps=max_steps, minutes=minutes, optimizer=optimizer, lr=lr,
@@ -272,6 +278,7 @@ def _train(
         callbacks=callbacks,
         identity=identity,
         clock=clock,
+        vocabulary=vectorizer.get_vocabulary() if hasattr(vectorizer, "get_vocabulary") else None,
     )
     if streaming:
         train_config["train_size"] = task.rows_seen
