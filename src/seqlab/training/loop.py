@@ -53,6 +53,7 @@ from tqdm.auto import tqdm
 from seqlab.training import distributed, protocol
 from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
+from seqlab.training.divergence import DivergenceGuard
 from seqlab.training.optim import build_optimizers, lr_at
 from seqlab.training.protocol import (
     Clock,
@@ -68,10 +69,6 @@ from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
 # The protocol's names (the loop's vocabulary) import from here too.
 __all__ = [name for name in protocol.__all__ if name not in ("BUDGETS", "PRECISIONS")] + ["run"]
-
-
-# The loss has diverged when it grows past this many times its first value (and above 100).
-DIVERGED = 1000.0
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:
@@ -136,7 +133,7 @@ class _Loop:
         self._rng_before_step: torch.Tensor | None = None
         self.extra_state: dict[str, Any] = {}
         self.threads_used = torch.get_num_threads()
-        self.first_loss: float | None = None  # the divergence check's reference
+        self.divergence = DivergenceGuard(self.world)
 
     # ---- budget -------------------------------------------------------------------------
     def num_batches(self) -> int | None:
@@ -272,29 +269,14 @@ class _Loop:
         return value
 
     def _check_diverged(self, value: float) -> None:
-        """Stop when the loss is no longer finite, or has grown to more than ``DIVERGED``
-        times the first loss of this process (and above 100): a learning rate far too high
-        sends a classifier's loss to millions without ever reaching infinity. Under DDP every
-        rank stops when one has diverged."""
-        if self.first_loss is None:
-            self.first_loss = value
-        mine = not math.isfinite(value) or (
-            value > 100 and value > DIVERGED * max(self.first_loss, 1e-12)
-        )
-        bad = mine
-        if self.world > 1:  # every rank stops on the same step (no rank left in a collective)
-            bad = distributed.any_rank(mine)
-        if not bad:
-            return
-        grown = "" if not math.isfinite(value) else f" (from {self.first_loss:.4g})"
-        what = f"became {value:.4g}{grown}"
-        if not mine:
-            what = "of another rank diverged"  # DDP: this rank's loss was still fine
-        raise TrainingDiverged(
-            f"the training loss {what} at step {self.step + 1} (epoch "
-            f"{self.epoch + 1}, batch {self.batch_index + 1}) with lr={self.cfg.lr}; lower lr "
-            "or set clip_grad_norm"
-        )
+        """Stop on a diverged loss (:mod:`seqlab.training.divergence`), naming the step."""
+        what = self.divergence.check(value)
+        if what is not None:
+            raise TrainingDiverged(
+                f"the training loss {what} at step {self.step + 1} (epoch {self.epoch + 1}, "
+                f"batch {self.batch_index + 1}) with lr={self.cfg.lr}; lower lr or set "
+                "clip_grad_norm"
+            )
 
     def _end_epoch(self, bar: Any) -> None:
         if bar is not None:
