@@ -68,7 +68,9 @@ def _execute(path: Path, work: Path) -> Any:
         mp.setenv(
             "PYTHONPATH", os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
         )
-        mp.setenv("JUPYTER_PATH", str(work / "jupyter"))
+        mp.setenv("JUPYTER_PATH", str(work / "jupyter"))  # finds the kernel spec above
+        mp.setenv("JUPYTER_RUNTIME_DIR", str(work / "runtime"))  # connection files
+        mp.setenv("IPYTHONDIR", str(work / "ipython"))  # the kernel's history database
         mp.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws the figures
         client = nbclient.NotebookClient(
             nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL, resources={"metadata": {"path": str(cwd)}}
