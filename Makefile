@@ -50,8 +50,8 @@ demo: install
 	$(VENV)/bin/seqlab demo
 
 lint: install-dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check src tests benchmarks notebooks
 
 test: lint chromium
 	$(VENV)/bin/python -m pytest -q
