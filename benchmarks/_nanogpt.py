@@ -280,12 +280,7 @@ def train_nanogpt(
         history.append(row)
         say(f"   nanoGPT iter {it} | {train_time:.0f}s | val {nats / n:.4f} nats/char")
 
-    it, train_time, last_eval, losses = 0, 0.0, 0.0, []
-    evaluate(0, 0.0, None)
-    while True:
-        t0 = time.perf_counter()
-        frac = train_time / budget if stretch and budget else None
-        lr = get_lr(it, r, frac)
+    def step(lr: float) -> float:  # one iteration of train.py's loop
         for group in optimizer.param_groups:
             group["lr"] = lr
         ix = torch.randint(len(data) - r.block_size, (r.batch_size,), generator=gen)
@@ -297,7 +292,13 @@ def train_nanogpt(
             torch.nn.utils.clip_grad_norm_(model.parameters(), r.grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
+        return float(loss.detach())
+
+    it, train_time, last_eval, losses = 0, 0.0, 0.0, []
+    evaluate(0, 0.0, None)
+    while True:
+        t0 = time.perf_counter()
+        losses.append(step(get_lr(it, r, train_time / budget if stretch and budget else None)))
         train_time += time.perf_counter() - t0
         it += 1
         done = (not stretch and it > r.max_iters) or (budget is not None and train_time >= budget)

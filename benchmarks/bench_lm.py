@@ -243,7 +243,7 @@ def plot(results: dict[str, Any], path: Path, minutes: float) -> None:
     fig.savefig(path)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -280,6 +280,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.minutes is None:
         args.minutes = 4 / 60 if args.quick else 10.0
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     gen_length = args.gen_length or (60 if args.quick else 400)
 
     import torch

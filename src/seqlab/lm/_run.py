@@ -81,7 +81,8 @@ def run(
         folder = RunFolder(out_path, overwrite=overwrite, resume=resume).open()
     try:
         if progress and distributed.is_main():
-            width = cfg.d_model if cfg.model == "transformer" else cfg.hidden_size
+            sizes = model.config  # width: a transformer's d_model, an RNN's hidden_size
+            width = sizes.get("d_model", sizes.get("hidden_size"))
             _say(
                 f"training {cfg.model.upper()} x{cfg.num_layers} ({width}) on "
                 f"{task.train_tokens():,} {cfg.level} tokens, vocabulary {len(vocab)}, "
@@ -164,9 +165,11 @@ def _loop_config(cfg: LMConfig, task: LanguageModelTask) -> loop.TrainConfig:
 def _fixed_settings(cfg: LMConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the checkpoint."""
     # init only says how the weights started; a checkpoint from before it existed resumes.
-    # The transformer's sizes mean nothing to a recurrent run (whose checkpoints may predate
-    # them).
-    skip = (*RESUMABLE_FIELDS, "init", *(_TRANSFORMER_ONLY if cfg.model != "transformer" else ()))
+    # The transformer's sizes mean nothing to a model that does not take them (a recurrent
+    # run's checkpoint may predate them).
+    takes = inspect.signature(registry.get(model_name(cfg.model))).parameters
+    unused = [k for k in _TRANSFORMER_ONLY if k not in takes]
+    skip = (*RESUMABLE_FIELDS, "init", *unused)
     return {k: v for k, v in asdict(cfg).items() if k not in skip}
 
 

@@ -62,7 +62,14 @@ class LanguageModelTask:
         self.stateful = bool(getattr(model, "stateful", True))
         # tokens per training chunk (and per held-out chunk): the state carries context
         # across chunks of a recurrent model; a stateless one sees exactly its window
-        self.seq_len = int(cfg.seq_len if self.stateful else model.block_size)  # type: ignore[union-attr]
+        window = cfg.seq_len if self.stateful else getattr(model, "block_size", None)
+        if window is None:
+            raise TypeError(
+                f"{type(model).__name__} says stateful=False but has no block_size: a model "
+                "that carries no state between training batches must say how long its "
+                "training windows are"
+            )
+        self.seq_len = int(window)
         self.train_ids, self.val_ids, self.index = train_ids, val_ids, index
         self.world = distributed.world_size()
         self.has_validation = self._val_tokens() > (cfg.maxlen if cfg.recipe == "lecture" else 1)
