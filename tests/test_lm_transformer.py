@@ -71,6 +71,23 @@ def test_lm_transformer_shapes_state_and_config():
     assert untied.decoder.weight is not untied.embedding.weight
 
 
+def test_lm_transformer_initial_weights():
+    # init="torch": nanoGPT's N(0, 0.02), residual projections N(0, 0.02 / sqrt(2 x 3 layers))
+    model = small_model().requires_grad_(False)
+    block = model.blocks[0]
+    assert float(block.attention.qkv.weight.std()) == pytest.approx(0.02, rel=0.1)
+    assert float(block.proj.weight.std()) == pytest.approx(0.02 / math.sqrt(6), rel=0.1)
+    assert float(block.fc.bias.abs().max()) == 0.0
+    # so the first prediction is close to uniform: loss ln(11)
+    logits, _ = model(torch.randint(0, 11, (4, 5)))
+    assert float(logits.abs().max()) < 0.5
+    keras = TransformerLanguageModel(11, block_size=4, d_model=8, num_layers=1, num_heads=2,
+                                     init="keras")  # fmt: skip
+    with torch.no_grad():
+        assert float(keras.embedding.weight.abs().max()) <= 0.05  # Keras's Embedding, tied
+        assert bool((keras.blocks[0].norm1.weight == 1).all())
+
+
 def test_lm_transformer_is_causal():
     model = small_model()
     x = torch.randint(0, 11, (1, 12))
@@ -288,7 +305,7 @@ def test_lm_transformer_cli_train_and_generate(tmp_path):
     corpus.write_text(TEXT, encoding="utf-8")
     out = tmp_path / "run"
     args = ["train", "--corpus", str(corpus), "--model", "transformer", "--steps", "3",
-            "--block-size", "8", "--d-model", "16", "--layers", "2", "--heads", "2",
+            "--block-size", "8", "--set", "d_model=16", "--layers", "2", "--heads", "2",
             "--batch-size", "4", "--set", "eval_tokens=200", "--set", "warmup=0.1",
             "--out", str(out), "--device", "cpu", "--quiet"]  # fmt: skip
     result = CliRunner().invoke(lm_cli, args)

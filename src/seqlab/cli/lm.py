@@ -111,7 +111,12 @@ def lm() -> None:
 @click.option("--embedding-dim", type=int, default=None)
 @click.option("--dropout", type=float, default=None)
 @click.option("--batch-size", type=int, default=None)
-@click.option("--seq-len", type=int, default=None, help="Chunk length (default recipe).")
+@click.option(
+    "--seq-len",
+    type=int,
+    default=None,
+    help="Chunk length (default recipe, recurrent models; a transformer reads --block-size).",
+)
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(("adam", "rmsprop"), None)
