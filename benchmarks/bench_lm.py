@@ -1,10 +1,12 @@
-"""Character language models: generation speed of the two loops, and three training recipes
-on the same wall-clock budget.
+"""Character language models: generation speed of the two loops, and training recipes (three
+LSTM ones, seqlab's transformer, nanoGPT's CPU recipe) on the same wall-clock budget.
 
     python benchmarks/bench_lm.py                  # full: 10 min per run -> results/lm.json, lm.png
     python benchmarks/bench_lm.py --minutes 3      # a shorter budget per run
     python benchmarks/bench_lm.py --quick          # seconds and tiny models, prints only
     python benchmarks/bench_lm.py --skip-training  # only the generation loops
+    python benchmarks/bench_lm.py --corpora tinyshakespeare --recipes transformer nanogpt-time
+    python benchmarks/bench_lm.py --validation     # choose recipes here: -> lm.validation.json
 
 1. Generation: characters per second of the lecture's loop (every step re-reads the last
    ``maxlen`` = 40 characters from a zero state) and of seqlab's loop (prompt read once,
@@ -20,10 +22,29 @@ on the same wall-clock budget.
      batch 128);
    * ``baseline``: a plain 2-layer LSTM(256) language model on contiguous chunks (embedding
      64, 32 streams x 100 characters, Adam 1e-3 constant, no dropout, no clipping);
-   * ``default``: seqlab's default recipe (see ``seqlab.lm.train``).
-   Held-out loss is reported in nats/char as each recipe is scored (windows for the lecture
-   recipe, contiguous streams otherwise); the lecture model's stream score is added too.
-   The plot shows validation loss against training time, one panel per corpus.
+   * ``default``: seqlab's default recipe (see ``seqlab.lm.train``);
+   * ``transformer``: seqlab's transformer recipe (``model="transformer"``, the defaults of
+     ``seqlab.lm.config.MODEL_RECIPES``: 4 x 128-d blocks, 4 heads, context 128, 16 windows a
+     step, Adam 2e-3, 2 % warm-up, cosine to 10 %, no dropout; goal on tinyshakespeare:
+     <= 1.40 nats/char in 10 minutes);
+   * ``nanogpt``: nanoGPT's recommended CPU recipe for tinyshakespeare, re-implemented in
+     ``_nanogpt.py`` (4 layers, 4 heads, 128-d, context 64, batch 12, AdamW 1e-3, learned
+     absolute positions, tied embeddings, warm-up 100 then cosine to 1e-4 at 2,000
+     iterations, no dropout): it stops at 2,000 iterations (or the budget, if sooner);
+   * ``nanogpt-time``: the same recipe with its cosine stretched over the time budget, so
+     that it uses the same minutes as the others ("nanoGPT at equal time").
+   Held-out loss is reported in nats/char on the same last 10 % of each corpus, every
+   character predicted once: the recurrent models and seqlab's transformer read the text as
+   contiguous streams with their state carried (for the transformer, its key/value cache:
+   each character gets the block_size - 1 before it, exactly), the lecture model on its
+   windows (its stream score is added too), nanoGPT's model on windows of its context 64
+   moved ``--nanogpt-stride`` (8) characters at a time, each scoring its last 8 (so 56 to 63
+   characters of context; ``val_nanogpt_windows`` adds nanoGPT's own kind of estimate,
+   non-overlapping windows). Nothing is chosen on that held-out part: the runs end with
+   their last weights, and recipes are compared for choosing with ``--validation``, which
+   trains on the first 90 % of each corpus and holds out its last ninth (81-90 % of the
+   corpus), never the reported text. The plot shows validation loss against training time,
+   one panel per corpus.
 """
 
 from __future__ import annotations
@@ -37,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS, environment
+from _nanogpt import NanoRecipe, sample, sliding_loss, train_nanogpt
 
 RECIPES: dict[str, dict[str, Any]] = {
     "lecture": {"recipe": "lecture"},
@@ -55,8 +77,14 @@ RECIPES: dict[str, dict[str, Any]] = {
         "clip_grad_norm": None,
     },
     "default": {"recipe": "default"},
+    "transformer": {"recipe": "default", "model": "transformer"},
 }
-QUICK_SIZES = {"hidden_size": 32, "num_layers": 1, "batch_size": 16}
+NANOGPT = {"nanogpt": False, "nanogpt-time": True}  # name -> schedule stretched to the budget
+QUICK_SIZES = {"hidden_size": 32, "num_layers": 1, "batch_size": 16, "d_model": 32,
+               "num_heads": 2, "block_size": 32}  # fmt: skip
+QUICK_NANO = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32, "max_iters": 30,
+              "lr_decay_iters": 30, "warmup_iters": 5}  # fmt: skip
+TARGETS = {"nietzsche": 1.30, "tinyshakespeare": 1.40}  # nats/char, the issues' goals
 
 
 def generation_speed(model: Any, length: int, maxlen: int, prompt: str) -> dict[str, Any]:
@@ -90,59 +118,103 @@ def train_all(
     results = {} if results is None else results
     for corpus in args.corpora:
         text = seqlab.lm.load_corpus(corpus)
+        if args.validation:  # the reported held-out part is left out altogether
+            text, _ = seqlab.lm.split_text(text, 0.1)
         if args.quick:
             text = text[:60_000]
         lower = corpus == "nietzsche"  # the lecture's setting; Shakespeare stays as it is
         results.setdefault(corpus, {})
         for name in args.recipes:
-            settings = dict(RECIPES[name])
-            if args.quick:
-                settings.update(QUICK_SIZES)
             print(f"== {corpus} / {name}: {args.minutes:g} min", flush=True)
-            lm = seqlab.lm.train(
-                text=text,
-                lower=lower,
-                minutes=args.minutes,
-                seed=args.seed,
-                device=args.device,
-                out=work / f"{corpus}-{name}",
-                overwrite=True,  # --runs-dir may hold an earlier run of the benchmark
-                eval_seconds=max(2.0, args.minutes * 60 / 20),
-                progress=not args.quiet,
-                **settings,
-            )
-            entry: dict[str, Any] = {
-                "settings": settings,
-                "metrics": lm.metrics,
-                # train_loss: the training loss since the previous row ("loss" in the history)
-                "history": [
-                    {
-                        "step": h["step"],
-                        "time_s": h["time_s"],
-                        "tokens": h.get("tokens"),
-                        "train_loss": h.get("loss"),
-                        "val_loss": h.get("val_loss"),
-                    }
-                    for h in lm.history
-                ],
-                "parameters": sum(p.numel() for p in lm.model.parameters()),
-            }
-            if name == "lecture":
-                _, val = seqlab.lm.split_text(text, 0.1)
-                entry["val_stream"] = lm.evaluate(val, mode="stream")
+            if name in NANOGPT:
+                entry = run_nanogpt(args, text, lower, stretch=NANOGPT[name])
+            else:
+                entry = run_seqlab(args, text, lower, name, work / f"{corpus}-{name}")
             results[corpus][name] = entry
-            sample = lm.generate(
-                "the will to truth " if lower else "ROMEO:\n", 200, temperature=0.5, seed=0
-            )
-            entry["sample_t0.5"] = sample
             print(
-                f"   held-out {lm.metrics['val']['loss']:.4f} nats/char after "
-                f"{lm.metrics['steps']} steps; sample: {sample[:80]!r}",
+                f"   held-out {entry['metrics']['val']['loss']:.4f} nats/char after "
+                f"{entry['metrics']['steps']} steps; sample: {entry['sample_t0.5'][:80]!r}",
                 flush=True,
             )
             if on_update is not None:
                 on_update()
     return results
+
+
+def _prompt(lower: bool) -> str:
+    return "the will to truth " if lower else "ROMEO:\n"
+
+
+def run_seqlab(args: argparse.Namespace, text: str, lower: bool, name: str, out: Path) -> dict:
+    """One seqlab recipe: train with the budget, score the held-out part, sample."""
+    import seqlab.lm
+
+    settings = dict(RECIPES[name])
+    if args.quick:
+        settings.update(QUICK_SIZES)
+    lm = seqlab.lm.train(
+        text=text,
+        lower=lower,
+        minutes=args.minutes,
+        seed=args.seed,
+        device=args.device,
+        out=out,
+        overwrite=True,  # --runs-dir may hold an earlier run of the benchmark
+        eval_seconds=max(2.0, args.minutes * 60 / 20),
+        progress=not args.quiet,
+        **settings,
+    )
+    entry: dict[str, Any] = {
+        "settings": settings,
+        "metrics": lm.metrics,
+        # train_loss: the training loss since the previous row ("loss" in the history)
+        "history": [
+            {
+                "step": h["step"],
+                "time_s": h["time_s"],
+                "tokens": h.get("tokens"),
+                "train_loss": h.get("loss"),
+                "val_loss": h.get("val_loss"),
+            }
+            for h in lm.history
+        ],
+        "parameters": sum(p.numel() for p in lm.model.parameters()),
+    }
+    _, val = seqlab.lm.split_text(text, 0.1)
+    if name == "lecture":
+        entry["val_stream"] = lm.evaluate(val, mode="stream")
+    if getattr(lm.model, "block_size", None):  # nanoGPT's kind of estimate, for reference
+        ids = lm.vocab.encode(val, errors="ignore")
+        block = lm.model.block_size
+        nats, n = sliding_loss(lambda x: lm.model(x)[0], ids, block, block)
+        entry["val_nanogpt_windows"] = {"loss": nats / n, "tokens": n}
+    entry["sample_t0.5"] = lm.generate(_prompt(lower), 200, temperature=0.5, seed=0)
+    return entry
+
+
+def run_nanogpt(args: argparse.Namespace, text: str, lower: bool, stretch: bool) -> dict:
+    """nanoGPT's recipe (``_nanogpt.py``) on the same split and characters as seqlab's."""
+    import seqlab.lm
+
+    vocab = seqlab.lm.CharVocabulary.fit(text, lower=lower)  # the whole corpus's characters
+    train_text, val_text = seqlab.lm.split_text(text, 0.1)
+    recipe = NanoRecipe(bias=args.nanogpt_bias, **(QUICK_NANO if args.quick else {}))
+    stride = min(args.nanogpt_stride, recipe.block_size)
+    model, entry = train_nanogpt(
+        vocab.encode(train_text),
+        vocab.encode(val_text),
+        len(vocab),
+        recipe,
+        minutes=args.minutes,
+        stretch=stretch,
+        eval_seconds=max(2.0, args.minutes * 60 / 20),
+        eval_tokens=20_000,
+        eval_stride=stride,
+        say=(lambda line: None) if args.quiet else print,
+    )
+    ids = sample(model, vocab.encode(_prompt(lower)).tolist(), 200, temperature=0.5, seed=0)
+    entry["sample_t0.5"] = vocab.decode(ids)
+    return entry
 
 
 def plot(results: dict[str, Any], path: Path, minutes: float) -> None:
@@ -158,7 +230,9 @@ def plot(results: dict[str, Any], path: Path, minutes: float) -> None:
             xs, ys = zip(*[(x, y) for x, y in points if y is not None])
             final = entry["metrics"]["val"]["loss"]
             ax.plot(xs, ys, "-o", markersize=3, label=f"{name} (final {final:.3f})")
-        ax.axhline(1.30, color="grey", lw=0.8, ls=":", label="target 1.30")
+        target = TARGETS.get(corpus)
+        if target is not None:
+            ax.axhline(target, color="grey", lw=0.8, ls=":", label=f"target {target:.2f}")
         ax.set_title(f"{corpus}: held-out loss, {minutes:g} min each")
         ax.set_xlabel("training time (min)")
         ax.set_ylabel("nats / char")
@@ -169,7 +243,7 @@ def plot(results: dict[str, Any], path: Path, minutes: float) -> None:
     fig.savefig(path)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -179,7 +253,20 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpora", nargs="+", default=["nietzsche", "tinyshakespeare"])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    choices = [*RECIPES, *NANOGPT]
+    parser.add_argument("--recipes", nargs="+", default=choices, choices=choices)
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="train on the first 90%% of each corpus and score its last ninth (for choosing "
+        "recipes); results go to lm.validation.json",
+    )
+    parser.add_argument(
+        "--nanogpt-stride", type=int, default=8, help="nanoGPT scoring windows' step (8)"
+    )
+    parser.add_argument(
+        "--nanogpt-bias", action="store_true", help="biases in nanoGPT's layers (GPT-2's)"
+    )
     parser.add_argument("--gen-length", type=int, default=None, help="characters (400)")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -193,6 +280,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.minutes is None:
         args.minutes = 4 / 60 if args.quick else 10.0
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     gen_length = args.gen_length or (60 if args.quick else 400)
 
     import torch
@@ -206,10 +298,11 @@ def main() -> int:
         "machine": machine,
         "quick": args.quick,
         "minutes_per_run": args.minutes,
+        "held_out": "last 10 % of the first 90 %" if args.validation else "last 10 %",
     }
     from seqlab._utils import atomic_write_json, read_json
 
-    result_file = args.out / "lm.json"
+    result_file = args.out / ("lm.validation.json" if args.validation else "lm.json")
     previous = read_json(result_file) if result_file.is_file() and not args.quick else {}
     if previous.get("minutes_per_run") == args.minutes and "training" in previous:
         report["training"] = previous["training"]  # merge: keep corpora/recipes run before
@@ -251,8 +344,8 @@ def main() -> int:
         return 0
     save()
     if "training" in report:
-        plot(report["training"], args.out / "lm.png", args.minutes)
-    print(f"wrote {args.out / 'lm.json'}")
+        plot(report["training"], result_file.with_suffix(".png"), args.minutes)
+    print(f"wrote {result_file}")
     return 0
 
 

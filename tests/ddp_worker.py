@@ -36,6 +36,16 @@ LM = {
     "eval_tokens": 200,
     "seed": 5,
 }
+# The transformer language model on the same text (out/gpt); no dropout, whose masks under
+# DDP come from (seed, step, rank) and so differ from one process's.
+GPT = {
+    **LM,
+    "model": "transformer",
+    "block_size": 8,
+    "d_model": 16,
+    "num_heads": 2,
+    "num_layers": 2,
+}
 
 
 def toy_texts(n: int = 47, seed: int = 0) -> tuple[list[str], list[int]]:
@@ -96,16 +106,19 @@ def train_stream(out: Path, tsv: Path) -> None:
 
 
 def train_both(out: Path, epochs: int = 1, steps: int = 3, resume: bool = False) -> None:
-    """The seeded classifier run (out/clf) and language-model run (out/lm)."""
+    """The seeded classifier run (out/clf) and language-model runs (out/lm: an LSTM,
+    out/gpt: a transformer)."""
     import seqlab.lm
     from seqlab.training.trainer import fit
 
     model, vec, ds = classifier_parts()
     fit(model, vec, ds, epochs=epochs, out=out / "clf", progress=False, resume=resume, **CLF)
-    if resume:
-        seqlab.lm.train(text=lm_text(), steps=steps, out=out / "lm", resume=True, progress=False)
-    else:
-        seqlab.lm.train(text=lm_text(), steps=steps, out=out / "lm", progress=False, **LM)
+    for part, settings in (("lm", LM), ("gpt", GPT)):
+        if resume:
+            seqlab.lm.train(text=lm_text(), steps=steps, out=out / part, resume=True,
+                            progress=False)  # fmt: skip
+        else:
+            seqlab.lm.train(text=lm_text(), steps=steps, out=out / part, progress=False, **settings)
 
 
 def _install_kill() -> None:

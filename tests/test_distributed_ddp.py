@@ -84,7 +84,7 @@ def test_distributed_two_ranks_match_one_process(two_rank_runs: Path, tmp_path: 
     worker.train_stream(single, two_rank_runs / "toy.tsv")
     # A global batch of 8 on 2 ranks (4 rows each; the last batch of 3 rows splits 2 + 1)
     # gives the weights of one process with batches of 8.
-    for part in ("clf", "lm", "stream"):
+    for part in ("clf", "lm", "gpt", "stream"):
         assert_same_weights(two_rank_runs / part, single / part)
     init, _, _ = worker.classifier_parts()
     trained = weights(single / "clf")
@@ -101,6 +101,9 @@ def test_distributed_two_ranks_match_one_process(two_rank_runs: Path, tmp_path: 
     lm1 = json.loads((single / "lm" / "history.json").read_text())
     assert lm2["tokens"] == lm1["tokens"]
     assert lm2["loss"][-1] == pytest.approx(lm1["loss"][-1], rel=1e-5)
+    gpt2 = json.loads((two_rank_runs / "gpt" / "history.json").read_text())
+    gpt1 = json.loads((single / "gpt" / "history.json").read_text())
+    assert gpt2["loss"][-1] == pytest.approx(gpt1["loss"][-1], rel=1e-5)
 
 
 @pytest.mark.slow
@@ -108,14 +111,14 @@ def test_distributed_checkpoint_of_two_ranks_resumes_on_one(
     two_rank_runs: Path, tmp_path: Path
 ) -> None:
     resumed = tmp_path / "resumed"
-    for part in ("clf", "lm"):
+    for part in ("clf", "lm", "gpt"):
         shutil.copytree(two_rank_runs / part, resumed / part)
     # continue both runs in this (plain, one-process) interpreter ...
     worker.train_both(resumed, epochs=2, steps=6, resume=True)
     # ... and compare with uninterrupted one-process runs of the same length
     straight = tmp_path / "straight"
     worker.train_both(straight, epochs=2, steps=6)
-    for part in ("clf", "lm"):
+    for part in ("clf", "lm", "gpt"):
         assert_same_weights(resumed / part, straight / part)
     history = json.loads((resumed / "clf" / "history.json").read_text())
     assert history["epoch"] == [1, 2]

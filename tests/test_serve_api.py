@@ -176,6 +176,39 @@ def test_serve_generate_stop_string_ends_the_text(client):
     assert cut == full[: full.index(stop)]
 
 
+@pytest.fixture(scope="module")
+def gpt_run(tmp_path_factory):
+    """A tiny transformer language model (context 16), beside the LSTM one."""
+    out = tmp_path_factory.mktemp("serve-gpt") / "gpt"
+    seqlab.lm.train(text=seqlab.lm.load_corpus("nietzsche")[:12000], model="transformer",
+                    steps=3, block_size=16, d_model=32, num_layers=2, num_heads=2, batch_size=8,
+                    out=out, device="cpu", progress=False, seed=0)  # fmt: skip
+    return out
+
+
+def test_serve_generate_with_a_transformer_lm(serve_runs, gpt_run):
+    # 60 characters after a 12-character prompt: generation runs past the context of 16 on
+    # the key/value cache, and gives the text of the library's cached and uncached loops.
+    app = create_app([serve_runs["nz"], gpt_run])
+    with TestClient(app, base_url=LOCAL, raise_server_exceptions=False) as c:
+        kinds = {m["name"]: m["kind"] for m in c.get("/v1/models").json()["models"]}
+        assert kinds == {"nz": "lm", "gpt": "lm"}
+        body = {"model": "gpt", "prompt": "the will to ", "length": 60, "temperature": 0.8,
+                "top_k": 20, "seed": 3}  # fmt: skip
+        text, events = _generated(c, **body)
+        assert events[0][1]["seed"] == 3 and events[-1][1]["tokens"] == 60
+        assert sum(e == "token" for e, _ in events) == 60
+        lm = seqlab.load(gpt_run)
+        settings = dict(length=60, temperature=0.8, top_k=20, seed=3)
+        assert text == lm.generate("the will to ", **settings)
+        assert text == lm.generate("the will to ", loop="full", **settings)
+        stop = text[30:32]
+        cut, events = _generated(c, **body, stop=[stop])
+        assert cut == text[: text.index(stop)] and events[-1][1]["stopped"] is True
+        bad = c.post("/v1/generate", json={"model": "gpt", "prompt": "snow \u2603"})
+        assert bad.status_code == 422 and bad.json()["field"] == "prompt"
+
+
 # ------------------------------------------------------------------ embeddings
 
 

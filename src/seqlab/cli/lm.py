@@ -68,6 +68,7 @@ def lm() -> None:
 
     \b
     seqlab lm train --corpus nietzsche --level char --minutes 10 --out runs/nz
+    seqlab lm train --corpus tinyshakespeare --model transformer --minutes 10 --out runs/gpt
     seqlab lm generate runs/nz --prompt "the will to truth" --temperature 0.2 0.5 1.0 1.2
     seqlab lm evaluate runs/nz
     """
@@ -84,17 +85,38 @@ def lm() -> None:
     "default: contiguous chunks, truncated BPTT; lecture: the Keras example's "
     "windows (maxlen 40, step 3, LSTM 128, RMSprop 0.01).",
 )
-@click.option("--model", type=click.Choice(["lstm", "gru"]), default=None, help="Recurrent cell.")
+@click.option(
+    "--model",
+    type=click.Choice(["lstm", "gru", "transformer"]),
+    default=None,
+    help="lstm / gru: recurrent, truncated BPTT; transformer: GPT-style, rotary positions, "
+    "a sliding attention window of --block-size tokens (default recipe).  [default: lstm]",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @training_options(epochs=None, epochs_type=click.FloatRange(min=0, min_open=True))
 @click.option("--lower/--no-lower", default=None, help="Lower-case the corpus (recipe default).")
-@click.option("--hidden-size", type=int, default=None)
-@click.option("--num-layers", type=int, default=None)
+@click.option("--hidden-size", type=int, default=None, help="Recurrent units per layer.")
+@click.option("--num-layers", "--layers", "num_layers", type=int, default=None)
+@click.option(
+    "--block-size",
+    type=int,
+    default=None,
+    help="Transformer: context length (each token attends to this many) and training window.",
+)
+@click.option("--d-model", type=int, default=None, help="Transformer: width of every block.")
+@click.option(
+    "--num-heads", "--heads", "num_heads", type=int, default=None, help="Transformer: heads."
+)
 @click.option("--embedding-dim", type=int, default=None)
 @click.option("--dropout", type=float, default=None)
 @click.option("--batch-size", type=int, default=None)
-@click.option("--seq-len", type=int, default=None, help="Chunk length (default recipe).")
+@click.option(
+    "--seq-len",
+    type=int,
+    default=None,
+    help="Chunk length (default recipe, recurrent models; a transformer reads --block-size).",
+)
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(("adam", "rmsprop"), None)
@@ -202,9 +224,10 @@ def _saved_line(model: Any, out: str) -> str:
 @click.option("--stop", multiple=True, help="End a sample before this string (repeatable).")
 @choice_option(
     "--loop",
-    ["state", "window"],
-    "state: carry the RNN state (fast); window: re-read the "
-    "last maxlen tokens each step (the lecture's loop).",
+    ["state", "window", "full"],
+    "state: carry the state (an RNN's, a transformer's key/value cache; fast); window: "
+    "re-read the last maxlen (transformer: block_size) tokens each step (the lecture's, "
+    "nanoGPT's loop); full: re-read everything each step (the reference state equals).",
 )
 @device_option
 @user_errors

@@ -19,9 +19,15 @@ Two loops produce text from a model called as ``model(tokens (1, T), state) -> (
 state)`` for single tokens):
 
 * :func:`stream_tokens` with ``loop="state"`` reads the prompt once and then feeds one token
-  per step, carrying the recurrent state: O(1) work per token;
+  per step, carrying the state: O(1) work per token for a recurrent model; for a transformer
+  (:mod:`seqlab.models.gpt`) the state is its key/value cache, O(block_size) per token;
 * ``loop="window"`` is the lecture's loop: every step re-reads the last ``maxlen`` tokens
-  from a zero state, O(maxlen) work per token, which is what a model trained on windows saw.
+  from a zero state, O(maxlen) work per token, which is what a model trained on windows saw
+  (for a transformer with ``maxlen = block_size``: nanoGPT's crop-and-re-run loop);
+* ``loop="full"`` re-reads the whole text so far (prompt and generated tokens) from a zero
+  state at every step, O(length) per token: the reference the state loop must equal. Both
+  compute the same logits up to float rounding, so the same seed gives the same text
+  unless a draw falls within that rounding of a boundary between two tokens.
 
 The loops draw with :class:`TokenSampler`: the same distribution as :func:`next_token_probs`,
 computed in NumPy, and one uniform number from ``numpy.random.default_rng(seed)`` per token
@@ -58,7 +64,7 @@ __all__ = [
 GREEDY_TEMPERATURE = 1e-6
 """Temperatures in ``(0, GREEDY_TEMPERATURE)`` sample the argmax (the ``T -> 0`` limit)."""
 
-LOOPS = ("state", "window")
+LOOPS = ("state", "window", "full")
 
 
 def check_temperature(temperature: float) -> float:
@@ -270,8 +276,9 @@ def stream_tokens(
     """Yield ``length`` token ids sampled from ``model`` after ``prompt_ids``, one at a time.
 
     ``loop="state"`` feeds the prompt once and then only the newest token, carrying the
-    recurrent state (in NumPy when the model offers ``numpy_stepper``); ``loop="window"``
-    re-reads the last ``maxlen`` tokens from a zero state at each step (the lecture's loop).
+    state (in NumPy when the model offers ``numpy_stepper``; a transformer's key/value
+    cache); ``loop="window"`` re-reads the last ``maxlen`` tokens from a zero state at each
+    step (the lecture's loop); ``loop="full"`` re-reads everything so far at each step.
     Draws: :class:`TokenSampler` seeded with ``seed`` (``None`` = fresh entropy).
 
     >>> from seqlab.models.lm import LSTMLanguageModel
@@ -339,6 +346,13 @@ def _generate(
                         last = stepper.logits_after(tok)
                     else:
                         last, state = run([tok], state)
+        elif loop == "full":
+            context = list(prompt)
+            for _ in range(length):
+                last, _ = run(context, None)
+                tok = sampler(last)
+                yield tok
+                context.append(tok)
         else:
             assert maxlen is not None
             context = list(prompt)

@@ -5,6 +5,7 @@ held-out loss, and the run folder (see :func:`seqlab.lm.train.train`)."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,16 +30,9 @@ from seqlab.runfolder import RunFolder
 from seqlab.training import distributed, loop
 from seqlab.training.callbacks import Callback
 
-# LMConfig settings passed on under the same name: to the model, and to the loop.
-_MODEL_SETTINGS = (
-    "embedding_dim",
-    "hidden_size",
-    "num_layers",
-    "dropout",
-    "tie_weights",
-    "input_encoding",
-    "init",
-)
+# LMConfig settings passed on under the same name: to the loop, and to the model (those of
+# its constructor's arguments that are LMConfig fields, see build_model).
+_TRANSFORMER_ONLY = ("block_size", "d_model", "num_heads")
 _LOOP_SETTINGS = (
     "epochs",
     "steps",
@@ -81,12 +75,8 @@ def run(
     distributed.check_batch_size(cfg.batch_size)
     vocab, train_ids, val_ids, sha = _data(cfg, text, index, vocab_dict)
     torch.manual_seed(cfg.seed)
-    model = registry.build(
-        model_name(cfg.model),
-        vocab_size=len(vocab),
-        **{name: getattr(cfg, name) for name in _MODEL_SETTINGS},
-    ).to(device)
-    task = LanguageModelTask(cfg, device, train_ids, val_ids, index)
+    model = build_model(cfg, len(vocab)).to(device)
+    task = LanguageModelTask(cfg, device, train_ids, val_ids, index, model=model)
     task.plan(0)  # fail now, not after the first evaluation, if the text is short
     out_path = None if out is None else Path(out)
     folder = None
@@ -94,13 +84,15 @@ def run(
         folder = RunFolder(out_path, overwrite=overwrite, resume=resume).open()
     try:
         if progress and distributed.is_main():
+            sizes = model.config  # width: a transformer's d_model, an RNN's hidden_size
+            width = sizes.get("d_model", sizes.get("hidden_size"))
             _say(
-                f"training {cfg.model.upper()} x{cfg.num_layers} ({cfg.hidden_size}) on "
+                f"training {cfg.model.upper()} x{cfg.num_layers} ({width}) on "
                 f"{task.train_tokens():,} {cfg.level} tokens, vocabulary {len(vocab)}, "
                 f"recipe {cfg.recipe!r}, device {device}"
                 + (f", streamed from {index.path}" if index is not None else "")
             )
-            length = cfg.maxlen if cfg.recipe == "lecture" else cfg.seq_len
+            length = cfg.maxlen if cfg.recipe == "lecture" else task.seq_len
             _say(summary(model, input_length=length))
         ckpt = None if out_path is None else out_path / "checkpoint"
         result = loop.run(
@@ -131,6 +123,15 @@ def run(
     # leave the process group together).
     distributed.barrier()
     return lm
+
+
+def build_model(cfg: LMConfig, vocab_size: int) -> nn.Module:
+    """The model of ``cfg.model`` with the LMConfig settings its constructor takes (by name:
+    ``hidden_size`` for an LSTM, ``d_model`` and ``num_heads`` for a transformer, ...)."""
+    cls = registry.get(model_name(cfg.model))
+    takes = inspect.signature(cls).parameters
+    settings = {k: v for k, v in asdict(cfg).items() if k in takes and k != "vocab_size"}
+    return registry.build(model_name(cfg.model), vocab_size=vocab_size, **settings)
 
 
 def _data(
@@ -170,8 +171,13 @@ def _loop_config(cfg: LMConfig, task: LanguageModelTask) -> loop.TrainConfig:
 
 def _fixed_settings(cfg: LMConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the checkpoint."""
-    # init only says how the weights started; a checkpoint from before it existed resumes
-    return {k: v for k, v in asdict(cfg).items() if k not in (*RESUMABLE_FIELDS, "init")}
+    # init only says how the weights started; a checkpoint from before it existed resumes.
+    # The transformer's sizes mean nothing to a model that does not take them (a recurrent
+    # run's checkpoint may predate them).
+    takes = inspect.signature(registry.get(model_name(cfg.model))).parameters
+    unused = [k for k in _TRANSFORMER_ONLY if k not in takes]
+    skip = (*RESUMABLE_FIELDS, "init", *unused)
+    return {k: v for k, v in asdict(cfg).items() if k not in skip}
 
 
 def _metrics(

@@ -27,6 +27,24 @@ Recipes (:data:`RECIPES`; every field can still be overridden):
   seed, held-out loss): 32 streams lr 3e-3 1.419 (1,438 steps), 16 streams lr 3e-3 1.329,
   lr 2e-3 1.337 (3,250 steps), 8 streams lr 2e-3 1.317 (5,179 steps); on two threads the
   8-stream default reaches 1.287 (7,517 steps). Light dropout is enough for so few epochs.
+
+``model="transformer"`` (:mod:`seqlab.models.gpt`, default recipe only) starts from
+:data:`MODEL_RECIPES` on top of the recipe: the same contiguous streams, read in windows of
+``block_size`` tokens with no state carried between batches (``seq_len`` is not used).
+Character defaults: 4 pre-norm blocks of d_model 128 with 4 heads (0.8 M parameters, the
+LSTM default's size), a context of 128 characters, 16 windows a step, no dropout, Adam lr
+2e-3 with a 2 % warm-up and a cosine decay to 10 %, clipping at 1.0. Why (a 10-minute,
+two-core CPU budget on tinyshakespeare): the same compute argument as above keeps the model
+under a million parameters; a transformer step is matrix products over all the positions
+at once, so on a CPU its cost grows about linearly with the tokens of a batch from a
+thousand or so on (the LSTM's does not, it walks the time axis), and 16 x 128 = 2,048
+tokens keep the products large enough to run at speed while still giving a few thousand
+updates; a short warm-up lets lr 2e-3 (higher than nanoGPT's 1e-3 for a model this small,
+as pre-norm blocks with tied embeddings tolerate) move fast from the start; dropout only
+slows learning when the run sees the text a few times; a context of 128 costs little
+(attention is ~15 % of a block's work at d_model 128) and every held-out character is
+scored with all 127 before it (the cache makes that exact). bf16 autocast is left off: it
+only pays on CPUs with bfloat16 instructions (AVX512-BF16, AMX).
 """
 
 from __future__ import annotations
@@ -38,10 +56,13 @@ from typing import Any
 
 from seqlab.defaults import DEFAULT_INIT, INITS
 from seqlab.lm.data import LEVELS
+from seqlab.models.gpt import check_transformer
+from seqlab.models.lm import LM_MODELS
 
 __all__ = [
     "BUDGET_FIELDS",
     "LMConfig",
+    "MODEL_RECIPES",
     "RECIPES",
     "RECIPE_NAMES",
     "RENAMED",
@@ -88,7 +109,7 @@ class LMConfig:
 
     level: str = "char"  # "char" | "word"
     recipe: str = "default"  # "default" (contiguous TBPTT) | "lecture" (windows)
-    model: str = "lstm"  # "lstm" | "gru"
+    model: str = "lstm"  # "lstm" | "gru" | "transformer"
     lower: bool = False  # lower-case the corpus (and prompts)
     max_tokens: int | None = 10_000  # word level: vocabulary size incl. padding and [UNK]
     val_split: float = 0.1  # the last part of the corpus, held out
@@ -100,6 +121,10 @@ class LMConfig:
     dropout: float = 0.1
     tie_weights: bool = False
     init: str = DEFAULT_INIT  # "torch" | "keras": whose initialisers draw the weights
+    # transformer (model="transformer"; it shares num_layers, dropout and tie_weights)
+    block_size: int = 128  # context: each token attends to this many (itself included)
+    d_model: int = 128  # width of the embedding and of every block
+    num_heads: int = 4  # attention heads (d_model / num_heads features each)
     # batches
     batch_size: int = 32
     seq_len: int = 100  # default recipe: tokens per chunk
@@ -135,7 +160,7 @@ class LMConfig:
         choices = {
             "level": LEVELS,
             "recipe": RECIPE_NAMES,
-            "model": ("lstm", "gru"),
+            "model": LM_MODELS,
             "input_encoding": ("embedding", "one_hot"),
             "init": INITS,
             "optimizer": OPTIMIZERS,
@@ -144,9 +169,12 @@ class LMConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("hidden_size", "num_layers", "batch_size", "seq_len", "maxlen", "step"):
+        for name in ("hidden_size", "num_layers", "batch_size", "seq_len", "maxlen", "step",
+                     "block_size", "d_model", "num_heads"):  # fmt: skip
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.model == "transformer":
+            self._validate_transformer()
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not 0 <= self.warmup < 1 or not 0 <= self.min_lr <= 1:
@@ -178,6 +206,22 @@ class LMConfig:
                 "first one reached)"
             )
         return self
+
+    def _validate_transformer(self) -> None:
+        if self.recipe != "default":
+            raise ValueError(
+                f"model='transformer' trains with recipe='default' (contiguous windows of "
+                f"block_size tokens), got recipe={self.recipe!r}; the lecture recipe is the "
+                "Keras LSTM example: use --recipe default (recipe='default') or --model lstm"
+            )
+        if self.input_encoding != "embedding":
+            raise ValueError(
+                f"model='transformer' reads an embedding of its tokens, got input_encoding="
+                f"{self.input_encoding!r}; drop input_encoding (or set it to 'embedding')"
+            )
+        check_transformer(
+            self.block_size, self.d_model, self.num_layers, self.num_heads, self.dropout
+        )
 
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
@@ -228,13 +272,53 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+# Settings a model brings on top of the recipe's, by (recipe, model, level); see the module
+# docstring for why these.
+MODEL_RECIPES: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("default", "transformer", "char"): {
+        "block_size": 128,
+        "d_model": 128,
+        "num_layers": 4,
+        "num_heads": 4,
+        "dropout": 0.0,
+        "tie_weights": True,
+        "batch_size": 16,
+        "lr": 2e-3,
+        "warmup": 0.02,
+        "min_lr": 0.1,
+        "schedule": "cosine",
+        "clip_grad_norm": 1.0,
+    },
+    # Words: a larger vocabulary and fewer, more informative tokens; dropout as the word
+    # LSTM's recipe uses it, a shorter context of words.
+    ("default", "transformer", "word"): {
+        "block_size": 64,
+        "d_model": 256,
+        "num_layers": 4,
+        "num_heads": 4,
+        "dropout": 0.2,
+        "tie_weights": True,
+        "batch_size": 32,
+        "lr": 1e-3,
+        "warmup": 0.02,
+        "min_lr": 0.1,
+        "schedule": "cosine",
+        "clip_grad_norm": 1.0,
+    },
+}
+
+
 def make_config(recipe: str = "default", level: str = "char", **overrides: Any) -> LMConfig:
     """The recipe's configuration with ``overrides`` applied (``None`` values are ignored,
-    i.e. keep the recipe's value). Unknown names are refused.
+    i.e. keep the recipe's value); ``model="transformer"`` adds :data:`MODEL_RECIPES` on top
+    of the recipe, before the overrides. Unknown names are refused.
 
     >>> cfg = make_config("lecture", steps=10, maxlen=60)
     >>> cfg.maxlen, cfg.optimizer, cfg.lr
     (60, 'rmsprop', 0.01)
+    >>> cfg = make_config(model="transformer", steps=10, num_heads=8)
+    >>> cfg.block_size, cfg.num_layers, cfg.num_heads
+    (128, 4, 8)
     """
     if recipe not in RECIPE_NAMES:
         raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {recipe!r}")
@@ -248,6 +332,7 @@ def make_config(recipe: str = "default", level: str = "char", **overrides: Any) 
             f"unknown training setting(s) {unknown}; valid names: {', '.join(sorted(names))}"
         )
     values: dict[str, Any] = {"recipe": recipe, "level": level, **RECIPES[(recipe, level)]}
+    values.update(MODEL_RECIPES.get((recipe, overrides.get("model") or "lstm", level), {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
     return LMConfig(**values)
 

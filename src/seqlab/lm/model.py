@@ -51,7 +51,8 @@ EVAL_MODES = ("auto", "stream", "window")
 
 
 class LanguageModel:
-    """A recurrent language model plus the vocabulary it reads and writes.
+    """A language model (recurrent, :mod:`seqlab.models.lm`, or transformer,
+    :mod:`seqlab.models.gpt`) plus the vocabulary it reads and writes.
 
     ``train`` is the training configuration (a dict, see :class:`seqlab.lm.LMConfig`); its
     ``recipe`` decides how :meth:`evaluate` reads text ("lecture" models were trained on
@@ -100,8 +101,11 @@ class LanguageModel:
 
     @property
     def maxlen(self) -> int:
-        """Window length of the lecture recipe (used by ``loop="window"``)."""
-        return int(self.train_config.get("maxlen", 40))
+        """The window ``loop="window"`` and ``evaluate(mode="window")`` re-read: a
+        transformer's context ``block_size`` (nanoGPT's crop), else the lecture recipe's
+        ``maxlen``."""
+        block = getattr(self.model, "block_size", None)
+        return int(block) if block is not None else int(self.train_config.get("maxlen", 40))
 
     @property
     def device(self) -> torch.device:
@@ -139,7 +143,8 @@ class LanguageModel:
         The prompt is lower-cased when the vocabulary is; characters it has never seen are
         refused (word level maps unknown words to ``[UNK]``). ``"".join(stream(...))`` equals
         :meth:`generate` with the same arguments. See :mod:`seqlab.generation.sampling` for
-        ``temperature``, ``top_k``, ``top_p`` and ``loop``.
+        ``temperature``, ``top_k``, ``top_p`` and ``loop`` (``"state"``, ``"window"`` or
+        ``"full"``).
         """
         ids = self.vocab.encode(prompt)
         if len(ids) == 0:
@@ -182,8 +187,10 @@ class LanguageModel:
         ``temperature`` > 0 (the lecture's reweighting; below 1e-6 it is the argmax),
         ``top_k``/``top_p`` filters, ``seed`` (same seed, same text; ``None`` = fresh),
         ``stop`` strings (the text ends before the first one), ``loop="state"`` (carry the
-        recurrent state; fast) or ``"window"`` (re-read the last ``maxlen`` tokens, the
-        lecture's loop).
+        state: the recurrent state, or a transformer's key/value cache; fast), ``"window"``
+        (re-read the last ``maxlen`` tokens at every step: the lecture's loop, nanoGPT's for
+        a transformer) or ``"full"`` (re-read the whole text at every step: the reference
+        ``"state"`` equals, see :mod:`seqlab.generation.sampling`).
 
         >>> lm.generate("the will to truth", length=400, temperature=0.5, seed=0)  # doctest: +SKIP
         """

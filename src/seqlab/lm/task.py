@@ -7,6 +7,12 @@ Two data layouts, one per recipe (see :mod:`seqlab.lm.train`):
   is carried from chunk to chunk (detached at the boundary), reset at each new epoch. A
   random shift per epoch moves the chunk boundaries. The carried hidden state is part of the
   checkpoint (all the streams, gathered from every rank), so a run resumes exactly.
+  A model whose ``stateful`` property is False (a transformer, :mod:`seqlab.models.gpt`)
+  reads the same streams in windows of its ``block_size`` tokens (plus one target) and
+  carries nothing from one batch to the next: each window is a sequence of its own.
+  Held-out text is scored the same way for both: read as streams, the state (a transformer's
+  key/value cache) carried, so every token is predicted from all the context the model can
+  use.
 * ``"lecture"``: windows of ``maxlen`` tokens every ``step`` tokens, each predicting the one
   next token, shuffled every epoch (Keras's ``fit(shuffle=True)``).
 
@@ -36,7 +42,9 @@ __all__ = ["LanguageModelTask"]
 class LanguageModelTask:
     """Next-token prediction on token ids (``train_ids`` / ``val_ids``) or on a streamed
     corpus (``index``, a :class:`seqlab.lm.stream.CorpusIndex`); ``cfg`` is an
-    :class:`seqlab.lm.train.LMConfig`."""
+    :class:`seqlab.lm.train.LMConfig`. ``model``'s ``stateful`` property (True when absent)
+    says whether its state is carried from one training chunk to the next; a model that
+    does not carry it is trained on windows of its ``block_size`` tokens."""
 
     kind = "lm"
 
@@ -47,9 +55,21 @@ class LanguageModelTask:
         train_ids: np.ndarray | None = None,
         val_ids: np.ndarray | None = None,
         index: Any = None,
+        model: nn.Module | None = None,
     ) -> None:
         self.cfg = cfg
         self.device = device
+        self.stateful = bool(getattr(model, "stateful", True))
+        # tokens per training chunk (and per held-out chunk): the state carries context
+        # across chunks of a recurrent model; a stateless one sees exactly its window
+        window = cfg.seq_len if self.stateful else getattr(model, "block_size", None)
+        if window is None:
+            raise TypeError(
+                f"{type(model).__name__} says stateful=False but has no block_size: a model "
+                "that carries no state between training batches must say how long its "
+                "training windows are"
+            )
+        self.seq_len = int(window)
         self.train_ids, self.val_ids, self.index = train_ids, val_ids, index
         self.world = distributed.world_size()
         self.has_validation = self._val_tokens() > (cfg.maxlen if cfg.recipe == "lecture" else 1)
@@ -79,7 +99,7 @@ class LanguageModelTask:
         gen = np.random.default_rng([cfg.seed, epoch])
         if cfg.recipe == "default":
             n_train = self.train_tokens()
-            offset = int(gen.integers(cfg.seq_len)) if n_train > 4 * cfg.seq_len else 0
+            offset = int(gen.integers(self.seq_len)) if n_train > 4 * self.seq_len else 0
             if self.index is not None:  # the same rows, read from the file; only this rank's
                 from seqlab.lm.stream import batch_streams
 
@@ -88,7 +108,7 @@ class LanguageModelTask:
             else:
                 assert self.train_ids is not None
                 data = batchify(self.train_ids[offset:], cfg.batch_size)
-            plan: Any = (data, chunk_starts(data.shape[1], cfg.seq_len))
+            plan: Any = (data, chunk_starts(data.shape[1], self.seq_len))
         else:
             if self._windows is None:
                 self._windows = build_windows(self.train_ids, cfg.maxlen, cfg.step)
@@ -125,14 +145,17 @@ class LanguageModelTask:
         kind, data, start = batch
         if kind == "chunk":
             if self.index is not None:  # read from the file: this rank's streams only
-                x, y = data.chunk(start, cfg.seq_len)
+                x, y = data.chunk(start, self.seq_len)
                 n = y.shape[1] * cfg.batch_size  # targets in the global batch
             else:
-                x, y = get_chunk(data, start, cfg.seq_len)
+                x, y = get_chunk(data, start, self.seq_len)
                 n = y.size  # targets in the global batch
                 if world > 1:  # this rank's streams; equal shares, so the plain mean is exact
                     x, y = x[distributed.rank() :: world], y[distributed.rank() :: world]
-            logits, self._next_hidden = model(self._tensor(x), detach_state(self.hidden))
+            if self.stateful:
+                logits, self._next_hidden = model(self._tensor(x), detach_state(self.hidden))
+            else:  # a window of its own: nothing carried in or out
+                logits, _ = model(self._tensor(x))
             loss = F.cross_entropy(logits.flatten(0, 1), self._tensor(y).flatten())  # (B*T, V)
         else:
             assert self._windows is not None
@@ -179,14 +202,14 @@ class LanguageModelTask:
             if self.index.tokens("val") < 2:
                 return None
             return streamed_loss(
-                model, self.index, "val", seq_len=cfg.seq_len, max_tokens=max_tokens
+                model, self.index, "val", seq_len=self.seq_len, max_tokens=max_tokens
             )
         if self.val_ids is None:
             return None
         if cfg.recipe == "default":
             if len(self.val_ids) < 2:
                 return None
-            return stream_loss(model, self.val_ids, seq_len=cfg.seq_len, max_tokens=max_tokens)
+            return stream_loss(model, self.val_ids, seq_len=self.seq_len, max_tokens=max_tokens)
         if len(self.val_ids) <= cfg.maxlen:
             return None
         return window_loss(model, self.val_ids, cfg.maxlen, max_tokens=max_tokens)

@@ -27,6 +27,7 @@ from seqlab.models.registry import register
 __all__ = [
     "CHAR_LSTM_DEFAULTS",
     "INPUT_ENCODINGS",
+    "LM_MODELS",
     "CharLSTM",
     "GRULanguageModel",
     "LSTMLanguageModel",
@@ -67,6 +68,9 @@ class RecurrentLanguageModel(nn.Module):
 
     input_kind = "tokens"
     cell = "lstm"
+    # Training carries the recurrent state from one chunk to the next (truncated BPTT); a
+    # transformer says False (seqlab.models.gpt), and the language-model task reads this.
+    stateful = True
 
     def __init__(
         self,
@@ -366,12 +370,17 @@ class CharLSTM(LSTMLanguageModel):
         super().__init__(vocab_size, **{**CHAR_LSTM_DEFAULTS, **options})
 
 
-def model_name(cell: str) -> str:
-    """Registry name for a recurrent cell: ``"lstm" -> "lm-lstm"``, ``"gru" -> "lm-gru"``.
+LM_MODELS = ("lstm", "gru", "transformer")
+"""The ``model`` choices of a language-model run (``seqlab lm train --model``)."""
 
-    >>> model_name("gru")
-    'lm-gru'
+
+def model_name(model: str) -> str:
+    """Registry name for a language model's ``model`` choice: ``"lstm" -> "lm-lstm"``,
+    ``"gru" -> "lm-gru"``, ``"transformer" -> "lm-transformer"`` (:mod:`seqlab.models.gpt`).
+
+    >>> model_name("gru"), model_name("transformer")
+    ('lm-gru', 'lm-transformer')
     """
-    if cell not in ("lstm", "gru"):
-        raise ValueError(f"model must be 'lstm' or 'gru', got {cell!r}")
-    return f"lm-{cell}"
+    if model not in LM_MODELS:
+        raise ValueError(f"model must be one of {LM_MODELS}, got {model!r}")
+    return f"lm-{model}"
