@@ -21,7 +21,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("seqlab.cli.text", "text"),
 )
 # (module, attribute, group) of commands kept in a module of their own but shown in a group.
-SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (("seqlab.cli.gradients", "gradients", "classify"),)
+SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("seqlab.cli.gradients", "gradients", "classify"),
+    ("seqlab.cli.attention", "attention", "classify"),
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
