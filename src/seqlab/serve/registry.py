@@ -165,6 +165,7 @@ def _load_one(name: str, path: Path, device: str, limit: int | None) -> ServedMo
             "model": getattr(obj.model, "registry_name", type(obj.model).__name__),
             "input": obj.input_kind,
             "explain_methods": ["occlusion"] if bag else ["occlusion", "grad_x_input"],
+            "attention": hasattr(obj.model, "attention_weights"),  # POST /v1/attention
             "val_accuracy": val.get("accuracy"),
         }
         return ServedModel(name, "classifier", obj, path.name, info)
