@@ -27,6 +27,7 @@ from seqlab.models.rnn import (
     SimpleRNNClassifier,
 )
 from seqlab.models.tdnn import TDNNClassifier
+from seqlab.models.transformer import TransformerClassifier
 
 __all__ = [
     "DEFAULT_INIT",
@@ -52,6 +53,7 @@ __all__ = [
     "SequenceClassifier",
     "SimpleRNNClassifier",
     "TDNNClassifier",
+    "TransformerClassifier",
     "available",
     "build",
     "get",
