@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -199,3 +200,14 @@ def test_attention_cli_train_refuses_texts_longer_than_learned_positions(tmp_pat
         "max_length=..., or use positions='sinusoidal'\n"
     )
     assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_attention_cli_summary_of_transformer_runs(runs) -> None:
+    result = CliRunner().invoke(cli, ["classify", "summary", str(runs["cls"].path)])
+    assert result.exit_code == 0, result.output
+    cells = [re.split(r"\s{2,}", line.strip()) for line in result.output.split("\n")]
+    rows = {c[0]: c[1:] for c in cells if len(c) == 3}
+    # probed at the run's fixed length of 10 steps; the blocks also read the [CLS] step
+    assert rows["positions (LearnedPositions)"] == ["(None, 10, 16)", "160"]
+    assert rows["blocks.0.attention.qkv (Linear)"] == ["(None, 11, 48)", "816"]
+    assert rows["head (Linear)"] == ["(None, 2)", "34"] and rows["cls (Parameter)"] == ["-", "16"]

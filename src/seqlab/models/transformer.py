@@ -49,7 +49,8 @@ def sinusoidal_table(steps: int, dim: int, device: torch.device | None = None) -
     """Vaswani et al.'s fixed positions ``(steps, dim)``: ``PE[t, 2i] = sin(t / 10000^(2i/dim))``,
     ``PE[t, 2i + 1] = cos(t / 10000^(2i/dim))`` (an odd ``dim`` drops the last cosine).
 
-    >>> sinusoidal_table(3, 4)[:, 0].tolist() == [0.0, math.sin(1.0), math.sin(2.0)]
+    >>> table = sinusoidal_table(3, 4)  # rows: positions 0, 1, 2
+    >>> torch.allclose(table[:, 0], torch.tensor([0.0, math.sin(1.0), math.sin(2.0)]))
     True
     """
     t = torch.arange(steps, device=device, dtype=torch.float32).unsqueeze(1)  # (T, 1)
