@@ -59,6 +59,18 @@ MODEL_ARGS = {
     "lstm": ["--embedding-dim", "8", "--hidden-size", "8", "--bidirectional", "--dropout", "0.1"],
     "gru": ["--embedding-dim", "8", "--hidden-size", "8", "--num-layers", "2", "--residual"],
     "tdnn": ["--embedding-dim", "8", "--num-filters", "4", "--set", "dilations=[1,1,2]"],
+    "transformer": [
+        "--embedding-dim",
+        "8",
+        "--num-layers",
+        "1",
+        "--pooling",
+        "first",
+        "--set",
+        "num_heads=2",
+        "--precision",
+        "bf16",
+    ],  # fmt: skip
 }
 EXPECTED_CONFIG = {
     "embedding-dense": {"maxlen": 6, "embedding_dim": 4},
@@ -68,6 +80,7 @@ EXPECTED_CONFIG = {
     "lstm": {"bidirectional": True, "dropout": 0.1},
     "gru": {"num_layers": 2, "residual": True},
     "tdnn": {"channels": [4, 4, 4], "dilations": [1, 1, 2]},
+    "transformer": {"num_layers": 1, "pooling": "first", "num_heads": 2, "d_model": 8},
 }
 
 

@@ -25,13 +25,17 @@ from seqlab.training.classify import train_classifier
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-SEQUENCE_MODELS = ["rnn", "lstm", "gru", "cnn", "kim-cnn", "tdnn", "embedding-dense"]
+SEQUENCE_MODELS = ["rnn", "lstm", "gru", "cnn", "kim-cnn", "tdnn", "embedding-dense", "transformer"]
 RECURRENT = ["rnn", "lstm", "gru"]
 IDS = [5, 9, 2, 14, 7, 3, 11, 8, 6, 12]
 
 
+# Options a model needs besides these sizes (6-d vectors split into 2 heads of 3).
+OPTIONS = {"transformer": {"num_heads": 2, "dim_feedforward": 12}}
+
+
 def _tiny(name: str, **kw) -> torch.nn.Module:
-    return build(name, vocab_size=16, embedding_dim=6, seed=0, **kw)
+    return build(name, vocab_size=16, embedding_dim=6, seed=0, **OPTIONS.get(name, {}), **kw)
 
 
 @pytest.mark.parametrize("name", SEQUENCE_MODELS)
@@ -66,7 +70,7 @@ def _finite_difference_norms(model, ids: list[int], target: int, eps: float = 1e
     return grad[0].norm(dim=-1).numpy()
 
 
-@pytest.mark.parametrize("name", ["rnn", "lstm", "kim-cnn"])
+@pytest.mark.parametrize("name", ["rnn", "lstm", "kim-cnn", "transformer"])
 def test_explain_gradients_match_finite_differences(name: str) -> None:
     model = _tiny(name).double().eval()
     ids = IDS[:6]

@@ -26,6 +26,7 @@ CLASSIFIERS = {
     "rnn": {"embedding_dim": 16, "hidden_size": 16, "num_layers": 2},
     "lstm": {"embedding_dim": 16, "hidden_size": 16, "num_layers": 2, "bidirectional": True},
     "gru": {"embedding_dim": 16, "hidden_size": 16, "bidirectional": True},
+    "transformer": {"embedding_dim": 16, "d_model": 8, "num_heads": 2, "pooling": "first"},
 }
 GATES = {nn.RNN: 1, nn.LSTM: 4, nn.GRU: 3}
 

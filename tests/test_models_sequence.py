@@ -14,6 +14,7 @@ from seqlab.models.cnn import CNNClassifier, KimCNNClassifier
 from seqlab.models.embed_dense import EmbeddingDenseClassifier
 from seqlab.models.rnn import GRUClassifier, LSTMClassifier, SimpleRNNClassifier
 from seqlab.models.tdnn import TDNNClassifier
+from seqlab.models.transformer import TransformerClassifier
 
 VOCAB = 30
 KEYWORD = 2
@@ -31,6 +32,7 @@ BASE = {
     "rnn": {"embedding_dim": 16, "hidden_size": 16},
     "lstm": {"embedding_dim": 16, "hidden_size": 16},
     "gru": {"embedding_dim": 16, "hidden_size": 16},
+    "transformer": {"embedding_dim": 16, "num_heads": 2, "num_layers": 1, "dim_feedforward": 32},
 }
 VARIANTS = [
     *[(name, kw) for name, kw in BASE.items()],
@@ -45,6 +47,12 @@ VARIANTS = [
     ("gru", {**BASE["gru"], "num_layers": 2, "bidirectional": True, "pooling": "mean"}),
     ("rnn", {**BASE["rnn"], "num_layers": 2, "bidirectional": True, "pooling": "max"}),
     ("lstm", {**BASE["lstm"], "num_layers": 2, "dropout": 0.3}),
+    (
+        "transformer",
+        {**BASE["transformer"], "pooling": "max", "positions": "learned", "max_length": 300},
+    ),
+    ("transformer", {**BASE["transformer"], "pooling": "first", "num_layers": 2, "d_model": 12}),
+    ("transformer", {**BASE["transformer"], "num_heads": 4, "dropout": 0.3, "init": "keras"}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(VARIANTS)]
 
@@ -109,7 +117,7 @@ def test_models_sequence_padding_never_changes_a_prediction(name: str, kwargs: d
 @pytest.mark.parametrize(
     "model_class",
     [CNNClassifier, KimCNNClassifier, TDNNClassifier, SimpleRNNClassifier, LSTMClassifier,
-     GRUClassifier, EmbeddingDenseClassifier],
+     GRUClassifier, EmbeddingDenseClassifier, TransformerClassifier],
 )  # fmt: skip
 def test_models_sequence_numeric_input(model_class: type) -> None:
     kwargs = {"input_size": 3, "num_classes": 4}

@@ -20,6 +20,7 @@ SMALL = {
     "rnn": {"embedding_dim": 8, "hidden_size": 4},
     "lstm": {"embedding_dim": 8, "hidden_size": 4, "bidirectional": True},
     "gru": {"embedding_dim": 8, "hidden_size": 4},
+    "transformer": {"embedding_dim": 8, "num_heads": 2, "num_layers": 1},
     "bow-mlp": {"hidden_sizes": [6]},
 }
 

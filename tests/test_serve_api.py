@@ -77,6 +77,7 @@ def test_serve_models_lists_every_run_with_its_kind(client, serve_runs):
     }
     bow = next(m for m in data["models"] if m["name"] == "bow")
     assert bow["labels"] == ["neg", "pos"] and bow["explain_methods"] == ["occlusion"]
+    assert bow["attention"] is False  # POST /v1/attention: transformer runs only
     assert data["limits"]["max_text_chars"] == Limits().max_text_chars
     assert data["batching"] is True
     vectors = next(m for m in data["models"] if m["name"] == "vectors")
@@ -424,7 +425,8 @@ def test_serve_page_and_static_files(client):
     for name in ("app.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/static/../app.py").status_code == 404  # no way out of static/
-    assert client.get("/openapi.json").json()["paths"].keys() >= {"/v1/classify", "/v1/generate"}
+    paths = client.get("/openapi.json").json()["paths"].keys()
+    assert paths >= {"/v1/classify", "/v1/attention", "/v1/generate"}
 
 
 def test_serve_cli_starts_uvicorn_on_loopback(serve_runs, monkeypatch):

@@ -28,6 +28,7 @@ sync_api = pytest.importorskip(
 import uvicorn  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
+from _tiny_transformer import tiny_transformer_run  # noqa: E402
 from seqlab.serve import create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -38,8 +39,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(serve_runs):
-    paths = [serve_runs["demo"], serve_runs["nz"], serve_runs["vectors"]]
+def server(serve_runs, tmp_path_factory):
+    tf = tiny_transformer_run(tmp_path_factory.mktemp("browser") / "tf")
+    paths = [serve_runs["demo"], serve_runs["nz"], serve_runs["vectors"], tf]
     app = create_app(paths)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     srv = uvicorn.Server(config)
@@ -107,6 +109,32 @@ def test_serve_browser_classify_shows_label_and_coloured_words(page, tmp_path):
     )
     page.screenshot(path=str(tmp_path / "classify.png"), full_page=True)
     assert (tmp_path / "classify.png").stat().st_size > 10_000
+
+
+def test_serve_browser_transformer_run_shows_an_attention_heat_map(page, tmp_path):
+    page.select_option("#classify-model", "tf")
+    page.fill("#classify-text", "a wonderful, moving film")
+    page.press("#classify-text", "Enter")
+    page.wait_for_selector("#classify-attention:not([hidden]) #attention-table td")
+    words = ["a", "wonderful", "moving", "film"]
+    assert page.locator("#attention-table th.key").all_inner_texts() == words
+    assert page.locator("#attention-table tbody th").all_inner_texts() == words
+    cells = page.locator("#attention-table td")
+    assert cells.count() == 16
+    titles = [cells.nth(i).get_attribute("title") for i in range(4)]
+    assert [t.split(":")[0] for t in titles] == [f"a → {w}" for w in words]
+    weights = [float(t.split(": ")[1]) for t in titles]
+    assert sum(weights) == pytest.approx(1.0, abs=0.01)  # a row sums to 1
+    colour = page.evaluate(
+        "el => getComputedStyle(el).backgroundColor", cells.first.element_handle()
+    )
+    assert colour.startswith("rgba(36, 86, 201")
+    assert "Layer 0 (the last), mean of 2 heads" in page.inner_text("#attention-note")
+    page.screenshot(path=str(tmp_path / "attention.png"), full_page=True)
+    # a run without attention weights shows no heat map
+    page.select_option("#classify-model", "lstm")
+    page.click("#classify-submit")
+    page.wait_for_selector("#classify-attention", state="hidden")
 
 
 def test_serve_browser_generate_streams_with_the_slider_temperature_and_stops(

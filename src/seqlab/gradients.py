@@ -146,7 +146,7 @@ def gradient_norms(run: Run, text: str, *, target: int | str | None = None) -> G
         raise ValueError(
             f"run {str(run.path or '')!r} has model {name!r}, which reads a bag of words: it has "
             "no steps, so no per-step gradients; use a sequence model's run (rnn, lstm, gru, "
-            "cnn, kim-cnn, tdnn, embedding-dense)"
+            "cnn, kim-cnn, tdnn, embedding-dense, transformer)"
         )
     tokens = run.tokens(text)
     ids = np.asarray(run.encode([text])[0])

@@ -55,6 +55,7 @@ def classify() -> None:
     seqlab classify evaluate runs/snippets --data snippets --split test
     seqlab classify predict runs/snippets "a wonderful, moving film"
     seqlab classify explain runs/snippets "a wonderful, moving film"
+    seqlab classify attention runs/transformer "a wonderful, moving film" --out attn.png
     seqlab classify summary runs/snippets
     """
 
@@ -70,7 +71,7 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
         ) from None
 
 
-MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
+MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, transformer"
 
 
 @classify.command("train")
@@ -127,14 +128,15 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
 )
 @click.option("--embedding-dim", type=int, default=None, help="Width of the token embeddings.")
 @click.option("--hidden-size", type=int, default=None, help="rnn/lstm/gru units per direction.")
-@click.option("--num-layers", type=int, default=None, help="rnn/lstm/gru stacked layers.")
+@click.option("--num-layers", type=int, default=None, help="rnn/lstm/gru/transformer layers.")
 @click.option("--bidirectional", is_flag=True, default=None, help="rnn/lstm/gru: read both ways.")
 @click.option("--residual", is_flag=True, default=None, help="rnn/lstm/gru: skips between layers.")
 @click.option(
     "--pooling",
-    type=click.Choice(["last", "max", "mean"]),
+    type=click.Choice(["last", "max", "mean", "first"]),
     default=None,
-    help="rnn/lstm/gru: last state, max or mean over steps; tdnn: mean or max.",
+    help="rnn/lstm/gru: last state, max or mean over steps; tdnn: mean or max; transformer: "
+    "mean, max or first (a learned [CLS] vector).",
 )
 @click.option(
     "--kernel-sizes", default=None, help="Convolution widths, e.g. 3,4,5 (kim-cnn, tdnn, cnn)."

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("seqlab.cli.gradients", "gradients", "classify"),
     ("seqlab.cli.ensemble", "ensemble", "classify"),
+    ("seqlab.cli.attention", "attention", "classify"),
 )
 
 

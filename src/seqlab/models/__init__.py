@@ -28,6 +28,7 @@ from seqlab.models.rnn import (
     SimpleRNNClassifier,
 )
 from seqlab.models.tdnn import TDNNClassifier
+from seqlab.models.transformer import TransformerClassifier
 
 __all__ = [
     "DEFAULT_INIT",
@@ -53,6 +54,7 @@ __all__ = [
     "SequenceClassifier",
     "SimpleRNNClassifier",
     "TDNNClassifier",
+    "TransformerClassifier",
     "TransformerLanguageModel",
     "available",
     "build",

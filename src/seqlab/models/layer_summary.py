@@ -148,8 +148,15 @@ def summarize(model: nn.Module, input_length: int | None = None) -> ModelSummary
         shapes = _probe(model, layers, input_length)
     else:  # two lengths: the axes that change with the length are time axes
         steps = max(32, int(getattr(model, "min_length", 1)))
-        first, second = _probe(model, layers, steps), _probe(model, layers, 2 * steps)
-        shapes = {k: _merge(first[k], second.get(k)) for k in first}
+        longest = getattr(model, "max_length", None)  # a learned position table's length
+        if longest is not None:
+            steps = min(steps, max(1, longest // 2))
+        first = _probe(model, layers, steps)
+        if longest is not None and 2 * steps > longest:  # a one-step table: one length
+            shapes = first
+        else:
+            second = _probe(model, layers, 2 * steps)
+            shapes = {k: _merge(first[k], second.get(k)) for k in first}
     rows, seen = [], set()
     for name, layer in layers:
         params = [p for p in _counted(layer) if id(p) not in seen]

@@ -6,6 +6,8 @@ application (no global state: two apps can live side by side in one process)::
     GET  /v1/models     the loaded models, their kind and metadata, and the limits
     POST /v1/classify   {"texts": [...], "model"?, "explain"?, "method"?} -> labels,
                         probabilities and per-token scores
+    POST /v1/attention  {"text", "model"?, "layer"?, "head"?, "max_tokens"?} -> a transformer
+                        run's tokens and attention matrix
     POST /v1/generate   {"prompt", "model"?, "length"?, "temperature"?, "top_k"?, "top_p"?,
                         "seed"?, "stop"?} -> server-sent events: start, token..., done
     GET  /v1/neighbors  ?word=&topn=&model= -> nearest words (cosine)
@@ -37,7 +39,7 @@ from seqlab.serve.errors import ApiError, add_error_handlers
 from seqlab.serve.limits import Limits
 from seqlab.serve.middleware import LOOPBACK_HOSTS, BodyGuard, HostCheck
 from seqlab.serve.registry import ServedModel, load_models
-from seqlab.serve.routes import classify, generate, site, vectors
+from seqlab.serve.routes import attention, classify, generate, site, vectors
 from seqlab.serve.schemas import ERROR_RESPONSES
 from seqlab.serve.work import ModelQueue, make_cancellable
 
@@ -98,6 +100,7 @@ def create_app(
     add_error_handlers(app)
     site.add_routes(app, models, limits, batch)
     classify.add_routes(app, models, limits, clock)
+    attention.add_routes(app, models, limits, clock)
     generate.add_routes(app, models, limits, clock)
     vectors.add_routes(app, models, limits, clock)
     return app

@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ERROR_RESPONSES", "ClassifyRequest", "ErrorBody", "GenerateRequest", "ProjectRequest"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "AttentionRequest",
+    "ClassifyRequest",
+    "ErrorBody",
+    "GenerateRequest",
+    "ProjectRequest",
+]
 
 
 class ClassifyRequest(BaseModel):
@@ -17,6 +24,18 @@ class ClassifyRequest(BaseModel):
     model: str | None = None
     explain: bool = True
     method: Literal["occlusion", "grad_x_input"] = "occlusion"
+
+
+class AttentionRequest(BaseModel):
+    """Body of ``POST /v1/attention``: one text, the layer (from 0; negative from the end),
+    one head or ``None`` for the mean of the heads, and how many tokens to return at most."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    model: str | None = None
+    layer: int = -1
+    head: int | None = None
+    max_tokens: int = 60
 
 
 class GenerateRequest(BaseModel):

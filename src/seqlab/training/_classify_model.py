@@ -81,7 +81,25 @@ def build(
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
         torch.manual_seed(cfg.seed)
         net = cls(**kwargs)
+    _check_max_length(net, cfg, truncate)
     return net, vectorizer, meta
+
+
+def _check_max_length(net: torch.nn.Module, cfg: ClassifyConfig, truncate: int | None) -> None:
+    """A model that reads at most ``max_length`` steps (a learned position table) against the
+    length the texts are cut to, before training starts rather than at the first long text."""
+    longest = getattr(net, "max_length", None)
+    if longest is None:
+        return
+    name, cut = ("fixed_maxlen", cfg.fixed_maxlen) if cfg.fixed_maxlen else ("truncate", truncate)
+    if cut is not None and cut <= longest:
+        return
+    given = "whole texts are kept" if cut is None else f"{name}={cut} cuts texts to {cut} tokens"
+    raise ValueError(
+        f"model {cfg.model!r} reads at most max_length={longest} tokens (positions='learned'), "
+        f"but {given}; use truncate={longest} or less, raise max_length, or use "
+        "positions='sinusoidal'"
+    )
 
 
 def _check_bag_model(cfg: ClassifyConfig) -> None:

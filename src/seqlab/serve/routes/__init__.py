@@ -1,6 +1,6 @@
 """The endpoints of ``seqlab serve``, one module per area; each has ``add_routes(app, ...)``."""
 
-__all__: list[str] = ["classify", "generate", "site", "vectors"]
+__all__: list[str] = ["attention", "classify", "generate", "site", "vectors"]
 
 
 def __dir__() -> list[str]:

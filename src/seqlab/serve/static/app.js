@@ -154,6 +154,51 @@ function tokenSpans(tokens) {
   return frag;
 }
 
+// Transformer runs: the attention matrix of the last layer (mean of the heads) as a table,
+// one row per word (the query), one column per word it attends to, darker = more weight.
+const ATTENTION_TOKENS = 40;
+
+function attentionTable(data) {
+  const table = el("table", { id: "attention-table", class: "heat" });
+  const peak = Math.max(1e-12, ...data.matrix.flat());
+  const head = el("tr");
+  head.append(el("th", { scope: "col" }, ""));
+  for (const t of data.tokens) head.append(el("th", { scope: "col", class: "key" }, t));
+  table.append(el("thead"), el("tbody"));
+  table.tHead.append(head);
+  data.matrix.forEach((row, i) => {
+    const tr = el("tr");
+    tr.append(el("th", { scope: "row" }, data.tokens[i]));
+    row.forEach((w, j) => {
+      const label = `${data.tokens[i]} → ${data.tokens[j]}: ${w.toFixed(3)}`;
+      const cell = el("td", { title: label, "aria-label": label });
+      cell.style.backgroundColor = `rgba(36, 86, 201, ${(0.04 + 0.96 * (w / peak)).toFixed(3)})`;
+      tr.append(cell);
+    });
+    table.tBodies[0].append(tr);
+  });
+  return table;
+}
+
+async function showAttention(model, text) {
+  const box = $("#classify-attention");
+  const info = state.models.find((m) => m.name === model);
+  box.hidden = !(info && info.attention);
+  if (box.hidden) return;
+  $("#attention-table").replaceChildren();
+  try {
+    const data = await api("/v1/attention", {
+      method: "POST",
+      body: JSON.stringify({ model, text, max_tokens: ATTENTION_TOKENS }),
+    });
+    $("#attention-table").replaceWith(attentionTable(data));
+    const cut = data.total_tokens > data.tokens.length ? ` First ${data.tokens.length} of ${data.total_tokens} words shown.` : "";
+    $("#attention-note").textContent = `Layer ${data.layer} (the last), mean of ${data.heads} heads: each row is a word, each column a word it attends to (darker: more).${cut}`;
+  } catch (error) {
+    $("#attention-note").textContent = `No attention map: ${error.message}`;
+  }
+}
+
 $("#classify-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = $("#classify-text").value;
@@ -190,6 +235,7 @@ $("#classify-form").addEventListener("submit", async (event) => {
     if (result.tokens && result.tokens.length) tokens.append(tokenSpans(result.tokens));
     else tokens.textContent = result.tokens ? "(no words the model knows)" : "(colouring switched off)";
     $("#classify-result").hidden = false;
+    await showAttention(data.model, text);
   } catch (error) {
     showError("#classify-error", error.message);
   } finally {
