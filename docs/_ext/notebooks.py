@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 
 __all__ = ["NAV_TITLE", "OVERVIEW", "on_config"]
 
@@ -26,4 +27,4 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
             if found:
                 config.nav[i] = {NAV_TITLE: [OVERVIEW, *(f"notebooks/{n}" for n in found)]}
             return config
-    raise ValueError(f"mkdocs.yml: the nav needs an entry '{NAV_TITLE}: {OVERVIEW}' (the hook)")
+    raise PluginError(f"mkdocs.yml: the nav needs an entry '{NAV_TITLE}: {OVERVIEW}' (the hook)")

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 __all__ = ["on_config", "on_files", "reference_pages"]
@@ -67,6 +68,17 @@ def _summary(module: ModuleType) -> str:
     return re.split(r"(?<=\.)\s", paragraph, maxsplit=1)[0]
 
 
+def _import(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise PluginError(
+            f"the API reference imports every public module, and {name} failed: {exc}; "
+            "install the package (the docs extra has FastAPI and uvicorn), or import an "
+            "optional dependency inside the function that needs it (ARCHITECTURE.md)"
+        ) from exc
+
+
 def _page_of(name: str, packages: set[str]) -> str:
     parts = name.split(".")
     if len(parts) == 1 or ".".join(parts[:2]) not in packages:
@@ -93,7 +105,7 @@ def reference_pages(src: Path) -> dict[str, str]:
     if str(src) not in sys.path:
         sys.path.insert(0, str(src))
     names = _public_modules(src)
-    modules = {name: importlib.import_module(name) for name in names}
+    modules = {name: _import(name) for name in names}
     packages = {n for n in names if (src / n.replace(".", "/") / "__init__.py").is_file()}
     # What the packages export: each object is shown there, not again in its module.
     exported = {
@@ -148,7 +160,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
             nav[i] = {NAV_TITLE: section}
             break
     else:
-        raise ValueError(f"mkdocs.yml: the nav needs an entry '{NAV_TITLE}: {INDEX}' (the hook)")
+        raise PluginError(f"mkdocs.yml: the nav needs an entry '{NAV_TITLE}: {INDEX}' (the hook)")
     return config
 
 
