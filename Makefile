@@ -1,12 +1,13 @@
 # Two commands set everything up on a fresh machine with Python 3.11:
 #   make demo   create .venv, install seqlab, run the main job on bundled data
 #   make test   install the dev extra, lint, run the test suite
+# and `make docs` builds the documentation site into site/.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test bench install install-dev install-bench lint clean chromium
+.PHONY: demo test bench docs install install-dev install-bench install-docs lint clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,17 +42,22 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev
 	$(PIP) -e '.[dev,bench]'
 	touch $@
 
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) -e '.[docs]'
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-bench: $(VENV)/.installed-bench
+install-docs: $(VENV)/.installed-docs
 chromium: $(VENV)/.chromium
 
 demo: install
 	$(VENV)/bin/seqlab demo
 
 lint: install-dev
-	$(VENV)/bin/ruff check src tests benchmarks notebooks
-	$(VENV)/bin/ruff format --check src tests benchmarks notebooks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks docs/_ext
+	$(VENV)/bin/ruff format --check src tests benchmarks notebooks docs/_ext
 
 test: lint chromium
 	$(VENV)/bin/python -m pytest -q
@@ -59,5 +65,10 @@ test: lint chromium
 bench: install-bench
 	$(VENV)/bin/python benchmarks/run_all.py
 
+# The site (mkdocs.yml) in strict mode: a broken link or a docstring that does not render
+# stops the build. `$(PY) -m mkdocs serve` shows it while you edit.
+docs: install-docs
+	$(PY) -m mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
 """``seqlab data``: list the datasets and show their statistics.
 
-seqlab data list
-seqlab data info imdb --data-dir ../shared/data/imdb
-seqlab data info snippets --json
+Both commands read the dataset registry of :mod:`seqlab.data.datasets`::
+
+    seqlab data list
+    seqlab data info imdb --data-dir ../shared/data/imdb
+    seqlab data info snippets --json
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""``seqlab series``: forecast numeric series and classify numeric sequences.
+r"""``seqlab series``: forecast numeric series and classify numeric sequences.
 
-seqlab series evaluate --data mackey-glass --model esn --units 100 --spectral-radius 1.25 \
-    --leak-rate 0.3 --out runs/mg
-seqlab series evaluate --data laser --data-dir ../shared/data --tune --out runs/laser
-seqlab series fit --data sunspots --data-dir ../shared/data --units 300 --out runs/sun
-seqlab series forecast runs/sun --steps 100
-seqlab series classify --data japanese-vowels --data-dir ../shared/data --model esn --out runs/jv
-seqlab series evaluate --data laser --data-dir ../shared/data --model lstm --set lags=32
-seqlab series classify --data japanese-vowels --data-dir ../shared/data --model tdnn --set epochs=50
-seqlab series classify --data tracks.csv --id-column ID --time-column T --feature-columns a,b \
-    --label-column mode --model gru --out runs/tracks
+    seqlab series evaluate --data mackey-glass --model esn --units 100 --spectral-radius 1.25 \
+        --leak-rate 0.3 --out runs/mg
+    seqlab series evaluate --data laser --data-dir ../shared/data --tune --out runs/laser
+    seqlab series fit --data sunspots --data-dir ../shared/data --units 300 --out runs/sun
+    seqlab series forecast runs/sun --steps 100
+    seqlab series classify --data japanese-vowels --data-dir ../shared/data --model esn --out runs/jv
+    seqlab series evaluate --data laser --data-dir ../shared/data --model lstm --set lags=32
+    seqlab series classify --data japanese-vowels --data-dir ../shared/data --model tdnn --set epochs=50
+    seqlab series classify --data tracks.csv --id-column ID --time-column T --feature-columns a,b \
+        --label-column mode --model gru --out runs/tracks
 
 Neural models (lstm, gru, rnn, tdnn, cnn) take --seed, --device and --lr (the learning
 rate); every other argument of :class:`~seqlab.series.neural.NeuralForecaster` /

@@ -1,9 +1,11 @@
 """``seqlab serve``: serve trained runs over HTTP with a web page (see :mod:`seqlab.serve`).
 
-seqlab serve runs/demo                       # every run folder that seqlab demo wrote
-seqlab serve runs/lstm runs/nz vectors.safetensors --port 8080
-seqlab serve sentiment=runs/lstm glove=glove.6B.50d.txt.gz --embeddings-limit 50000
-seqlab serve runs/demo --host 0.0.0.0 --allowed-host lab.example.org   # from other machines
+For example::
+
+    seqlab serve runs/demo                       # every run folder that seqlab demo wrote
+    seqlab serve runs/lstm runs/nz vectors.safetensors --port 8080
+    seqlab serve sentiment=runs/lstm glove=glove.6B.50d.txt.gz --embeddings-limit 50000
+    seqlab serve runs/demo --host 0.0.0.0 --allowed-host lab.example.org   # from other machines
 """
 
 from __future__ import annotations
