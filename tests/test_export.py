@@ -37,8 +37,13 @@ LANGUAGE_MODELS = [n for n in available() if not _is_classifier(n)]
 
 # Small sizes for whichever of these arguments a model takes (the rest keep their defaults):
 # two stacked bidirectional layers, a convolution longer than the shortest texts, an
-# embedding-dense that keeps the last 6 tokens.
+# embedding-dense that keeps the last 6 tokens, transformers of width 16 (the classifier's
+# 8-wide embedding projected to it) with an attention window of 8 tokens, shorter than the
+# prompts.
 SMALL = {
+    "d_model": 16,
+    "num_heads": 2,
+    "block_size": 8,
     "embedding_dim": 8,
     "hidden_size": 8,
     "num_layers": 2,
@@ -161,20 +166,11 @@ def test_export_lm_one_step_and_predict_script_match_seqlab(name, lm_exports):
         raise exports[name]
     lm, folder = exports[name]
     settings = json.loads((folder / "preprocessing.json").read_text())
-    names = [s["name"] for s in settings["state"]]
-    assert settings["inputs"] == ["ids", *names]
-    if isinstance(lm.model, sl.models.LSTMLanguageModel):
-        assert names == ["h", "c"]
     session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-    ids = torch.tensor([2, 0, 5])
-    with torch.no_grad():
-        _, state = lm.model(ids[:, None])  # a state that is not zeros
-        logits, new_state = lm.model(ids.flip(0)[:, None], state)
-    feeds = {"ids": ids.flip(0).numpy(), **{n: s.numpy() for n, s in zip(names, state)}}
-    got = session.run(None, feeds)
-    np.testing.assert_allclose(got[0], logits[:, 0].numpy(), atol=1e-5, rtol=1e-5)
-    for have, want in zip(got[1:], new_state):
-        np.testing.assert_allclose(have, want.numpy(), atol=1e-5, rtol=1e-5)
+    if getattr(lm.model, "state_grows", False):  # a key/value cache: the whole sequence
+        _check_sequence_graph(lm, settings, session)
+    else:
+        _check_step_graph(lm, settings, session)
     # the standalone script: next-token probabilities after each prompt, greedy text
     assert scripts[name]["code"] == 0
     records = [json.loads(line) for line in scripts[name]["stdout"].splitlines()]
@@ -188,6 +184,44 @@ def test_export_lm_one_step_and_predict_script_match_seqlab(name, lm_exports):
             [r["probability"] for r in record["next"]], expected[top], atol=1e-5, rtol=0
         )
         assert record["continuation"] == lm.generate(prompt, length=12, temperature=1e-7)
+
+
+def _check_step_graph(lm, settings, session):
+    """One step from a state that is not zeros gives seqlab's logits and new state."""
+    names = [s["name"] for s in settings["state"]]
+    assert (settings["graph"], settings["inputs"]) == ("step", ["ids", *names])
+    if isinstance(lm.model, sl.models.LSTMLanguageModel):
+        assert names == ["h", "c"]
+    ids = torch.tensor([2, 0, 5])
+    with torch.no_grad():
+        _, state = lm.model(ids[:, None])  # a state that is not zeros
+        logits, new_state = lm.model(ids.flip(0)[:, None], state)
+    feeds = {"ids": ids.flip(0).numpy(), **{n: s.numpy() for n, s in zip(names, state)}}
+    got = session.run(None, feeds)
+    np.testing.assert_allclose(got[0], logits[:, 0].numpy(), atol=1e-5, rtol=1e-5)
+    for have, want in zip(got[1:], new_state):
+        np.testing.assert_allclose(have, want.numpy(), atol=1e-5, rtol=1e-5)
+
+
+def _check_sequence_graph(lm, settings, session):
+    """Every position's logits of texts longer than the attention window (and of a text of
+    one token) are seqlab's: the whole-sequence pass, and token by token with the cache."""
+    assert settings["graph"] == "sequence" and settings["state"] == []
+    assert (settings["inputs"], settings["outputs"]) == (["ids"], ["logits"])
+    steps = 3 * lm.model.block_size + 5
+    ids = torch.randint(0, len(lm.vocab), (3, steps), generator=torch.Generator().manual_seed(0))
+    (got,) = session.run(None, {"ids": ids.numpy()})
+    with torch.no_grad():
+        whole, _ = lm.model(ids)
+        state, cached = None, []
+        for t in range(steps):
+            logits, state = lm.model(ids[:, t : t + 1], state)
+            cached.append(logits)
+    assert got.shape == (3, steps, len(lm.vocab))
+    np.testing.assert_allclose(got, whole.numpy(), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(got, torch.cat(cached, 1).numpy(), atol=1e-5, rtol=1e-5)
+    (one,) = session.run(None, {"ids": ids[:1, :1].numpy()})
+    np.testing.assert_allclose(one, whole[:1, :1].numpy(), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["lstm", "bow-mlp"])

@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 import seqlab
 import seqlab.lm
+from _standalone import run_predict_scripts
 from seqlab.cli.lm import lm as lm_cli
+from seqlab.cli.main import cli
 from seqlab.lm.model import stream_loss
 from seqlab.lm.task import LanguageModelTask
 from seqlab.lm.train import make_config
@@ -295,6 +297,33 @@ def test_lm_transformer_save_load_round_trip(trained, tmp_path):
     assert seqlab.lm.load(saved).generate("the ", 10, seed=1) == trained.generate(
         "the ", 10, seed=1
     )
+
+
+def test_lm_transformer_export_and_its_predict_script_continue_past_block_size(trained, tmp_path):
+    # seqlab export of the run folder: the whole-sequence graph (the cache has no fixed size)
+    out = tmp_path / "exported"
+    result = CliRunner().invoke(cli, ["export", str(trained.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((out / "preprocessing.json").read_text())
+    assert (settings["graph"], settings["inputs"], settings["outputs"]) == (
+        "sequence",
+        ["ids"],
+        ["logits"],
+    )
+    prompt = "the famous truthfulness of which"  # 32 characters, 2 x block_size
+    args = ["--json", "--top", "3", "--length", "40", prompt]
+    script = run_predict_scripts({"gpt": (out, args)})["gpt"]  # numpy + onnxruntime only
+    assert script["code"] == 0, script["stderr"]
+    record = json.loads(script["stdout"])
+    with torch.no_grad():
+        logits, _ = trained.model(torch.from_numpy(trained.vocab.encode(prompt))[None])
+    expected = torch.softmax(logits[0, -1], -1).numpy()
+    top = np.argsort(-expected, kind="stable")[:3]
+    assert [r["token"] for r in record["next"]] == [trained.vocab.itos[i] for i in top]
+    np.testing.assert_allclose([r["probability"] for r in record["next"]], expected[top], atol=1e-5)
+    # greedy, re-reading the whole text at every token: the cached generation's text
+    assert record["continuation"] == trained.generate(prompt, length=40, temperature=1e-9)
+    assert record["continuation"].startswith(" all philosophers")
 
 
 # ---------------------------------------------------------------------- command line

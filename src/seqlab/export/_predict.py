@@ -8,6 +8,10 @@ preprocessing.json, and turns texts into the model's inputs exactly as seqlab di
     python predict.py "the will to" --top 5 --length 40          # a language model: the 5
                                                                  # likeliest next tokens, and
                                                                  # 40 tokens of greedy text
+
+A language model exported as one step carries its state from token to token; one exported
+as the whole sequence (a transformer: preprocessing.json's "graph" is "sequence") re-reads
+the whole text for every new token, exact but with work that grows with the text.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ class Exported:
         return [self.stoi.get(t, s["unknown"]) for t in re.findall(s["word_pattern"], text)]
 
     def step(self, ids: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list]:
-        """One step: next-token logits (B, V) and the new state."""
+        """One step of a step graph: next-token logits (B, V) and the new state."""
         out = self._run([ids.astype(np.int64), *state])
         return out[0], out[1:]
 
@@ -154,27 +158,44 @@ class Exported:
             for spec in self.settings["state"]
         ]
 
-    def next_token_probabilities(self, text: str) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The probability of every next token after ``text``, and the state after it."""
+    def sequence_logits(self, ids: list[int]) -> np.ndarray:
+        """A sequence graph's next-token logits (T, V) at every position of ``ids``."""
+        return self._run([np.array([ids], dtype=np.int64)])[0][0]
+
+    def next_token_probabilities(self, text: str) -> tuple[np.ndarray, object]:
+        """The probability of every next token after ``text``, and what continues from it:
+        the state after it (a step graph) or its ids (a sequence graph)."""
         ids = self.encode(text)
         if not ids:
             raise ValueError(f"{text!r} has no token the model knows")
+        if self.settings.get("graph") == "sequence":
+            return _softmax(self.sequence_logits(ids)[-1]), ids
         state = self.zero_state(1)
         for i in ids:
             logits, state = self.step(np.array([i]), state)
         return _softmax(logits[0]), state
 
+    def _advance(self, token: int, carried: object) -> tuple[np.ndarray, object]:
+        """The next-token logits (V) after ``token``, and what continues from there."""
+        if self.settings.get("graph") == "sequence":  # no cache: the whole text again
+            ids = [*carried, token]
+            return self.sequence_logits(ids)[-1], ids
+        logits, state = self.step(np.array([token]), carried)
+        return logits[0], state
+
     def greedy(self, text: str, length: int) -> str:
         """``length`` tokens after ``text``, each the likeliest one (banned ids excepted)."""
-        probs, state = self.next_token_probabilities(text)
+        probs, carried = self.next_token_probabilities(text)
         previous = self.encode(text)[-1]
         pieces = []
         for _ in range(length):
             probs[self.settings["banned_ids"]] = -1.0
             token = int(np.argmax(probs))
             pieces.append(self._piece(previous, token))
-            logits, state = self.step(np.array([token]), state)
-            probs, previous = _softmax(logits[0]), token
+            if len(pieces) == length:
+                break
+            logits, carried = self._advance(token, carried)
+            probs, previous = _softmax(logits), token
         return "".join(pieces)
 
     def _piece(self, previous: int, token: int) -> str:

@@ -5,7 +5,8 @@ The folder holds::
     model.onnx | model.pt   the graph (see seqlab.export.graphs for its inputs and outputs)
     vocabulary.json         every token in id order
     preprocessing.json      how texts become the graph's inputs (seqlab.export.preprocess),
-                            the labels, the input and output names, the state's shapes
+                            the labels, the input and output names; for a language model
+                            its graph ("step" with the state's shapes, or "sequence")
     predict.py              a standalone script: numpy + onnxruntime (torch for TorchScript)
 
 Which runs export: every classifier run trained on texts (any registered model that reads
@@ -29,10 +30,13 @@ from seqlab._utils import PathLike, atomic_write_bytes, json_bytes
 from seqlab.export.formats import FORMATS, OPSET, SUFFIX, check_export, write_model
 from seqlab.export.graphs import (
     BagProbabilities,
+    LanguageModelSequence,
     LanguageModelStep,
     SequenceProbabilities,
     bag_probes,
     lm_probes,
+    lm_sequence_probes,
+    max_width,
     min_width,
     sequence_probes,
     state_specs,
@@ -168,7 +172,8 @@ def _classifier_plan(run: Run) -> _Plan:
         wrapper = SequenceProbabilities(model)
         inputs = ["tokens", "lengths"]
         axes = {"tokens": {0: "batch", 1: "steps"}, "lengths": {0: "batch"}}
-        probes = sequence_probes(vocab_size, min_width(model), fixed)
+        longest = max_width(model, settings["sequence"]["maxlen"])
+        probes = sequence_probes(vocab_size, min_width(model), fixed, longest)
     return _Plan(
         wrapper=wrapper,
         probes=probes,
@@ -189,12 +194,15 @@ def _classifier_plan(run: Run) -> _Plan:
 
 def _lm_plan(lm: LanguageModel) -> _Plan:
     model = _cpu_copy(lm.model)
+    if getattr(model, "state_grows", False):
+        return _lm_sequence_plan(lm, model)
     specs = state_specs(model)
     names = [spec.name for spec in specs]
     axes: dict[str, dict[int, str]] = {"ids": {0: "batch"}, "logits": {0: "batch"}}
     for spec in specs:
         axes[spec.name] = axes[f"{spec.name}_out"] = {spec.batch_axis: "batch"}
     settings, vocabulary = lm_settings(lm.vocab)
+    settings["graph"] = "step"
     settings["state"] = [
         {"name": s.name, "shape": list(s.shape), "batch_axis": s.batch_axis} for s in specs
     ]
@@ -203,6 +211,27 @@ def _lm_plan(lm: LanguageModel) -> _Plan:
         probes=lm_probes(len(vocabulary), specs),
         inputs=["ids", *names],
         outputs=["logits", *(f"{n}_out" for n in names)],
+        dynamic_axes=axes,
+        what=_name(model),
+        settings=settings,
+        vocabulary=vocabulary,
+        extra={"task": "lm", "model": getattr(model, "registry_name", type(model).__name__)},
+    )
+
+
+def _lm_sequence_plan(lm: LanguageModel, model: nn.Module) -> _Plan:
+    """A language model whose state grows with the text (a key/value cache) exports the
+    whole sequence, ``ids (B, T) -> logits (B, T, V)``: its state has no fixed size to be a
+    graph's input, and the whole sequence is what the cache reproduces (exactly, to float
+    rounding), so predict.py re-runs the text for every new token instead."""
+    settings, vocabulary = lm_settings(lm.vocab)
+    settings.update(graph="sequence", state=[])
+    axes = {"ids": {0: "batch", 1: "steps"}, "logits": {0: "batch", 1: "steps"}}
+    return _Plan(
+        wrapper=LanguageModelSequence(model),
+        probes=lm_sequence_probes(len(vocabulary), getattr(model, "block_size", None)),
+        inputs=["ids"],
+        outputs=["logits"],
         dynamic_axes=axes,
         what=_name(model),
         settings=settings,

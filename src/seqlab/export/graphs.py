@@ -1,7 +1,7 @@
 """The functions an exported model file holds: a trained model wrapped as one ``nn.Module``
 whose inputs and outputs are plain tensors, with the probe batches that check an export.
 
-Three signatures, one per kind of model (``B`` texts, ``T`` steps, ``N`` bag entries):
+Four signatures, one per kind of model (``B`` texts, ``T`` steps, ``N`` bag entries):
 
 * a classifier reading token ids: ``(tokens int64 (B, T), lengths int64 (B)) ->
   probabilities float32 (B, C)``; ``tokens`` is post-padded with 0, ``T >= 1``;
@@ -10,7 +10,12 @@ Three signatures, one per kind of model (``B`` texts, ``T`` steps, ``N`` bag ent
   weights float32 (N)) -> probabilities float32 (B, C)``;
 * a language model, one step: ``(ids int64 (B), state...) -> (logits float32 (B, V),
   state...)``, the recurrent state flattened to tensors (an LSTM's ``h`` and ``c``, each
-  ``(num_layers, B, hidden_size)``); the first step reads a state of zeros.
+  ``(num_layers, B, hidden_size)``); the first step reads a state of zeros;
+* a language model whose state grows with the text (a transformer's key/value cache: its
+  ``state_grows`` is True), the whole sequence: ``ids int64 (B, T) -> logits float32
+  (B, T, V)``, every position's next-token logits computed from no state, exactly what the
+  model computes on the whole text (for the transformer, the banded causal mask is built in
+  the graph from ``T``).
 
 The classifier's head is inside the graph: the softmax of the logits, which for a sigmoid
 head (logits ``[0, z]``) is ``[1 - sigmoid(z), sigmoid(z)]``, exactly
@@ -22,7 +27,9 @@ to its receptive field, embedding-dense cutting or padding to ``maxlen``) gets t
 fixed by padding: the graph appends :func:`min_width` zero columns to ``tokens``, which
 changes no prediction (padding is masked) and keeps every input on the traced path. The
 probe batches (:func:`sequence_probes`, ...) mix short and long texts, so an export that
-still depends on the width is caught before it is written.
+still depends on the width is caught before it is written; they are no longer than the
+longest text the run reads (:func:`max_width`), so a model with a table of positions
+exports.
 """
 
 from __future__ import annotations
@@ -35,11 +42,14 @@ from torch import nn
 
 __all__ = [
     "BagProbabilities",
+    "LanguageModelSequence",
     "LanguageModelStep",
     "SequenceProbabilities",
     "StateSpec",
     "bag_probes",
     "lm_probes",
+    "lm_sequence_probes",
+    "max_width",
     "min_width",
     "sequence_probes",
     "state_specs",
@@ -57,6 +67,22 @@ def min_width(model: nn.Module) -> int:
     """
     widths = [getattr(model, name, None) for name in ("min_length", "maxlen")]
     return max([1] + [int(w) for w in widths if isinstance(w, int) and not isinstance(w, bool)])
+
+
+def max_width(model: nn.Module, maxlen: int | None = None) -> int | None:
+    """The most steps a text of the run can have: the vectorizer's cut ``maxlen`` and the
+    model's ``max_length`` (the rows of a table of learned positions), the smaller of those
+    given; None when neither bounds it.
+
+    >>> from seqlab.models import build
+    >>> m = build("transformer", vocab_size=10, embedding_dim=8, positions="learned",
+    ...           max_length=12)
+    >>> max_width(m), max_width(m, maxlen=8), max_width(build("lstm", vocab_size=10))
+    (12, 8, None)
+    """
+    length = getattr(model, "max_length", None)
+    bounds = [n for n in (length, maxlen) if isinstance(n, int) and not isinstance(n, bool)]
+    return min(bounds) if bounds else None
 
 
 class SequenceProbabilities(nn.Module):
@@ -110,6 +136,19 @@ class LanguageModelStep(nn.Module):
         return (logits[:, 0], *new_state)
 
 
+class LanguageModelSequence(nn.Module):
+    """``ids (B, T) -> logits (B, T, V)``: a language model with ``forward(tokens (B, T),
+    state) -> (logits (B, T, V), state)`` run on whole sequences from no state."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        logits, _ = self.model(ids, None)
+        return logits
+
+
 @dataclass(frozen=True)
 class StateSpec:
     """One tensor of a language model's recurrent state: its name, its shape with ``None``
@@ -154,7 +193,8 @@ def state_specs(model: nn.Module) -> list[StateSpec]:
             raise ValueError(
                 f"the state of language model {name!r} grows with the text ({shapes[(2, 1)]} "
                 f"after one step, {shapes[(2, 2)]} after two), so it cannot be exported as one "
-                "step of fixed-size tensors"
+                "step of fixed-size tensors; a model whose state is a growing cache says "
+                "state_grows = True, and then exports its whole-sequence graph"
             )
         specs = []
         names = getattr(model, "state_names", None) or [f"state{i}" for i in range(len(state))]
@@ -179,12 +219,13 @@ def state_specs(model: nn.Module) -> list[StateSpec]:
 
 
 def sequence_probes(
-    vocab_size: int, width: int, fixed: int | None
+    vocab_size: int, width: int, fixed: int | None, longest: int | None = None
 ) -> list[tuple[torch.Tensor, ...]]:
     """``(tokens, lengths)`` batches that mix short and long texts (seeded): one with a text
     of one token and texts longer than ``width`` (the model's :func:`min_width`), one of a
-    single short text. With ``fixed`` (a run that reads every text padded to that length)
-    every row has that length, zeros included."""
+    single short text, none longer than ``longest`` (:func:`max_width`). With ``fixed`` (a
+    run that reads every text padded to that length) every row has that length, zeros
+    included."""
     rng = np.random.default_rng(0)
     if fixed is not None:
         rows = [
@@ -195,6 +236,7 @@ def sequence_probes(
         return [(torch.from_numpy(r), torch.full((len(r),), fixed)) for r in rows]
     probes = []
     for lengths in ([1, 3, width + 2, 2 * width + 9], [2]):
+        lengths = [min(n, longest) if longest is not None else n for n in lengths]
         tokens = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
         for i, n in enumerate(lengths):
             tokens[i, :n] = rng.integers(2 if vocab_size > 2 else 0, vocab_size, size=n)
@@ -229,3 +271,17 @@ def lm_probes(vocab_size: int, specs: list[StateSpec]) -> list[tuple[torch.Tenso
         states = (torch.randn(spec.zeros(batch).shape, generator=gen) * 0.5 for spec in specs)
         probes.append((ids.flip(0), *states))
     return probes
+
+
+def lm_sequence_probes(vocab_size: int, context: int | None) -> list[tuple[torch.Tensor, ...]]:
+    """``(ids,)`` batches of whole sequences (seeded): 3 sequences longer than ``context``
+    (the model's ``block_size``: its attention window binds), 2 of exactly ``context``
+    tokens, and 1 of one token.
+
+    >>> [tuple(ids.shape) for (ids,) in lm_sequence_probes(5, context=4)]
+    [(3, 13), (2, 4), (1, 1)]
+    """
+    gen = torch.Generator().manual_seed(0)
+    context = context if isinstance(context, int) and context >= 1 else 16
+    shapes = ((3, context + 9), (2, context), (1, 1))
+    return [(torch.randint(0, vocab_size, shape, generator=gen),) for shape in shapes]

@@ -151,15 +151,20 @@ def band_mask(
     ``window - 1`` cached ones sees them all. Otherwise a (query_len, past_len + query_len)
     boolean mask, True where attention is allowed.
 
+    While torch traces (``seqlab export``), the mask is always built: a trace records one
+    path through this Python code, and the built mask is the path that holds for every
+    length, so the traced graph builds the band from the length it is given.
+
     >>> band_mask(4, 0, 8), band_mask(1, 7, 8)
     ((None, True), (None, False))
     >>> band_mask(3, 1, 2)[0].int().tolist()
     [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
     """
-    if past_len == 0 and query_len <= window:
-        return None, True
-    if query_len == 1 and past_len <= window - 1:
-        return None, False
+    if not torch.jit.is_tracing():
+        if past_len == 0 and query_len <= window:
+            return None, True
+        if query_len == 1 and past_len <= window - 1:
+            return None, False
     queries = torch.arange(query_len, device=device)[:, None] + past_len  # absolute - start
     keys = torch.arange(past_len + query_len, device=device)[None, :]
     distance = queries - keys  # (T, C + T): how far back each key is from each query
@@ -244,12 +249,15 @@ class TransformerLanguageModel(nn.Module):
 
     >>> m = TransformerLanguageModel(vocab_size=5, block_size=8, d_model=8, num_layers=1,
     ...                              num_heads=2)
-    >>> m.stateful, m.config["block_size"], m.decoder.weight is m.embedding.weight
-    (False, 8, True)
+    >>> m.stateful, m.state_grows, m.config["block_size"], m.decoder.weight is m.embedding.weight
+    (False, True, 8, True)
     """
 
     input_kind = "tokens"
     stateful = False  # training does not carry the state from one batch to the next
+    # The state is a key/value cache that grows with the text (to block_size - 1 tokens), not
+    # tensors of a fixed size: seqlab export writes the whole-sequence graph for it.
+    state_grows = True
 
     def __init__(
         self,

@@ -71,6 +71,9 @@ class RecurrentLanguageModel(nn.Module):
     # Training carries the recurrent state from one chunk to the next (truncated BPTT); a
     # transformer says False (seqlab.models.gpt), and the language-model task reads this.
     stateful = True
+    # The state keeps its size however long the text (h, c): seqlab export writes one step
+    # with it; a key/value cache grows with the text and says True (seqlab.models.gpt).
+    state_grows = False
 
     def __init__(
         self,
