@@ -164,7 +164,9 @@ def _load_one(name: str, path: Path, device: str, limit: int | None) -> ServedMo
             "model": obj.model_name,
             "input": obj.input_kind,
             "explain_methods": list(obj.explain_methods),
-            "attention": hasattr(getattr(obj, "model", None), "attention_weights"),  # POST /v1/attention
+            "attention": hasattr(
+                getattr(obj, "model", None), "attention_weights"
+            ),  # POST /v1/attention
             "val_accuracy": val.get("accuracy"),
         }
         return ServedModel(name, "classifier", obj, path.name, info)
