@@ -70,7 +70,7 @@ def _int_list(value: str | None, option: str) -> list[int] | None:
         ) from None
 
 
-MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
+MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, fasttext"
 
 
 @classify.command("train")
@@ -92,17 +92,16 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     type=int,
     default=None,
     help="Vocabulary size, padding and OOV included; 0 = no limit "
-    "[default: 20000 for sequence models, no limit for bag models].",
+    "[default: 20000 for sequence models, no limit for bag models and fasttext].",
 )
 @click.option("--min-count", type=int, default=1, show_default=True)
 @stop_words_option
 @click.option(
     "--truncate",
     type=int,
-    default=500,
-    show_default=True,
+    default=None,
     help="Sequence models: cut each text to N tokens (0 = whole texts); batches are padded "
-    "to their longest text.",
+    "to their longest text  [default: 500; fasttext: whole texts].",
 )
 @choice_option(
     "--truncating",
@@ -168,9 +167,26 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     help="Keep the pretrained vectors fixed, or train them [default: --freeze].",
 )
 @choice_option("--oov", ["zeros", "random"], "Vectors for words missing from --pretrained.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=LEARNING_RATE, default=1e-3, show_default=True)
-@optimizer_option(("adam", "rmsprop", "sgd"), "adam")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Texts per batch  [default: the model's: 256 for fasttext, else 32].",
+)
+@click.option(
+    "--lr",
+    type=LEARNING_RATE,
+    default=None,
+    help="Learning rate  [default: the model's: 0.03 for fasttext, else 1e-3].",
+)
+@optimizer_option(("adam", "rmsprop", "sgd"), None)
+@click.option(
+    "--schedule",
+    type=click.Choice(["constant", "linear", "cosine", "step"]),
+    default=None,
+    help="Learning rate over the budget; linear decays it to 0 (fastText's)  "
+    "[default: the model's: linear for fasttext, else constant].",
+)
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
 @click.option("--val-split", type=float, default=0.2, show_default=True)
@@ -188,7 +204,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn"
     default=None,
     help="Run folder [default: runs/<model>].",
 )
-@training_options(epochs=10)
+@training_options(epochs=None)
 @click.option(
     "--stream",
     is_flag=True,
@@ -209,6 +225,7 @@ def train(**opts) -> None:
     \b
     seqlab classify train --data imdb --model lstm --hidden-size 64 --bidirectional \\
         --pooling max --epochs 5 --patience 2 --out runs/bilstm
+    seqlab classify train --data imdb --model fasttext --set buckets=1000000 --out runs/ft
     seqlab classify train --data imdb --model kim-cnn --pretrained glove.6B.50d.txt.gz \\
         --fine-tune --out runs/kim-glove
     seqlab classify train --data bbc --model kim-cnn --out runs/bbc
@@ -219,6 +236,10 @@ def train(**opts) -> None:
 
     The model's layers, output shapes and parameter counts are printed first (as Keras's
     model.summary(); not with --quiet).
+
+    Unless given, --epochs, --batch-size, --optimizer, --lr and --schedule are the model's
+    recommended ones: 2 epochs of adam at lr 0.03 decayed linearly, batches of 256 for
+    fasttext; 10 epochs of adam at lr 1e-3, batches of 32 for the others.
 
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
     the global batch; rank 0 writes the run folder and prints):
@@ -302,7 +323,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         max_tokens=max_tokens,
         min_count=opts["min_count"],
         stop_words=opts["stop_words"],
-        truncate=opts["truncate"] or None,
+        truncate="auto" if opts["truncate"] is None else (opts["truncate"] or None),
         truncating=opts["truncating"],
         fixed_maxlen=opts["fixed_maxlen"],
         bucket=not opts["no_bucket"],
@@ -328,6 +349,7 @@ def _config(opts: dict[str, Any], out: str) -> Any:
         batch_size=opts["batch_size"],
         optimizer=opts["optimizer"],
         lr=opts["lr"],
+        schedule=opts["schedule"],
         weight_decay=opts["weight_decay"],
         clip_grad_norm=opts["clip_grad_norm"],
         val_split=opts["val_split"],

@@ -39,7 +39,16 @@ from seqlab.training.callbacks import Callback
 from seqlab.training.classification import ClassificationTask, take
 from seqlab.training.optim import OPTIMIZERS, build_optimizers
 
-__all__ = ["OPTIMIZERS", "build_optimizers", "fit"]
+__all__ = ["FIT_DEFAULTS", "OPTIMIZERS", "build_optimizers", "fit", "fit_settings"]
+
+# What fit uses for a setting left at None that the model's train_defaults do not give.
+FIT_DEFAULTS: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "schedule": "constant",
+}
 
 # fit arguments that must match for resume=True to continue the same training
 _RESUME_KEYS = (
@@ -62,10 +71,11 @@ def fit(
     *,
     val_split: float = 0.2,
     val: TextDataset | tuple[Any, Any] | None = None,
-    epochs: int = 10,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    optimizer: str | None = None,
+    lr: float | None = None,
+    schedule: str | None = None,
     weight_decay: float = 0.0,
     patience: int | None = None,
     out: PathLike | None = None,
@@ -96,7 +106,10 @@ def fit(
     The training settings are :class:`~seqlab.training.protocol.TrainConfig`'s, documented
     there (``max_steps`` is its ``steps``; ``monitor`` is one of ``MONITORS``; ``patience``
     counts epochs; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
-    batch order).
+    batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` left at
+    None take the model's recommended value (its class attribute ``train_defaults``, e.g.
+    the fasttext model's), else :data:`FIT_DEFAULTS` (10 epochs, batches of 32, Adam, lr
+    1e-3, constant); :func:`fit_settings` shows what a call will use.
 
     With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
     continues from its checkpoint exactly (same arguments and data, a larger budget
@@ -112,11 +125,16 @@ def fit(
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
+    chosen = fit_settings(
+        model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule
+    )
+    epochs, batch_size = chosen["epochs"], chosen["batch_size"]
     _check_args(epochs, batch_size, patience, val_split, max_steps)
     train, val = _arrays(model, vectorizer, train, val)
     cfg = loop.TrainConfig(
-        epochs=epochs, steps=max_steps, minutes=minutes, optimizer=optimizer, lr=lr,
-        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm, patience=patience,
+        epochs=epochs, steps=max_steps, minutes=minutes, optimizer=chosen["optimizer"],
+        lr=chosen["lr"], schedule=chosen["schedule"], weight_decay=weight_decay,
+        clip_grad_norm=clip_grad_norm, patience=patience,
         monitor=monitor, restore_best=restore_best, checkpoint_every=checkpoint_every,
         seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
@@ -135,6 +153,26 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def fit_settings(model: nn.Module | type, **given: Any) -> dict[str, Any]:
+    """The ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` that :func:`fit`
+    uses for ``model`` (an instance or a class): each ``given`` value that is not None, else
+    the model's ``train_defaults``, else :data:`FIT_DEFAULTS`.
+
+    >>> from seqlab.models import build
+    >>> fit_settings(build("lstm", vocab_size=10), lr=0.01)["lr"], fit_settings(
+    ...     build("fasttext", vocab_size=10, buckets=10))["optimizer"]
+    (0.01, 'adam')
+    """
+    unknown = sorted(set(given) - set(FIT_DEFAULTS))
+    if unknown:
+        raise TypeError(f"fit_settings() got unknown setting(s) {unknown}; known: {FIT_DEFAULTS}")
+    recipe = getattr(model, "train_defaults", None) or {}
+    return {
+        name: given[name] if given.get(name) is not None else recipe.get(name, FIT_DEFAULTS[name])
+        for name in FIT_DEFAULTS
+    }
 
 
 def _task(
@@ -216,6 +254,7 @@ def _train_config(
         "batch_size": task.batch_size,
         "optimizer": cfg.optimizer,
         "lr": cfg.lr,
+        "schedule": cfg.schedule,
         "weight_decay": cfg.weight_decay,
         "val_split": val_split,
         "patience": cfg.patience,
