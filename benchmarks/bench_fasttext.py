@@ -20,7 +20,9 @@ IMDB split read by ``seqlab.datasets.imdb``.
   ``train_defaults`` (no argument given but the data), on all 25,000 reviews (``val_split=0``,
   as fastText trains on all of them), ``threads=THREADS``, no run folder (as fastText writes
   nothing). Timed: vectorising (``TextVectorizer(output_mode="int").fit_transform``: tokenise
-  once, learn the vocabulary, token ids) plus training.
+  once, learn the vocabulary, token ids) plus training (``seqlab.fit`` on the token ids).
+  Imports are not timed on either side (torch loads ``torch._dynamo`` when a process first
+  steps an optimizer; ``warm_up`` does that before the first round).
 
 The two sides run alternately ``--rounds`` times (fastText, seqlab, fastText, ...) through
 ``_common.paired_timing``: the ratio is fastText's ``train_supervised`` seconds over seqlab's
@@ -148,6 +150,22 @@ def run_seqlab(train, tests: dict, threads: int, seed: int, **settings: Any) -> 
     }
 
 
+def warm_up() -> None:
+    """Load what the first optimizer in a process loads (torch imports ``torch._dynamo`` the
+    first time an optimizer steps: a one-off second or two), before any timing, as the
+    ``fasttext`` module is imported before its side is timed."""
+    import torch
+
+    from seqlab.models.fasttext import FastTextClassifier
+    from seqlab.training.optim import build_optimizers
+
+    model = FastTextClassifier(vocab_size=4, buckets=4)
+    loss = model(tokens=torch.tensor([[2, 3]]), lengths=torch.tensor([2])).sum()
+    loss.backward()
+    for optimizer in build_optimizers(model, "adam", lr=0.01):
+        optimizer.step()
+
+
 def load_data(args) -> tuple[Any, Any, Any]:
     from seqlab.data.batching import stratified_split
     from seqlab.data.datasets import imdb, snippets
@@ -263,6 +281,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 / 2,000 reviews")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
+    parser.add_argument("--note", default=None, help="a remark stored with the results")
     args = parser.parse_args()
     name = "fasttext" + (".select" if args.select else "") + (".quick" if args.quick else "")
     args.out = args.out or RESULTS / f"{name}.json"
@@ -273,7 +292,8 @@ def main() -> int:
         return 2
     import fasttext  # noqa: F401 - fail early when the bench extra is missing
 
-    env = environment(load_average_at_start=os.getloadavg()[0])
+    warm_up()
+    env = environment(load_average_at_start=os.getloadavg()[0], note=args.note)
     result = select(args, train, env) if args.select else compare(args, train, test, snip, env)
     write_json(args.out, result)
     print(f"wrote {args.out}")

@@ -80,7 +80,9 @@ class SparseAdam(torch.optim.SparseAdam):
     with ``t`` the number of steps taken, computed in the same order of operations as
     PyTorch's, so the results are equal (tested). A gradient whose row indices are already
     strictly increasing (as :class:`seqlab.models.fasttext.UniqueRowsBag` makes them) is used
-    as it is; any other is coalesced first.
+    as it is; any other is coalesced first. The two moments live in one ``(N, 2, ...)``
+    tensor (``exp_avg`` and ``exp_avg_sq`` are its halves), so each row's moments are read
+    and written together.
 
     >>> w = nn.Parameter(torch.zeros(4, 2))
     >>> w.grad = torch.sparse_coo_tensor([[1, 3]], torch.ones(2, 2), (4, 2), check_invariants=True)
@@ -110,8 +112,8 @@ class SparseAdam(torch.optim.SparseAdam):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = 0
-            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            both = torch.zeros((p.shape[0], 2, *p.shape[1:]), dtype=p.dtype, device=p.device)
+            state["exp_avg"], state["exp_avg_sq"] = both[:, 0], both[:, 1]
         state["step"] += 1
         rows, values = _rows_and_values(grad)
         if group.get("maximize", False):
@@ -119,17 +121,30 @@ class SparseAdam(torch.optim.SparseAdam):
         if values.numel() == 0:
             return
         beta1, beta2 = group["betas"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        old_avg = exp_avg.index_select(0, rows)
-        old_sq = exp_avg_sq.index_select(0, rows)
+        both = _fused_moments(state)
+        old = both.index_select(0, rows)  # (U, 2, ...): both moments of the rows at once
+        old_avg, old_sq = old[:, 0], old[:, 1]
         numer = values.sub(old_avg).mul_(1 - beta1).add_(old_avg)  # the new m[r]
         new_sq = values.pow(2).sub_(old_sq).mul_(1 - beta2).add_(old_sq)  # the new v[r]
-        exp_avg.index_copy_(0, rows, numer)
-        exp_avg_sq.index_copy_(0, rows, new_sq)
+        old_avg.copy_(numer)
+        old_sq.copy_(new_sq)
+        both.index_copy_(0, rows, old)
         denom = new_sq.sqrt_().add_(group["eps"])
         step = state["step"]
         step_size = float(group["lr"]) * math.sqrt(1 - beta2**step) / (1 - beta1**step)
         p.index_add_(0, rows, numer.div_(denom).mul_(-step_size))  # rows are distinct
+
+
+def _fused_moments(state: dict[str, Any]) -> torch.Tensor:
+    """Both moments as one ``(N, 2, ...)`` tensor whose halves are ``state["exp_avg"]`` and
+    ``state["exp_avg_sq"]`` (views), so that a step reads and writes each row's moments in
+    one go. A state loaded from a checkpoint (two separate tensors) is fused again."""
+    avg, sq = state["exp_avg"], state["exp_avg_sq"]
+    both = avg._base
+    if both is None or sq._base is not both or both.dim() < 2 or both.shape[1] != 2:
+        both = torch.stack([avg, sq], dim=1)
+        state["exp_avg"], state["exp_avg_sq"] = both[:, 0], both[:, 1]
+    return both
 
 
 def _rows_and_values(grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
