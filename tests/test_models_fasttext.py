@@ -123,6 +123,19 @@ def test_models_fasttext_vectors_sum_to_the_fast_path():
     )
 
 
+def test_models_fasttext_initial_weights():
+    torch_init = FastTextClassifier(vocab_size=100, buckets=900, embedding_dim=20, seed=3)
+    keras = FastTextClassifier(vocab_size=100, buckets=900, embedding_dim=20, seed=3, init="keras")
+    table = torch_init.bag.weight.detach()
+    assert table.shape == (1000, 20) and torch.equal(table[0], torch.zeros(20))
+    assert 0.045 < float(table.abs().max()) <= 1 / 20  # fastText's U(-1/dim, 1/dim)
+    assert 0.045 < float(keras.bag.weight.detach().abs().max()) <= 0.05  # Keras's Embedding
+    assert torch.equal(keras.bag.weight[0], torch.zeros(20))
+    assert float(keras.head.bias.detach().abs().sum()) == 0.0  # Keras's Dense: zero bias
+    again = FastTextClassifier(vocab_size=100, buckets=900, embedding_dim=20, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(torch_init.parameters(), again.parameters()))
+
+
 def test_models_fasttext_unique_rows_gradient_equals_embedding_bag():
     torch.manual_seed(0)
     plain = torch.nn.EmbeddingBag(20, 3, mode="sum", sparse=True)

@@ -106,10 +106,8 @@ def fit(
     The training settings are :class:`~seqlab.training.protocol.TrainConfig`'s, documented
     there (``max_steps`` is its ``steps``; ``monitor`` is one of ``MONITORS``; ``patience``
     counts epochs; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
-    batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` left at
-    None take the model's recommended value (its class attribute ``train_defaults``, e.g.
-    the fasttext model's), else :data:`FIT_DEFAULTS` (10 epochs, batches of 32, Adam, lr
-    1e-3, constant); :func:`fit_settings` shows what a call will use.
+    batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``schedule``: None takes
+    the model's ``train_defaults``, else :data:`FIT_DEFAULTS` (see :func:`fit_settings`).
 
     With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
     continues from its checkpoint exactly (same arguments and data, a larger budget
@@ -125,20 +123,17 @@ def fit(
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
-    chosen = fit_settings(
-        model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule
-    )
-    epochs, batch_size = chosen["epochs"], chosen["batch_size"]
-    _check_args(epochs, batch_size, patience, val_split, max_steps)
+    s = fit_settings(model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                     schedule=schedule)  # fmt: skip
+    _check_args(s["epochs"], s["batch_size"], patience, val_split, max_steps)
     train, val = _arrays(model, vectorizer, train, val)
     cfg = loop.TrainConfig(
-        epochs=epochs, steps=max_steps, minutes=minutes, optimizer=chosen["optimizer"],
-        lr=chosen["lr"], schedule=chosen["schedule"], weight_decay=weight_decay,
-        clip_grad_norm=clip_grad_norm, patience=patience,
-        monitor=monitor, restore_best=restore_best, checkpoint_every=checkpoint_every,
-        seed=seed, threads=threads, precision=precision,
+        epochs=s["epochs"], steps=max_steps, minutes=minutes, optimizer=s["optimizer"], lr=s["lr"],
+        schedule=s["schedule"], weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+        patience=patience, monitor=monitor, restore_best=restore_best,
+        checkpoint_every=checkpoint_every, seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
-    args = (model, vectorizer, train, val, val_split, cfg, device, out, batch_size, bucket)
+    args = (model, vectorizer, train, val, val_split, cfg, device, out, s["batch_size"], bucket)
     task, labels, stream_val = _task(*args)
     split = val_split if val is None else None
     train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
