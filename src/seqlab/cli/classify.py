@@ -146,13 +146,13 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, fas
     "--batch-size",
     type=int,
     default=None,
-    help="Texts per batch  [default: the model's: 256 for fasttext, else 32].",
+    help="Texts per batch  [default: the model's: 128 for fasttext, else 32].",
 )
 @click.option(
     "--lr",
     type=LEARNING_RATE,
     default=None,
-    help="Learning rate  [default: the model's: 0.03 for fasttext, else 1e-3].",
+    help="Learning rate  [default: the model's: 0.08 for fasttext, else 1e-3].",
 )
 @optimizer_option(("adam", "rmsprop", "sgd"), None)
 @click.option(
@@ -213,7 +213,7 @@ def train(**opts) -> None:
     model.summary(); not with --quiet).
 
     Unless given, --epochs, --batch-size, --optimizer, --lr and --schedule are the model's
-    recommended ones: 2 epochs of adam at lr 0.03 decayed linearly, batches of 256 for
+    recommended ones: 1 epoch of adam at lr 0.08 decayed linearly, batches of 128 for
     fasttext; 10 epochs of adam at lr 1e-3, batches of 32 for the others.
 
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is

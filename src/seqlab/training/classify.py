@@ -106,8 +106,8 @@ class ClassifyConfig:
     Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
     ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``.
     ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` left at None are the
-    model's recommended ones (its ``train_defaults``: fasttext's 2 epochs of Adam at lr 0.03
-    with a linear decay, batches of 256), else 10 epochs of Adam at lr 1e-3, batches of 32,
+    model's recommended ones (its ``train_defaults``: fasttext's one epoch of Adam at lr 0.08
+    with a linear decay, batches of 128), else 10 epochs of Adam at lr 1e-3, batches of 32,
     a constant rate (``seqlab.training.trainer.FIT_DEFAULTS``).
 
     ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
