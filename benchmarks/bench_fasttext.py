@@ -62,15 +62,15 @@ GRID: list[dict[str, Any]] = [
     {"buckets": 200_000},
     {"buckets": 1_000_000},
     {"buckets": 2_000_000},
-    {"embedding_dim": 20},
-    {"embedding_dim": 100},
+    {"embedding_dim": 10},
+    {"embedding_dim": 50},
     {"lr": 0.03},
     {"lr": 0.15},
     {"batch_size": 64},
     {"batch_size": 256},
     {"ngrams": [2, 3]},
     {"epochs": 2},
-    {"epochs": 2, "batch_size": 256, "lr": 0.03},
+    {"epochs": 2, "embedding_dim": 50, "batch_size": 256, "lr": 0.03},
 ]
 MODEL_KEYS = ("buckets", "embedding_dim", "ngrams")
 

@@ -197,7 +197,7 @@ def test_models_fasttext_learns_movie_review_snippets():
     run = fit(model, vec, train, val_split=0, progress=False)  # the model's train_defaults
     assert run.train_config["lr"] == 0.08 and run.train_config["schedule"] == "linear"
     assert run.history["lr"][-1] == 0.0  # decayed linearly to 0 at the end of the budget
-    assert run.evaluate(test)["accuracy"] >= 0.74  # measured 0.76; chance is 0.5
+    assert run.evaluate(test)["accuracy"] >= 0.75  # measured 0.769; chance is 0.5
 
 
 def _toy_run(out, **settings):
