@@ -200,6 +200,19 @@ def test_models_fasttext_learns_movie_review_snippets():
     assert run.evaluate(test)["accuracy"] >= 0.75  # measured 0.769; chance is 0.5
 
 
+def test_models_fasttext_fit_by_name():
+    data = toy_reviews(40)
+    vec = TextVectorizer(output_mode="int").fit(data.texts)
+    run = fit("fasttext", vec, data, val_split=0, progress=False)
+    assert type(run.model) is FastTextClassifier
+    assert run.model.config["vocab_size"] == vec.vocab_size
+    assert run.train_config["batch_size"] == 128  # the model's train_defaults
+    with pytest.raises(ValueError, match="unknown model 'fastext'"):
+        fit("fastext", vec, data, progress=False)
+    with pytest.raises(ValueError, match="build it yourself"):
+        fit("fasttext", None, (np.ones((4, 3), dtype=np.int64), [0, 1, 0, 1]), progress=False)
+
+
 def _toy_run(out, **settings):
     from seqlab.training.classify import train_classifier
 

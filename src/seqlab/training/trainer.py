@@ -65,7 +65,7 @@ _RESUME_KEYS = (
 
 @distributed.with_session
 def fit(
-    model: nn.Module,
+    model: nn.Module | str,
     vectorizer: Any,
     train: TextDataset | TextStream | tuple[Any, Any],
     *,
@@ -99,7 +99,8 @@ def fit(
 ) -> Run:
     """Train ``model`` on ``train`` (texts vectorized by a fitted ``vectorizer``, or
     Keras-style ``(x, y)`` arrays with ``vectorizer=None``: :mod:`seqlab.data.arrays`);
-    return a Run. Validation: ``val``, else a seeded stratified ``val_split`` of ``train``
+    return a Run. ``model`` may be a registered name (``"fasttext"``): it is then built for the
+    vectorizer's ``vocab_size`` and the data's classes, its weights drawn with ``seed``. Validation: ``val``, else a seeded stratified ``val_split`` of ``train``
     (0: none). The history has a row per epoch with ``loss``, ``accuracy`` (``f1_macro`` with
     more than two classes) and the same with a ``val_`` prefix.
 
@@ -123,6 +124,8 @@ def fit(
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
+    if isinstance(model, str):
+        model = _named_model(model, vectorizer, train, seed)
     s = fit_settings(model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                      schedule=schedule)  # fmt: skip
     _check_args(s["epochs"], s["batch_size"], patience, val_split, max_steps)
@@ -148,6 +151,29 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _named_model(name: str, vectorizer: Any, train: Any, seed: int) -> nn.Module:
+    """The registered model ``name`` for this vectorizer and data, weights drawn with ``seed``."""
+    import inspect
+
+    from seqlab.models import get
+
+    cls = get(name)  # an unknown name: a ValueError listing the models
+    if vectorizer is None or isinstance(train, tuple):
+        raise ValueError(
+            f"model={name!r} is built for a fitted vectorizer's vocabulary; with (x, y) arrays "
+            f"build it yourself: seqlab.models.build({name!r}, vocab_size=..., num_classes=...)"
+        )
+    accepted = inspect.signature(cls.__init__).parameters
+    if "num_classes" not in accepted:
+        raise ValueError(f"model={name!r} is not a classifier; give a classifier's name or module")
+    kwargs = {"vocab_size": vectorizer.vocab_size, "num_classes": len(train.label_names)}
+    if "seed" in accepted:
+        kwargs["seed"] = seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(**kwargs)
 
 
 def fit_settings(model: nn.Module | type, **given: Any) -> dict[str, Any]:
