@@ -229,7 +229,7 @@ class FastTextClassifier(SequenceClassifier):
     chosen on a validation split of the IMDB training reviews
     (``benchmarks/bench_fasttext.py --select``): the cheapest settings as accurate as the
     best one-epoch ones; ``embedding_dim=50`` with two epochs at lr 0.03 in batches of 256
-    gains about 0.4 point for about three times the work.
+    gains about 0.4 point, for two passes over rows two and a half times as wide.
 
     For :func:`seqlab.explain.explain`, the input vector of step ``t`` is the word's vector
     plus the vectors of the n-grams that end at ``t``, each divided by the number of
