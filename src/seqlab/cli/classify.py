@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from seqlab.cli import _classify_train as _train
 from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
     LEARNING_RATE,
@@ -32,20 +32,6 @@ __all__ = ["classify"]
 BAG_MODES = ("multi_hot", "count", "freq", "tf_idf")
 
 
-def _ngram_range(ngrams: tuple[int, int] | None, ngram_range: str | None) -> tuple[int, int]:
-    if ngrams and ngram_range:
-        raise click.BadParameter("give --ngrams 1 2 or --ngram-range 1,2, not both")
-    if ngram_range:
-        try:
-            low, high = (int(x) for x in ngram_range.split(","))
-        except ValueError:
-            raise click.BadParameter(
-                f"expected two integers like 1,2, got {ngram_range!r}", param_hint="--ngram-range"
-            ) from None
-        return (low, high)
-    return tuple(ngrams) if ngrams else (1, 1)  # type: ignore[return-value]
-
-
 @click.group("classify")
 def classify() -> None:
     """Train, evaluate and use text classifiers.
@@ -60,18 +46,7 @@ def classify() -> None:
     """
 
 
-def _int_list(value: str | None, option: str) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return [int(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"expected integers separated by commas like 3,4,5, got {value!r}", param_hint=option
-        ) from None
-
-
-MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, transformer"
+MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, transformer, fasttext"
 
 
 @classify.command("train")
@@ -93,17 +68,16 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     type=int,
     default=None,
     help="Vocabulary size, padding and OOV included; 0 = no limit "
-    "[default: 20000 for sequence models, no limit for bag models].",
+    "[default: 20000 for sequence models, no limit for bag models and fasttext].",
 )
 @click.option("--min-count", type=int, default=1, show_default=True)
 @stop_words_option
 @click.option(
     "--truncate",
     type=int,
-    default=500,
-    show_default=True,
+    default=None,
     help="Sequence models: cut each text to N tokens (0 = whole texts); batches are padded "
-    "to their longest text.",
+    "to their longest text  [default: 500; fasttext: whole texts].",
 )
 @choice_option(
     "--truncating",
@@ -170,9 +144,26 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     help="Keep the pretrained vectors fixed, or train them [default: --freeze].",
 )
 @choice_option("--oov", ["zeros", "random"], "Vectors for words missing from --pretrained.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--lr", type=LEARNING_RATE, default=1e-3, show_default=True)
-@optimizer_option(("adam", "rmsprop", "sgd"), "adam")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Texts per batch  [default: the model's: 128 for fasttext, else 32].",
+)
+@click.option(
+    "--lr",
+    type=LEARNING_RATE,
+    default=None,
+    help="Learning rate  [default: the model's: 0.08 for fasttext, else 1e-3].",
+)
+@optimizer_option(("adam", "rmsprop", "sgd"), None)
+@click.option(
+    "--schedule",
+    type=click.Choice(["constant", "linear", "cosine", "step"]),
+    default=None,
+    help="Learning rate over the budget; linear decays it to 0 (fastText's)  "
+    "[default: the model's: linear for fasttext, else constant].",
+)
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
 @click.option("--val-split", type=float, default=0.2, show_default=True)
@@ -190,7 +181,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     default=None,
     help="Run folder [default: runs/<model>].",
 )
-@training_options(epochs=10)
+@training_options(epochs=None)
 @click.option(
     "--stream",
     is_flag=True,
@@ -211,6 +202,7 @@ def train(**opts) -> None:
     \b
     seqlab classify train --data imdb --model lstm --hidden-size 64 --bidirectional \\
         --pooling max --epochs 5 --patience 2 --out runs/bilstm
+    seqlab classify train --data imdb --model fasttext --set buckets=1000000 --out runs/ft
     seqlab classify train --data imdb --model kim-cnn --pretrained glove.6B.50d.txt.gz \\
         --fine-tune --out runs/kim-glove
     seqlab classify train --data bbc --model kim-cnn --out runs/bbc
@@ -221,6 +213,10 @@ def train(**opts) -> None:
 
     The model's layers, output shapes and parameter counts are printed first (as Keras's
     model.summary(); not with --quiet).
+
+    Unless given, --epochs, --batch-size, --optimizer, --lr and --schedule are the model's
+    recommended ones: 1 epoch of adam at lr 0.08 decayed linearly, batches of 128 for
+    fasttext; 10 epochs of adam at lr 1e-3, batches of 32 for the others.
 
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
     the global batch; rank 0 writes the run folder and prints):
@@ -233,7 +229,7 @@ def train(**opts) -> None:
     from seqlab.training.classify import train_classifier
 
     out = opts["out"] or str(Path("runs") / opts["model"])
-    config = _config(opts, out)
+    config = _train.config(opts, out)
     try:
         run = train_classifier(
             opts["data"], config, echo=click.echo if distributed.is_main() else None
@@ -241,7 +237,9 @@ def train(**opts) -> None:
     except ValueError as exc:
         if not str(exc).startswith("num_classes must be >= 2") or config.stream:
             raise
-        raise click.BadParameter(_one_label(opts["data"], config), param_hint="'--data'") from None
+        raise click.BadParameter(
+            _train.one_label(opts["data"], config), param_hint="'--data'"
+        ) from None
     if not distributed.is_main():
         return
     m = run.metrics
@@ -252,93 +250,6 @@ def train(**opts) -> None:
     for part in ("train", "val"):
         if m.get(part):
             click.echo(f"{part:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in m[part].items()))
-
-
-def _one_label(data: str, config: Any) -> str:
-    """What to say when the training data holds a single label (read again to name it)."""
-    from seqlab.training.classify import load_dataset
-
-    columns = {"text_column": config.text_column, "label_column": config.label_column}
-    train = load_dataset(data, data_dir=config.data_dir, seed=config.seed, **columns)
-    shown = ", ".join(repr(name) for name in train.label_names) or "none"
-    return (
-        f"{data!r}: every training text has the same label ({shown}); a classifier needs at "
-        f"least two labels: check the data, or --label-column ({config.label_column!r})"
-    )
-
-
-def _classifier_class(name: str) -> type:
-    """The registered classifier ``name`` (a model that takes ``num_classes``); a language
-    model or an unknown name is a usage error that lists the classifiers only."""
-    import inspect
-
-    from seqlab.models import available, get
-
-    names = [m for m in available() if "num_classes" in inspect.signature(get(m)).parameters]
-    if name in names:
-        return get(name)
-    what = "a language model, not a classifier" if name in available() else "not a model"
-    raise click.BadParameter(
-        f"{name!r} is {what}; choose one of: {', '.join(names)}", param_hint="'--model'"
-    )
-
-
-def _config(opts: dict[str, Any], out: str) -> Any:
-    """The :class:`~seqlab.training.classify.ClassifyConfig` the flags of ``train`` ask for."""
-    from seqlab.cli.options import budget
-    from seqlab.cli.settings import cli_settings
-    from seqlab.training.classify import NOT_OPTIONS, ClassifyConfig
-
-    max_tokens = opts["max_tokens"]
-    max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
-    kernel_sizes = _int_list(opts["kernel_sizes"], "--kernel-sizes")
-    model_class = _classifier_class(opts["model"])
-    return ClassifyConfig(
-        data_dir=opts["data_dir"],
-        text_column=opts["text_column"],
-        label_column=opts["label_column"],
-        stream=opts["stream"],
-        num_workers=opts["workers"],
-        mode=opts["mode"],
-        ngram_range=_ngram_range(opts["ngrams"], opts["ngram_range"]),
-        max_tokens=max_tokens,
-        min_count=opts["min_count"],
-        stop_words=opts["stop_words"],
-        truncate=opts["truncate"] or None,
-        truncating=opts["truncating"],
-        fixed_maxlen=opts["fixed_maxlen"],
-        bucket=not opts["no_bucket"],
-        model=opts["model"],
-        nbsvm=opts["nbsvm"],
-        hidden_sizes=tuple(n for item in opts["hidden"] for n in _int_list(item, "--hidden")),
-        embedding_dim=opts["embedding_dim"],
-        hidden_size=opts["hidden_size"],
-        num_layers=opts["num_layers"],
-        bidirectional=opts["bidirectional"],
-        residual=opts["residual"],
-        pooling=opts["pooling"],
-        kernel_sizes=None if kernel_sizes is None else tuple(kernel_sizes),
-        num_filters=opts["num_filters"],
-        maxlen=opts["maxlen"],
-        dropout=opts["dropout"],
-        init=opts["init"],
-        head=opts["head"],
-        model_options=cli_settings(opts["set_"], model_class, exclude=NOT_OPTIONS),
-        pretrained=opts["pretrained"],
-        freeze=opts["freeze"],
-        oov=opts["oov"],
-        batch_size=opts["batch_size"],
-        optimizer=opts["optimizer"],
-        lr=opts["lr"],
-        weight_decay=opts["weight_decay"],
-        clip_grad_norm=opts["clip_grad_norm"],
-        val_split=opts["val_split"],
-        patience=opts["patience"],
-        monitor=opts["monitor"],
-        seed=opts["seed"],
-        out=out,
-        **budget(opts),
-    )
 
 
 @classify.command("summary")

@@ -17,6 +17,7 @@ from seqlab.models.dense import BagOfWordsMLP
 from seqlab.models.embed_dense import EmbeddingDenseClassifier
 from seqlab.models.embedding import Embedding, SequenceClassifier
 from seqlab.models.esn import ESN, ESNClassifier, Reservoir
+from seqlab.models.fasttext import FastTextClassifier
 from seqlab.models.gpt import TransformerLanguageModel
 from seqlab.models.layer_summary import LayerRow, ModelSummary, summarize, summary
 from seqlab.models.lm import CharLSTM, GRULanguageModel, LSTMLanguageModel, RecurrentLanguageModel
@@ -41,6 +42,7 @@ __all__ = [
     "ESNClassifier",
     "Embedding",
     "EmbeddingDenseClassifier",
+    "FastTextClassifier",
     "GRUClassifier",
     "GRULanguageModel",
     "KimCNNClassifier",

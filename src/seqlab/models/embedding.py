@@ -211,9 +211,8 @@ class SequenceClassifier(nn.Module, abc.ABC):
         with seeded(seed):
             yield add_head
             if init == "keras":
-                keep = [self.embedding.weight] if self._inputs["pretrained"] else []
                 # an LSTM's forget bias follows the model's unit_forget_bias (rnn.py)
-                keras_init(self, keep=keep, unit_forget_bias=False)
+                keras_init(self, keep=self._kept_weights(), unit_forget_bias=False)
         self._sigmoid = head == "sigmoid"
         inputs = self._inputs
         self.config = {
@@ -228,6 +227,11 @@ class SequenceClassifier(nn.Module, abc.ABC):
             "init": init,
             "head": head,
         }
+
+    def _kept_weights(self) -> list[nn.Parameter]:
+        """Weights that ``init="keras"`` leaves as they are: a pretrained table (a model that
+        draws a layer its own way adds it)."""
+        return [self.embedding.weight] if self._inputs["pretrained"] else []
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
         """``self.head`` on the pooled features ``h (B, F)``: logits ``(B, num_classes)``; a

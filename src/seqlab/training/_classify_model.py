@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # Vocabulary of sequence models with max_tokens="auto": the 20,000 most frequent ids cover
 # about 97% of IMDB's running words; the rarer ones are mostly seen too seldom to learn.
 AUTO_MAX_TOKENS = 20_000
+# Sequence models: texts are cut to this many tokens unless told otherwise (the lecture's
+# maxlen=500; 90% of IMDB reviews are shorter, and the cut bounds the cost of the rest).
+DEFAULT_TRUNCATE = 500
 # Model options with a config field of the same name (None: the model's default).
 MODEL_FIELDS = (
     "embedding_dim",
@@ -50,8 +53,15 @@ def build(
     sequence = getattr(cls, "input_kind", None) != "bag"
     if not sequence:
         _check_bag_model(cfg)
+    _check_model_inputs(cfg, accepted)
+    recipe = getattr(cls, "train_defaults", None) or {}
     kwargs = _model_kwargs(cfg, accepted)
     truncate = cfg.truncate
+    if truncate == "auto":
+        truncate = recipe.get("truncate", DEFAULT_TRUNCATE) if sequence else None
+    max_tokens = cfg.max_tokens
+    if max_tokens == "auto":
+        max_tokens = recipe.get("max_tokens", AUTO_MAX_TOKENS if sequence else None)
     if cfg.fixed_maxlen is not None and "maxlen" in accepted and "maxlen" not in kwargs:
         kwargs["maxlen"] = cfg.fixed_maxlen  # embedding-dense flattens exactly the fixed length
     if "maxlen" in accepted and cfg.fixed_maxlen is None:
@@ -59,7 +69,7 @@ def build(
         # vectorizer's `truncating` decides which words those are.
         steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
         truncate = steps if truncate is None else min(truncate, steps)
-    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate)
+    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate, max_tokens)
     meta: dict[str, Any] = {
         "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
         "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
@@ -118,6 +128,23 @@ def _check_bag_model(cfg: ClassifyConfig) -> None:
         )
 
 
+def _check_model_inputs(cfg: ClassifyConfig, accepted: Any) -> None:
+    """Refuse inputs the model cannot read: pretrained vectors for a model without a
+    ``pretrained`` argument, vectorizer n-grams for one that forms its own."""
+    if cfg.pretrained is not None and "pretrained" not in accepted:
+        raise ValueError(
+            f"model {cfg.model!r} does not take pretrained word vectors (pretrained="
+            f"{str(cfg.pretrained)!r}); drop pretrained or pick e.g. model='lstm' or 'kim-cnn'"
+        )
+    if "ngrams" in accepted and tuple(cfg.ngram_range) != (1, 1):
+        raise ValueError(
+            f"model {cfg.model!r} hashes its own word n-grams from the token ids, so "
+            f"ngram_range={tuple(cfg.ngram_range)} would feed it n-gram ids as words; keep "
+            "ngram_range=(1, 1) and give the orders as model_options={'ngrams': [2, 3]} "
+            "(--set ngrams=[2,3])"
+        )
+
+
 def _model_kwargs(cfg: ClassifyConfig, accepted: Any) -> dict[str, Any]:
     """The model's constructor arguments from the config (``None``: the model's default)."""
     kwargs: dict[str, Any] = {}
@@ -168,13 +195,10 @@ def _model_kwargs(cfg: ClassifyConfig, accepted: Any) -> dict[str, Any]:
 
 
 def _vectorizer(
-    cfg: ClassifyConfig, train: Any, sequence: bool, truncate: int | None
+    cfg: ClassifyConfig, train: Any, sequence: bool, truncate: int | None, max_tokens: int | None
 ) -> tuple[Any, dict[str, Any]]:
     from seqlab.text import TextVectorizer
 
-    max_tokens = cfg.max_tokens
-    if max_tokens == "auto":
-        max_tokens = AUTO_MAX_TOKENS if sequence else None
     vec_kwargs: dict[str, Any] = {
         "max_tokens": max_tokens,
         "min_count": cfg.min_count,

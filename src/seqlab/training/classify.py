@@ -20,9 +20,10 @@ from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.training import distributed
 from seqlab.training._classify_data import load_dataset
 from seqlab.training._classify_data import training_data as _training_data  # tests patch it
-from seqlab.training._classify_model import AUTO_MAX_TOKENS, BAG_MODES
+from seqlab.training._classify_model import AUTO_MAX_TOKENS, BAG_MODES, DEFAULT_TRUNCATE
 from seqlab.training._classify_model import NOT_OPTIONS as NOT_OPTIONS  # for the CLI's --set
 from seqlab.training._classify_model import build as _build
+from seqlab.training.optim import SCHEDULES
 
 __all__ = [
     "AUTO_MAX_TOKENS",
@@ -34,10 +35,6 @@ __all__ = [
     "train_classifier",
 ]
 
-# Sequence models: texts are cut to this many tokens unless told otherwise (the lecture's
-# maxlen=500; 90% of IMDB reviews are shorter, and the cut bounds the cost of the rest).
-DEFAULT_TRUNCATE = 500
-
 # train_classifier's settings that go to seqlab.fit under the same name
 _FIT_SETTINGS = (
     "val_split",
@@ -45,6 +42,7 @@ _FIT_SETTINGS = (
     "batch_size",
     "optimizer",
     "lr",
+    "schedule",
     "weight_decay",
     "patience",
     "monitor",
@@ -70,8 +68,9 @@ class ClassifyConfig:
     fills from its flags. ``None`` leaves a model option at the model's default.
 
     Vocabulary: ``max_tokens`` ids at most (padding and OOV included); ``"auto"`` means
-    20,000 for sequence models (a larger table mostly holds words seen once or twice) and no
-    limit for bag models; ``None`` means no limit.
+    the model's ``train_defaults`` (fasttext: no limit), else 20,000 for sequence models (a
+    larger table mostly holds words seen once or twice) and no limit for bag models;
+    ``None`` means no limit.
 
     Bag models (``bow-mlp``) get a vectorizer with ``output_mode=mode``; ``nbsvm=True`` turns
     on ``nb_scaling`` (NBSVM-style log-count-ratio features), ``hidden_sizes`` adds hidden
@@ -79,8 +78,9 @@ class ClassifyConfig:
 
     Sequence models get token ids. Two ways to feed them:
 
-    * default: each text is cut to ``truncate`` tokens (500, the lecture's ``maxlen``;
-      ``None`` keeps whole texts), keeping the last ones with ``truncating="pre"`` (Keras's
+    * default: each text is cut to ``truncate`` tokens (``"auto"``: the model's
+      ``train_defaults``, else 500, the lecture's ``maxlen``; ``None`` keeps whole texts;
+      fasttext reads whole texts), keeping the last ones with ``truncating="pre"`` (Keras's
       default) or the first ones with ``"post"``; batches group texts of similar length
       (``bucket=True``) and are padded to the longest text of the batch, which the models
       mask (a recurrent layer never reads padding);
@@ -108,6 +108,10 @@ class ClassifyConfig:
     ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``;
     ``tensorboard`` (a folder for TensorBoard logs of the history, see
     :mod:`seqlab.training.tensorboard`).
+    ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` left at None are the
+    model's recommended ones (its ``train_defaults``: fasttext's one epoch of Adam at lr 0.08
+    with a linear decay, batches of 128), else 10 epochs of Adam at lr 1e-3, batches of 32,
+    a constant rate (``seqlab.training.trainer.FIT_DEFAULTS``).
 
     ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
     :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
@@ -129,7 +133,7 @@ class ClassifyConfig:
     max_tokens: int | str | None = "auto"  # vocabulary size; "auto": 20,000 / no limit
     min_count: int = 1
     stop_words: str | list[str] | None = None  # "english" or a list of words
-    truncate: int | None = DEFAULT_TRUNCATE  # sequence models: tokens kept per text
+    truncate: int | str | None = "auto"  # sequence models: tokens kept per text
     truncating: str = "pre"  # "pre" keeps the end (Keras), "post" the start
     fixed_maxlen: int | None = None  # pad or cut every text to exactly N ids
     bucket: bool = True  # batches of texts of similar length
@@ -154,13 +158,14 @@ class ClassifyConfig:
     pretrained: str | Path | Any | None = None  # a vector file or a KeyedVectors
     freeze: bool | None = None  # default True with pretrained
     oov: str = "zeros"  # "zeros" | "random": vectors of words missing from pretrained
-    # training (see seqlab.fit)
-    epochs: int = 10
+    # training (see seqlab.fit; None: the model's train_defaults, else seqlab.fit's)
+    epochs: int | None = None
     max_steps: int | None = None
     minutes: float | None = None
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    batch_size: int | None = None
+    optimizer: str | None = None
+    lr: float | None = None
+    schedule: str | None = None  # "constant" | "linear" | "cosine" | "step"
     weight_decay: float = 0.0
     clip_grad_norm: float | None = None
     val_split: float = 0.2
@@ -190,12 +195,22 @@ class ClassifyConfig:
             check_init(self.init)
         if self.head not in (None, *HEADS):
             raise ValueError(f"head must be one of {HEADS} or None, got {self.head!r}")
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"schedule must be one of {SCHEDULES} or None (the model's), got {self.schedule!r}"
+            )
         for name in ("truncate", "fixed_maxlen"):
             value = getattr(self, name)
+            if name == "truncate" and value == "auto":
+                continue
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+                raise ValueError(
+                    f"{name} must be None or an int >= 1"
+                    + (" (or 'auto')" if name == "truncate" else "")
+                    + f", got {value!r}"
+                )
         if isinstance(self.max_tokens, str) and self.max_tokens != "auto":
             raise ValueError(
                 f"max_tokens must be an int, None (no limit) or 'auto', got {self.max_tokens!r}"

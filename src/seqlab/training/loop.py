@@ -6,7 +6,7 @@ the loop owns everything else, the same way for every task:
 * the **budget**: ``epochs``, ``steps`` and ``minutes`` of training time; training stops at
   the first one reached (``TrainConfig.fraction``);
 * the **optimizer** (:func:`seqlab.training.optim.build_optimizers`), the **learning-rate
-  schedule** (constant, step, cosine with warm-up; its clock is the share of the budget
+  schedule** (constant, step, linear, cosine with warm-up; its clock is the share of the budget
   used) and **gradient clipping** (``clip_grad_norm``);
 * **evaluation**: at the end of every epoch, or every ``eval_every`` steps / ``eval_seconds``
   of training time; each evaluation adds one row to the history;

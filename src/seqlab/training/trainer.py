@@ -40,7 +40,16 @@ from seqlab.training.classification import ClassificationTask, take
 from seqlab.training.optim import OPTIMIZERS, build_optimizers
 from seqlab.training.tensorboard import TensorBoardLogger
 
-__all__ = ["OPTIMIZERS", "build_optimizers", "fit"]
+__all__ = ["FIT_DEFAULTS", "OPTIMIZERS", "build_optimizers", "fit", "fit_settings"]
+
+# What fit uses for a setting left at None that the model's train_defaults do not give.
+FIT_DEFAULTS: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "schedule": "constant",
+}
 
 # fit arguments that must match for resume=True to continue the same training
 _RESUME_KEYS = (
@@ -57,16 +66,17 @@ _RESUME_KEYS = (
 
 @distributed.with_session
 def fit(
-    model: nn.Module,
+    model: nn.Module | str,
     vectorizer: Any,
     train: TextDataset | TextStream | tuple[Any, Any],
     *,
     val_split: float = 0.2,
     val: TextDataset | tuple[Any, Any] | None = None,
-    epochs: int = 10,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    optimizer: str | None = None,
+    lr: float | None = None,
+    schedule: str | None = None,
     weight_decay: float = 0.0,
     patience: int | None = None,
     out: PathLike | None = None,
@@ -91,14 +101,16 @@ def fit(
 ) -> Run:
     """Train ``model`` on ``train`` (texts vectorized by a fitted ``vectorizer``, or
     Keras-style ``(x, y)`` arrays with ``vectorizer=None``: :mod:`seqlab.data.arrays`);
-    return a Run. Validation: ``val``, else a seeded stratified ``val_split`` of ``train``
+    return a Run. ``model`` may be a registered name (``"fasttext"``): it is then built for the
+    vectorizer's ``vocab_size`` and the data's classes, its weights drawn with ``seed``. Validation: ``val``, else a seeded stratified ``val_split`` of ``train``
     (0: none). The history has a row per epoch with ``loss``, ``accuracy`` (``f1_macro`` with
     more than two classes) and the same with a ``val_`` prefix.
 
     The training settings are :class:`~seqlab.training.protocol.TrainConfig`'s, documented
     there (``max_steps`` is its ``steps``; ``monitor`` is one of ``MONITORS``; ``patience``
     counts epochs; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
-    batch order).
+    batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``schedule``: None takes
+    the model's ``train_defaults``, else :data:`FIT_DEFAULTS` (see :func:`fit_settings`).
 
     With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
     continues from its checkpoint exactly (same arguments and data, a larger budget
@@ -116,17 +128,21 @@ def fit(
     >>> model = sl.models.build("bow-mlp", vocab_size=vec.vocab_size)  # doctest: +SKIP
     >>> run = sl.fit(model, vec, train, epochs=5, out="runs/bow")  # doctest: +SKIP
     """
-    _check_args(epochs, batch_size, patience, val_split, max_steps)
+    if isinstance(model, str):
+        model = _named_model(model, vectorizer, train, seed)
+    s = fit_settings(model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                     schedule=schedule)  # fmt: skip
+    _check_args(s["epochs"], s["batch_size"], patience, val_split, max_steps)
     if tensorboard is not None:
         callbacks = [*callbacks, TensorBoardLogger(tensorboard)]
     train, val = _arrays(model, vectorizer, train, val)
     cfg = loop.TrainConfig(
-        epochs=epochs, steps=max_steps, minutes=minutes, optimizer=optimizer, lr=lr,
-        weight_decay=weight_decay, clip_grad_norm=clip_grad_norm, patience=patience,
-        monitor=monitor, restore_best=restore_best, checkpoint_every=checkpoint_every,
-        seed=seed, threads=threads, precision=precision,
+        epochs=s["epochs"], steps=max_steps, minutes=minutes, optimizer=s["optimizer"], lr=s["lr"],
+        schedule=s["schedule"], weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+        patience=patience, monitor=monitor, restore_best=restore_best,
+        checkpoint_every=checkpoint_every, seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
-    args = (model, vectorizer, train, val, val_split, cfg, device, out, batch_size, bucket)
+    args = (model, vectorizer, train, val, val_split, cfg, device, out, s["batch_size"], bucket)
     task, labels, stream_val = _task(*args)
     split = val_split if val is None else None
     train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
@@ -141,6 +157,49 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _named_model(name: str, vectorizer: Any, train: Any, seed: int) -> nn.Module:
+    """The registered model ``name`` for this vectorizer and data, weights drawn with ``seed``."""
+    import inspect
+
+    from seqlab.models import get
+
+    cls = get(name)  # an unknown name: a ValueError listing the models
+    if vectorizer is None or isinstance(train, tuple):
+        raise ValueError(
+            f"model={name!r} is built for a fitted vectorizer's vocabulary; with (x, y) arrays "
+            f"build it yourself: seqlab.models.build({name!r}, vocab_size=..., num_classes=...)"
+        )
+    accepted = inspect.signature(cls.__init__).parameters
+    if "num_classes" not in accepted:
+        raise ValueError(f"model={name!r} is not a classifier; give a classifier's name or module")
+    kwargs = {"vocab_size": vectorizer.vocab_size, "num_classes": len(train.label_names)}
+    if "seed" in accepted:
+        kwargs["seed"] = seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(**kwargs)
+
+
+def fit_settings(model: nn.Module | type, **given: Any) -> dict[str, Any]:
+    """The ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` that :func:`fit`
+    uses for ``model`` (an instance or a class): each ``given`` value that is not None, else
+    the model's ``train_defaults``, else :data:`FIT_DEFAULTS`.
+
+    >>> from seqlab.models import build
+    >>> fit_settings(build("lstm", vocab_size=10), lr=0.01)["lr"], fit_settings(
+    ...     build("fasttext", vocab_size=10, buckets=10))["optimizer"]
+    (0.01, 'adam')
+    """
+    unknown = sorted(set(given) - set(FIT_DEFAULTS))
+    if unknown:
+        raise TypeError(f"fit_settings() got unknown setting(s) {unknown}; known: {FIT_DEFAULTS}")
+    recipe = getattr(model, "train_defaults", None) or {}
+    return {
+        name: given[name] if given.get(name) is not None else recipe.get(name, FIT_DEFAULTS[name])
+        for name in FIT_DEFAULTS
+    }
 
 
 def _task(
@@ -222,6 +281,7 @@ def _train_config(
         "batch_size": task.batch_size,
         "optimizer": cfg.optimizer,
         "lr": cfg.lr,
+        "schedule": cfg.schedule,
         "weight_decay": cfg.weight_decay,
         "val_split": val_split,
         "patience": cfg.patience,
