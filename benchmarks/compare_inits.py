@@ -26,7 +26,7 @@ def _cell(row: dict, bold: bool) -> str:
 def table(torch_rows: dict, keras_rows: dict) -> tuple[str, dict[str, int]]:
     """The Markdown table and the count of rows each initialisation wins (or ties)."""
     lines = [
-        "| model | `init=\"torch\"` | `init=\"keras\"` | better |",
+        '| model | `init="torch"` | `init="keras"` | better |',
         "| --- | --- | --- | --- |",
     ]
     score = {"torch": 0, "keras": 0, "tie": 0, "missing": 0}
