@@ -29,6 +29,8 @@ from types import ModuleType
 
 import pytest
 
+from test_public_api import _public_modules  # every public module, one definition
+
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 PAGES = [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
@@ -36,19 +38,6 @@ PAGES = [p for p in PAGES if "notebooks" not in p.relative_to(REPO).parts[:2]]
 SRC = REPO / "src"
 
 
-def _public_modules() -> list[str]:
-    """Every public module (no part of its path starts with ``_``), as test_public_api.py."""
-    names = []
-    for path in sorted((SRC / "seqlab").rglob("*.py")):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        if not any(part.startswith("_") for part in parts):
-            names.append(".".join(parts))
-    return names
-
-
-# The packages users import from: seqlab and its top-level subpackages.
 PUBLIC_PACKAGES = [m for m in _public_modules() if m.count(".") <= 1 and (
     SRC / m.replace(".", "/") / "__init__.py").is_file()]  # fmt: skip
 TINY_NOTEBOOK = {
