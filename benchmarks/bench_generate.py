@@ -14,7 +14,8 @@ temperature 1 with seed 0, every loop drawing with the same sampler
 (:class:`seqlab.generation.sampling.TokenSampler`):
 
 * ``cache``: ``loop="state"``, the prompt read once, then one token at a time with the
-  key/value cache (the last block_size - 1 keys and values of every layer);
+  key/value cache (the last block_size - 1 keys and values of every layer), stepped in
+  NumPy with the cache in a ring buffer (:mod:`seqlab.models.gpt_stepper`);
 * ``crop``: ``loop="window"`` with ``maxlen = block_size``, nanoGPT's ``sample.py`` loop;
 * ``full``: ``loop="full"``, the whole sequence re-run under the banded mask at every step,
   the reference the cache must equal (slow, O(n) per token; ``--skip-full`` leaves it out).

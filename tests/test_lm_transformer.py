@@ -24,6 +24,7 @@ from seqlab.lm.task import LanguageModelTask
 from seqlab.lm.train import make_config
 from seqlab.models import registry
 from seqlab.models.gpt import TransformerLanguageModel
+from seqlab.models.gpt_stepper import TransformerStepper
 
 TEXT = (
     "It is the will to truth which has tempted us to many a hazardous enterprise; the famous "
@@ -168,6 +169,46 @@ def test_lm_transformer_cache_equals_full_recomputation_past_block_size():
         torch.testing.assert_close(torch.cat(pieces, 1), whole, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize(("block_size", "prompt"), [(5, 7), (5, 2), (1, 3)])
+def test_lm_transformer_numpy_step_equals_full_recomputation_past_block_size(block_size, prompt):
+    # The generation loop's step: NumPy, the cache in a ring buffer of block_size slots. A
+    # prompt of 7 > block_size leaves a cache that wraps around the ring (positions 3..6 in
+    # slots 3, 4, 0, 1); block_size 1 attends to the token itself only.
+    torch.manual_seed(4)
+    model = TransformerLanguageModel(vocab_size=11, block_size=block_size, d_model=16,
+                                     num_layers=3, num_heads=2).eval()  # fmt: skip
+    x = torch.randint(0, 11, (1, prompt + 8 * block_size + 3))
+    with torch.no_grad():  # random biases and norms too, so that every weight is used
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        whole = model(x)[0][0].numpy()
+        _, state = model(x[:, :prompt])
+    stepper = model.numpy_stepper(state)
+    steps = np.stack([stepper.logits_after(int(t)) for t in x[0, prompt:]])
+    np.testing.assert_allclose(steps, whole[prompt:], rtol=0, atol=1e-5)
+    assert stepper.position == x.shape[1] and steps.dtype == np.float32
+    fresh = TransformerStepper(model)  # no state: the first token too
+    steps = np.stack([fresh.logits_after(int(t)) for t in x[0]])
+    np.testing.assert_allclose(steps, whole, rtol=0, atol=1e-5)
+
+
+def test_lm_transformer_numpy_step_copies_the_weights_and_checks_the_state():
+    model = small_model(seed=5)
+    with torch.no_grad():
+        _, state = model(torch.tensor([[1, 2, 3]]))
+        expected = model(torch.tensor([[1, 2, 3, 4]]))[0][0, -1].numpy()
+    stepper = model.numpy_stepper(state)
+    with torch.no_grad():
+        model.decoder.bias.add_(1.0)  # training after the stepper was made does not reach it
+    np.testing.assert_allclose(stepper.logits_after(4), expected, rtol=0, atol=1e-5)
+    with torch.no_grad():
+        _, pair = model(torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="steps a batch of one, got a state for a batch of 2"):
+        model.numpy_stepper(pair)
+    with pytest.raises(ValueError, match="state has 2 tensors, but this model's cache has 7"):
+        model.numpy_stepper(state[-2:])
+
+
 def test_lm_transformer_stream_evaluation_is_the_banded_full_pass():
     # Held-out scoring reads chunks with the cache carried: every token then gets the same
     # prediction as in one pass over the whole text.
@@ -194,6 +235,20 @@ def test_lm_transformer_generates_the_same_text_with_and_without_the_cache(train
         "truth ", loop="full", **filtered
     )
     assert "".join(trained.stream("the will", **kw)) == cached
+
+
+def test_lm_transformer_long_generation_steps_in_numpy_with_the_full_re_run_text(
+    trained, monkeypatch
+):
+    # 160 tokens after the prompt: 10 x block_size, so the ring buffer wraps ten times.
+    made = []
+    original = TransformerLanguageModel.numpy_stepper
+    monkeypatch.setattr(TransformerLanguageModel, "numpy_stepper",
+                        lambda self, state: made.append(original(self, state)) or made[-1])  # fmt: skip
+    for seed in (0, 1):
+        cached = trained.generate("the will", length=160, temperature=1.0, seed=seed)
+        assert cached == trained.generate("the will", length=160, loop="full", seed=seed)
+    assert [stepper.position for stepper in made] == [8 + 159] * 2  # the cached loop used it
 
 
 def test_lm_transformer_generation_options_work_as_for_the_lstm(trained):

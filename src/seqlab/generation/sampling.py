@@ -34,8 +34,10 @@ computed in NumPy, and one uniform number from ``numpy.random.default_rng(seed)`
 turned into a token by inverse CDF (a binary search of the cumulative sum), so the same seed
 gives the same text (on the same model). :func:`sample_next` keeps the PyTorch version
 (``torch.multinomial`` with a :class:`torch.Generator`) for single draws. When the model has
-``numpy_stepper`` (seqlab's recurrent language models), the state loop steps it in NumPy:
-per token, PyTorch's fixed cost of a call on a (1, H) tensor outweighs the arithmetic.
+``numpy_stepper`` (seqlab's recurrent language models, and the transformer, whose stepper
+keeps the key/value cache in a ring buffer), the state loop steps it in NumPy after the
+prompt: per token, PyTorch's fixed cost of a call on a (1, H) tensor outweighs the
+arithmetic.
 """
 
 from __future__ import annotations
@@ -276,8 +278,8 @@ def stream_tokens(
     """Yield ``length`` token ids sampled from ``model`` after ``prompt_ids``, one at a time.
 
     ``loop="state"`` feeds the prompt once and then only the newest token, carrying the
-    state (in NumPy when the model offers ``numpy_stepper``; a transformer's key/value
-    cache); ``loop="window"`` re-reads the last ``maxlen`` tokens from a zero state at each
+    state (a recurrent state or a transformer's key/value cache; in NumPy when the model
+    offers ``numpy_stepper``); ``loop="window"`` re-reads the last ``maxlen`` tokens from a zero state at each
     step (the lecture's loop); ``loop="full"`` re-reads everything so far at each step.
     Draws: :class:`TokenSampler` seeded with ``seed`` (``None`` = fresh entropy).
 

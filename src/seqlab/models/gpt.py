@@ -5,7 +5,11 @@ The call is the one every seqlab language model has (:mod:`seqlab.models.lm`):
 ``model(tokens, state) -> (logits, state)``, ``tokens`` (B, T) int64, ``logits``
 (B, T, vocab_size). For this model the state IS the key/value cache, so the generation loop
 that feeds the prompt once and then one token at a time with the state
-(:func:`seqlab.generation.sampling.stream_tokens`) uses the cache without knowing it.
+(:func:`seqlab.generation.sampling.stream_tokens`) uses the cache without knowing it. For
+the single tokens after the prompt it takes :meth:`TransformerLanguageModel.numpy_stepper`
+when the model offers one, as for the recurrent models: the same step in NumPy, the cache
+in a ring buffer written in place (:mod:`seqlab.models.gpt_stepper`), several times faster
+than a PyTorch call per token at seqlab's sizes, where fixed per-call costs dominate.
 
 Layers: token embedding -> ``num_layers`` pre-norm blocks (LayerNorm -> causal multi-head
 self-attention through ``torch.nn.functional.scaled_dot_product_attention`` -> residual;
@@ -55,8 +59,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.defaults import DEFAULT_INIT
+from seqlab.models.gpt_stepper import TransformerStepper
 from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
+from seqlab.models.rotary import ROPE_BASE, apply_rotary, rotary_tables
 
 __all__ = [
     "ROPE_BASE",
@@ -72,9 +78,6 @@ __all__ = [
 # C <= block_size - 1 tokens, each (B, num_heads, C, head_dim), then a 0-dim int64 tensor,
 # the absolute position of the next token (the number of tokens read so far).
 KVState = tuple[torch.Tensor, ...]
-
-ROPE_BASE = 10_000.0
-"""The rotary embedding's base (RoFormer's and GPT-NeoX's): frequencies ``base ** (-2i/d)``."""
 
 
 def check_transformer(
@@ -106,39 +109,6 @@ def check_transformer(
         )
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-
-
-def rotary_tables(
-    positions: torch.Tensor, head_dim: int, base: float = ROPE_BASE
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(cos, sin)``, each (T, head_dim / 2) float32, of the rotation angles
-    ``position * base ** (-2i / head_dim)``. The angles are computed in float64, so the
-    rotation of position 100,000 is as accurate as that of position 10.
-
-    >>> cos, sin = rotary_tables(torch.tensor([0, 1]), 4)
-    >>> cos[0].tolist(), round(sin[1, 0].item(), 4)
-    ([1.0, 1.0], 0.8415)
-    """
-    inv_freq = base ** (
-        -torch.arange(0, head_dim, 2, dtype=torch.float64, device=positions.device) / head_dim
-    )
-    angles = positions.to(torch.float64)[:, None] * inv_freq[None, :]  # (T, head_dim/2)
-    return angles.cos().float(), angles.sin().float()
-
-
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate the feature pairs ``(i, i + head_dim/2)`` of ``x`` (B, heads, T, head_dim) by
-    the angles of ``cos`` / ``sin`` (T, head_dim/2), GPT-NeoX's layout; ``x``'s dtype is kept.
-
-    >>> x = torch.tensor([[[[1.0, 0.0]]]])  # one feature pair (1, 0)
-    >>> cos, sin = rotary_tables(torch.tensor([1]), 2)
-    >>> [round(v, 4) for v in apply_rotary(x, cos, sin).flatten().tolist()]
-    [0.5403, 0.8415]
-    """
-    half = x.shape[-1] // 2
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
 def band_mask(
@@ -351,3 +321,16 @@ class TransformerLanguageModel(nn.Module):
         logits = self.decoder(self.norm(x))  # (B, T, vocab_size)
         position = torch.tensor(start + T, dtype=torch.long, device=tokens.device)
         return logits, (*cache, position)
+
+    def numpy_stepper(self, state: KVState | None = None) -> TransformerStepper:
+        """A copy of this model's weights in NumPy that feeds one token at a time from the
+        cache ``state`` (batch of one), with the cache in a ring buffer: the generation
+        loop's fast path, the same logits as :meth:`forward` to float rounding (see
+        :mod:`seqlab.models.gpt_stepper`).
+
+        >>> m = TransformerLanguageModel(vocab_size=5, block_size=4, d_model=8, num_layers=1,
+        ...                              num_heads=2).eval()
+        >>> m.numpy_stepper(m(torch.tensor([[1, 2]]))[1]).logits_after(3).shape
+        (5,)
+        """
+        return TransformerStepper(self, state)
