@@ -7,6 +7,8 @@ LSTM ones, seqlab's transformer, nanoGPT's CPU recipe) on the same wall-clock bu
     python benchmarks/bench_lm.py --skip-training  # only the generation loops
     python benchmarks/bench_lm.py --corpora tinyshakespeare --recipes transformer nanogpt-time
     python benchmarks/bench_lm.py --validation     # choose recipes here: -> lm.validation.json
+    python benchmarks/bench_lm.py --validation --recipes transformer --set dropout=0.1 \
+        --tag t-drop  # a variant of seqlab's recipes -> lm.validation.t-drop.json
 
 1. Generation: characters per second of the lecture's loop (every step re-reads the last
    ``maxlen`` = 40 characters from a zero state) and of seqlab's loop (prompt read once,
@@ -125,12 +127,13 @@ def train_all(
         lower = corpus == "nietzsche"  # the lecture's setting; Shakespeare stays as it is
         results.setdefault(corpus, {})
         for name in args.recipes:
-            print(f"== {corpus} / {name}: {args.minutes:g} min", flush=True)
+            key = name if name in NANOGPT or not args.overrides else f"{name}{_suffix(args)}"
+            print(f"== {corpus} / {key}: {args.minutes:g} min", flush=True)
             if name in NANOGPT:
                 entry = run_nanogpt(args, text, lower, stretch=NANOGPT[name])
             else:
                 entry = run_seqlab(args, text, lower, name, work / f"{corpus}-{name}")
-            results[corpus][name] = entry
+            results[corpus][key] = entry
             print(
                 f"   held-out {entry['metrics']['val']['loss']:.4f} nats/char after "
                 f"{entry['metrics']['steps']} steps; sample: {entry['sample_t0.5'][:80]!r}",
@@ -141,6 +144,25 @@ def train_all(
     return results
 
 
+def _suffix(args: argparse.Namespace) -> str:
+    """The ``--set`` overrides as a recipe-name suffix, e.g. ``[dropout=0.1]``."""
+    return "[" + ",".join(f"{k}={v}" for k, v in args.overrides.items()) + "]"
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; each value read as JSON when it parses (numbers, null, true)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def _prompt(lower: bool) -> str:
     return "the will to truth " if lower else "ROMEO:\n"
 
@@ -149,7 +171,7 @@ def run_seqlab(args: argparse.Namespace, text: str, lower: bool, name: str, out:
     """One seqlab recipe: train with the budget, score the held-out part, sample."""
     import seqlab.lm
 
-    settings = dict(RECIPES[name])
+    settings = {**RECIPES[name], **args.overrides}
     if args.quick:
         settings.update(QUICK_SIZES)
     lm = seqlab.lm.train(
@@ -267,6 +289,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--nanogpt-bias", action="store_true", help="biases in nanoGPT's layers (GPT-2's)"
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of seqlab.lm.train on top of every seqlab recipe (repeatable); the "
+        "entry is named e.g. transformer[dropout=0.1]",
+    )
+    parser.add_argument("--tag", default=None, help="results to lm[.validation].TAG.json")
     parser.add_argument("--gen-length", type=int, default=None, help="characters (400)")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -280,6 +312,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.minutes is None:
         args.minutes = 4 / 60 if args.quick else 10.0
+    args.overrides = _overrides(args.overrides)
     return args
 
 
@@ -302,7 +335,8 @@ def main() -> int:
     }
     from seqlab._utils import atomic_write_json, read_json
 
-    result_file = args.out / ("lm.validation.json" if args.validation else "lm.json")
+    stem = "lm.validation" if args.validation else "lm"
+    result_file = args.out / (f"{stem}.{args.tag}.json" if args.tag else f"{stem}.json")
     previous = read_json(result_file) if result_file.is_file() and not args.quick else {}
     if previous.get("minutes_per_run") == args.minutes and "training" in previous:
         report["training"] = previous["training"]  # merge: keep corpora/recipes run before
