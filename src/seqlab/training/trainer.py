@@ -6,6 +6,17 @@ Every classifier shares one contract: a model has an ``input_kind`` ("bag" or "s
 :class:`~seqlab.training.classification.ClassificationTask` and hands it to
 :func:`seqlab.training.loop.run`, which owns the budget, optimizer, schedule, early stopping,
 checkpoints, exact resume, interrupts, DDP and progress (see :mod:`seqlab.training.loop`).
+
+:func:`fit` with ``out`` writes the run folder (:mod:`seqlab.runs`) there; ``resume=True``
+continues from its checkpoint exactly (same arguments and data, a larger budget allowed); a
+folder holding a run is refused without ``overwrite=True`` or ``resume=True``
+(:mod:`seqlab.runfolder`). ``model.prepare(X_train, y_train)`` runs once before training if
+the model has it. ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with
+``label_names`` (:func:`~seqlab.data.streaming.fit_vocabulary` sets them), read a window at
+a time. Under ``torchrun`` ``batch_size`` is the global batch (a multiple of the number of
+ranks) and ``device="auto"`` or ``"cuda"`` is this rank's GPU. ``tensorboard=DIR`` adds a
+:class:`~seqlab.training.tensorboard.TensorBoardLogger` writing the history (and the
+embedding projector) to ``DIR``.
 """
 
 from __future__ import annotations
@@ -112,16 +123,8 @@ def fit(
     batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``schedule``: None takes
     the model's ``train_defaults``, else :data:`FIT_DEFAULTS` (see :func:`fit_settings`).
 
-    With ``out``, the run folder (:mod:`seqlab.runs`) is written there; ``resume=True``
-    continues from its checkpoint exactly (same arguments and data, a larger budget
-    allowed); a folder holding a run is refused without ``overwrite=True`` or ``resume=True``
-    (:mod:`seqlab.runfolder`). ``model.prepare(X_train, y_train)`` runs once before training
-    if the model has it. ``train`` may be a :class:`~seqlab.data.streaming.TextStream` with
-    ``label_names`` (:func:`~seqlab.data.streaming.fit_vocabulary` sets them), read a window
-    at a time. Under ``torchrun`` ``batch_size`` is the global batch (a multiple of the
-    number of ranks) and ``device="auto"`` or ``"cuda"`` is this rank's GPU.
-    ``tensorboard=DIR`` adds a :class:`~seqlab.training.tensorboard.TensorBoardLogger`
-    writing the history (and the embedding projector) to ``DIR``.
+    With ``out``, the run folder is written there; ``resume``, ``overwrite``, streams,
+    ``torchrun`` and ``tensorboard`` are described in this module's docstring.
 
     >>> import seqlab as sl
     >>> vec = sl.text.TextVectorizer(output_mode="multi_hot").fit(train.texts)  # doctest: +SKIP
