@@ -102,8 +102,10 @@ def train(
 ) -> LanguageModel:
     """Train a character- or word-level language model and return it, ready to generate.
 
-    ``corpus`` is a bundled name (``"nietzsche"``, ``"tinyshakespeare"``) or a text file;
-    ``text`` gives the text directly instead. The last ``val_split`` (10 %) is held out.
+    ``corpus`` is a bundled name (``"nietzsche"``, ``"tinyshakespeare"``), a corpus built
+    from a dataset (``"imdb"``: IMDB's training and unlabelled reviews, never the test ones,
+    one per line, found in ``data_dir=`` or ``$SEQLAB_DATA``; see
+    :mod:`seqlab.data.imdb_corpus`) or a text file; ``text`` gives the text directly instead. The last ``val_split`` (10 %) is held out.
     ``recipe`` is ``"default"`` or ``"lecture"`` (see the module docstring); any
     :class:`LMConfig` field may be overridden by keyword (``hidden_size=512``, ``lr=1e-3``,
     ``model="gru"``, ``lower=True``, ...). Training stops at the first of ``epochs``,
@@ -148,10 +150,12 @@ def train(
         if corpus is None:
             raise ValueError("give corpus= (a bundled name or a file) or text=")
         cfg.corpus = _corpus_label(corpus)
+        if cfg.data_dir is not None:  # recorded where `evaluate` and resume find it again
+            cfg.data_dir = str(Path(cfg.data_dir).expanduser().resolve())
         if cfg.stream:
             index = _scan(cfg, corpus)
         else:
-            text = load_corpus(corpus)
+            text = load_corpus(corpus, data_dir=cfg.data_dir)
     elif corpus is not None:
         raise ValueError("give corpus= or text=, not both")
     elif cfg.stream:
@@ -165,9 +169,14 @@ def train(
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
     """The :class:`seqlab.lm.stream.CorpusIndex` of the corpus file: scanned by rank 0 and
     sent to the other ranks (each then reads its own streams from the same path)."""
+    from seqlab.data.corpora import DATASET_CORPORA
+    from seqlab.data.imdb_corpus import imdb_corpus_path
     from seqlab.lm.stream import CorpusIndex, scan_corpus, stream_path
 
-    path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
+    if isinstance(corpus, str) and corpus in DATASET_CORPORA and not Path(corpus).is_file():
+        path = imdb_corpus_path(cfg.data_dir)  # the corpus file, written once in the cache
+    else:
+        path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
 
     def scan() -> CorpusIndex:
         return scan_corpus(
@@ -233,7 +242,7 @@ def _resume(
         if cfg.stream:  # scanned again (the file is never read into memory)
             index = _scan(cfg, source)
         else:
-            text = load_corpus(source)
+            text = load_corpus(source, data_dir=cfg.data_dir)
     elif cfg.stream:
         raise ValueError(
             "stream=True reads a corpus file, but text= was given; resume with corpus=PATH "

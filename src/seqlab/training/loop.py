@@ -6,8 +6,12 @@ the loop owns everything else, the same way for every task:
 * the **budget**: ``epochs``, ``steps`` and ``minutes`` of training time; training stops at
   the first one reached (``TrainConfig.fraction``);
 * the **optimizer** (:func:`seqlab.training.optim.build_optimizers`), the **learning-rate
-  schedule** (constant, step, linear, cosine with warm-up; its clock is the share of the budget
-  used) and **gradient clipping** (``clip_grad_norm``);
+  schedule** (constant, step, linear, cosine with warm-up, slanted triangular; its clock is
+  the share of the budget used) and **gradient clipping** (``clip_grad_norm``);
+* ULMFiT's fine-tuning practice for any model with layer groups: **discriminative learning
+  rates** (``layer_lr_decay``: each param group's rate is the scheduled one times its
+  ``lr_scale``) and **gradual unfreezing** (``gradual_unfreezing``: epoch ``e`` trains the
+  top ``e + 1`` groups, :func:`seqlab.training.optim.unfreeze_for_epoch`);
 * **evaluation**: at the end of every epoch, or every ``eval_every`` steps / ``eval_seconds``
   of training time; each evaluation adds one row to the history;
 * **model selection**: ``monitor`` picks the best evaluation, ``patience`` stops after that
@@ -54,7 +58,7 @@ from seqlab.training import distributed, protocol
 from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
 from seqlab.training.divergence import DivergenceGuard
-from seqlab.training.optim import build_optimizers, lr_at
+from seqlab.training.optim import build_optimizers, lr_at, unfreeze_for_epoch
 from seqlab.training.protocol import (
     Clock,
     LoopResult,
@@ -95,7 +99,12 @@ class _Loop:
         self.model, self.task, self.cfg, self.device = model, task, cfg, device
         self.net = distributed.wrap(model, device)
         self.optimizers = build_optimizers(
-            model, cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay
+            model,
+            cfg.optimizer,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            layer_lr_decay=cfg.layer_lr_decay,
+            layered=cfg.gradual_unfreezing,
         )
         self.checkpoint_dir = checkpoint_dir
         self.callbacks = callbacks
@@ -215,6 +224,8 @@ class _Loop:
         if self.batch_index == 0:  # not when resumed in the middle of the epoch
             for cb in self.callbacks:
                 cb.on_epoch_begin(self.epoch, {})
+        if self.cfg.gradual_unfreezing:  # a function of the epoch: a resumed run does the same
+            unfreeze_for_epoch(self.optimizers, self.epoch)
         items = iter(self.task.batches("train", self.epoch))
         for _ in range(self.batch_index):  # resumed in the middle of an epoch
             next(items)
@@ -241,8 +252,8 @@ class _Loop:
         with self.autocast():
             loss, sums = self.task.loss(self.net, batch)
         for opt in self.optimizers:
-            for group in opt.param_groups:
-                group["lr"] = lr
+            for group in opt.param_groups:  # discriminative rates: a scale per layer group
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_grad_norm is not None:
@@ -458,6 +469,11 @@ def run(
     >>> # see seqlab.fit and seqlab.lm.train for the tasks that use it  # doctest: +SKIP
     """
     cfg.validate()
+    if cfg.gradual_unfreezing and distributed.world_size() > 1:
+        raise ValueError(
+            "gradual_unfreezing changes which weights get gradients from epoch to epoch, which "
+            "DistributedDataParallel cannot follow; train on one process or drop it"
+        )
     loop = _Loop(
         model, task, cfg, device, checkpoint_dir, progress, callbacks, clock, identity or {}
     )
@@ -483,7 +499,11 @@ def run(
         for cb in callbacks:
             cb.set_model(model, vocabulary)
             cb.on_train_begin({"start_epoch": loop.epoch, "start_step": loop.step})
-        loop.run()
+        try:
+            loop.run()
+        finally:
+            if cfg.gradual_unfreezing:  # the model leaves with every group trainable again
+                unfreeze_for_epoch(loop.optimizers, None)
         if checkpoint_dir is not None:
             loop.save_checkpoint()
     if cfg.restore_best and loop.best_state is not None:

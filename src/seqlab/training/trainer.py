@@ -51,6 +51,10 @@ FIT_DEFAULTS: dict[str, Any] = {
     "schedule": "constant",
 }
 
+# fit arguments recorded (and checked on resume) only when they differ from these defaults
+_ULMFIT_KEYS = ("warmup", "layer_lr_decay", "gradual_unfreezing")
+_ULMFIT_DEFAULTS = {"warmup": 0.0, "layer_lr_decay": 1.0, "gradual_unfreezing": False}
+
 # fit arguments that must match for resume=True to continue the same training
 _RESUME_KEYS = (
     "batch_size",
@@ -79,6 +83,9 @@ def fit(
     schedule: str | None = None,
     weight_decay: float = 0.0,
     patience: int | None = None,
+    warmup: float = 0.0,
+    layer_lr_decay: float = 1.0,
+    gradual_unfreezing: bool = False,
     out: PathLike | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -108,7 +115,8 @@ def fit(
 
     The training settings are :class:`~seqlab.training.protocol.TrainConfig`'s, documented
     there (``max_steps`` is its ``steps``; ``monitor`` is one of ``MONITORS``; ``patience``
-    counts epochs; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
+    counts epochs; ``warmup``, ``layer_lr_decay`` and ``gradual_unfreezing`` are ULMFiT's
+    slanted schedule's ``cut_frac``, discriminative rates and gradual unfreezing; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
     batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``schedule``: None takes
     the model's ``train_defaults``, else :data:`FIT_DEFAULTS` (see :func:`fit_settings`).
 
@@ -139,6 +147,7 @@ def fit(
     cfg = loop.TrainConfig(
         epochs=s["epochs"], steps=max_steps, minutes=minutes, optimizer=s["optimizer"], lr=s["lr"],
         schedule=s["schedule"], weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+        warmup=warmup, layer_lr_decay=layer_lr_decay, gradual_unfreezing=gradual_unfreezing,
         patience=patience, monitor=monitor, restore_best=restore_best,
         checkpoint_every=checkpoint_every, seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
@@ -147,6 +156,8 @@ def fit(
     split = val_split if val is None else None
     train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
     identity = {key: train_config.get(key) for key in _RESUME_KEYS}
+    # ULMFiT's settings change the run; named only when set, so older checkpoints resume
+    identity.update({k: train_config[k] for k in _ULMFIT_KEYS if k in train_config})
     identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
     run = _train_into(
         out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
@@ -292,6 +303,7 @@ def _train_config(
         "max_steps": cfg.steps,
         "minutes": cfg.minutes,
         "clip_grad_norm": cfg.clip_grad_norm,
+        **{k: getattr(cfg, k) for k in _ULMFIT_KEYS if getattr(cfg, k) != _ULMFIT_DEFAULTS[k]},
         "device": str(task.device),
         "precision": cfg.precision,
         "train_size": train_size,
