@@ -65,7 +65,6 @@ _VOCABULARY_FIELDS = {
     "stop_words": None,
     "ngram_range": (1, 1),
     "vectorizer_options": None,
-    "pretrained": None,
 }
 
 
@@ -215,6 +214,11 @@ def with_encoder(cfg: ClassifyConfig, enc: Encoder) -> ClassifyConfig:
                 f"{name}={value!r} would change the tokens or vocabulary, which come from "
                 f"{where}; drop {name}"
             )
+    if cfg.pretrained is not None:
+        raise ValueError(
+            f"pretrained={str(cfg.pretrained)!r}: the embedding table comes from {where}; "
+            "drop pretrained"
+        )
     if cfg.stream:
         raise ValueError(
             f"stream=True is not supported with an encoder ({where}); read the data into "
