@@ -198,3 +198,15 @@ def test_classify_encoder_python_errors_name_the_setting(lm_dir) -> None:
     with pytest.raises(ValueError, match=r"the embedding table comes from the encoder"):
         train_classifier(reviews(40), encoder=lm_dir, pretrained=lm_dir / "config.json",
                          epochs=1, progress=False)  # fmt: skip
+
+
+def test_classify_encoder_run_is_an_ensemble_member(frozen_run, tmp_path) -> None:
+    from seqlab.ensemble import build_ensemble
+
+    _, ulmfit = frozen_run  # trained on reviews(120) with the default split (0.2, seed 0)
+    data = reviews(120)
+    train_classifier(data, model="bow-mlp", epochs=1, out=tmp_path / "bow", progress=False,
+                     device="cpu")  # fmt: skip
+    ensemble = build_ensemble([ulmfit, tmp_path / "bow"], "stack", data=data)
+    assert ensemble.fitted_on["n"] == 24 and ensemble.fitted_on["forced"] is False
+    assert ensemble.predict_proba(ODD).shape == (2, 2)

@@ -149,13 +149,7 @@ def train(
     if text is None:
         if corpus is None:
             raise ValueError("give corpus= (a bundled name or a file) or text=")
-        cfg.corpus = _corpus_label(corpus)
-        if cfg.data_dir is not None:  # recorded where `evaluate` and resume find it again
-            cfg.data_dir = str(Path(cfg.data_dir).expanduser().resolve())
-        if cfg.stream:
-            index = _scan(cfg, corpus)
-        else:
-            text = load_corpus(corpus, data_dir=cfg.data_dir)
+        text, index = _read_corpus(cfg, corpus)
     elif corpus is not None:
         raise ValueError("give corpus= or text=, not both")
     elif cfg.stream:
@@ -164,6 +158,17 @@ def train(
             "to a file and pass corpus=PATH, or drop stream=True"
         )
     return run(cfg, text, device, out, progress, index=index, overwrite=overwrite, **hooks)
+
+
+def _read_corpus(cfg: LMConfig, corpus: PathLike) -> tuple[str | None, Any]:
+    """(the text, None), or (None, its scan) with ``stream``; records the corpus in ``cfg``
+    (and where a dataset corpus was found) for `evaluate` and resume."""
+    cfg.corpus = _corpus_label(corpus)
+    if cfg.data_dir is not None:
+        cfg.data_dir = str(Path(cfg.data_dir).expanduser().resolve())
+    if cfg.stream:
+        return None, _scan(cfg, corpus)
+    return load_corpus(corpus, data_dir=cfg.data_dir), None
 
 
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:

@@ -8,10 +8,9 @@ the loop owns everything else, the same way for every task:
 * the **optimizer** (:func:`seqlab.training.optim.build_optimizers`), the **learning-rate
   schedule** (constant, step, linear, cosine with warm-up, slanted triangular; its clock is
   the share of the budget used) and **gradient clipping** (``clip_grad_norm``);
-* ULMFiT's fine-tuning practice for any model with layer groups: **discriminative learning
-  rates** (``layer_lr_decay``: each param group's rate is the scheduled one times its
-  ``lr_scale``) and **gradual unfreezing** (``gradual_unfreezing``: epoch ``e`` trains the
-  top ``e + 1`` groups, :func:`seqlab.training.optim.unfreeze_for_epoch`);
+* ULMFiT's fine-tuning, for a model with layer groups: **discriminative rates** (each param
+  group's rate is the scheduled one times its ``lr_scale``) and **gradual unfreezing**
+  (epoch ``e`` trains the top ``e + 1`` groups: :func:`seqlab.training.optim.unfreeze_for_epoch`);
 * **evaluation**: at the end of every epoch, or every ``eval_every`` steps / ``eval_seconds``
   of training time; each evaluation adds one row to the history;
 * **model selection**: ``monitor`` picks the best evaluation, ``patience`` stops after that
@@ -68,11 +67,13 @@ from seqlab.training.protocol import (
     TrainingInterrupted,
     history_dict,  # noqa: F401 - re-exported, see __all__
     history_rows,  # noqa: F401
+    run_summary,
 )
 from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
 # The protocol's names (the loop's vocabulary) import from here too.
-__all__ = [name for name in protocol.__all__ if name not in ("BUDGETS", "PRECISIONS")] + ["run"]
+_NOT_HERE = ("BUDGETS", "PRECISIONS", "run_summary")
+__all__ = [name for name in protocol.__all__ if name not in _NOT_HERE] + ["run"]
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:
@@ -400,26 +401,7 @@ class _Loop:
 
     def summary(self) -> dict[str, Any]:
         """metrics.json: the best evaluation and the metrics of the returned weights."""
-        restored = self.cfg.restore_best and self.best_row is not None
-        chosen = self.history[self.best_row if restored else -1] if self.history else {}  # type: ignore[index]
-        best = self.history[self.best_row] if self.best_row is not None else {}
-        skip = {"epoch", "step", "time_s", "train_time_s", "wall_time_s", "lr", "tokens"}
-        at = {k: v for k, v in chosen.items() if k not in skip and v is not None}
-        return {
-            "monitor": self.monitor,
-            "best_epoch": best.get("epoch"),
-            "best_step": best.get("step"),
-            "best_score": self.best_score,
-            "weights_from_epoch": chosen.get("epoch"),
-            "weights_from_step": chosen.get("step"),
-            "epochs_run": math.ceil(self.epoch_progress() - 1e-9),
-            "steps": self.step,
-            "train_time_s": round(self.train_time, 3),
-            "stopped": self.stopped or "epochs",
-            "threads": self.threads_used,  # torch's threads in this run (cfg.threads decided)
-            "train": {k: v for k, v in at.items() if not k.startswith("val_")},
-            "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
-        }
+        return run_summary(self)
 
     # ---- checkpoints (see seqlab.training.checkpoint) -----------------------------------
     def save_checkpoint(self, rng: torch.Tensor | None = None) -> None:
@@ -470,10 +452,8 @@ def run(
     """
     cfg.validate()
     if cfg.gradual_unfreezing and distributed.world_size() > 1:
-        raise ValueError(
-            "gradual_unfreezing changes which weights get gradients from epoch to epoch, which "
-            "DistributedDataParallel cannot follow; train on one process or drop it"
-        )
+        raise ValueError("gradual_unfreezing changes which weights get gradients, which DDP "
+                         "cannot follow; train on one process or drop it")  # fmt: skip
     loop = _Loop(
         model, task, cfg, device, checkpoint_dir, progress, callbacks, clock, identity or {}
     )

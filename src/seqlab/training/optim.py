@@ -59,6 +59,19 @@ def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     return groups
 
 
+def _layer_index(model: nn.Module, layered: bool, decay: float) -> tuple[dict[int, int], int]:
+    """(parameter id -> its layer group, number of groups); empty without layered rates."""
+    if not (isinstance(decay, int | float) and math.isfinite(decay)) or not decay > 0:
+        raise ValueError(
+            f"layer_lr_decay must be a finite number > 0 (1: the same rate for every layer), "
+            f"got {decay!r}"
+        )
+    if not layered and decay == 1.0:
+        return {}, 1
+    groups = layer_groups(model)
+    return {id(p): k for k, group in enumerate(groups) for p in group}, len(groups)
+
+
 def _param_groups(
     params: list[nn.Parameter], layer_of: dict[int, int], layers: int, lr: float, decay: float
 ) -> list[Any]:
@@ -117,19 +130,7 @@ def build_optimizers(
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
-    if not (isinstance(layer_lr_decay, int | float) and math.isfinite(layer_lr_decay)) or not (
-        layer_lr_decay > 0
-    ):
-        raise ValueError(
-            f"layer_lr_decay must be a finite number > 0 (1: the same rate for every layer), "
-            f"got {layer_lr_decay!r}"
-        )
-    layer_of: dict[int, int] = {}
-    layers = 1
-    if layered or layer_lr_decay != 1.0:
-        groups = layer_groups(model)
-        layers = len(groups)
-        layer_of = {id(p): k for k, group in enumerate(groups) for p in group}
+    layer_of, layers = _layer_index(model, layered, layer_lr_decay)
     sparse_ids = {
         id(m.weight)
         for m in model.modules()

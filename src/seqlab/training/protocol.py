@@ -29,6 +29,7 @@ __all__ = [
     "TrainingInterrupted",
     "history_dict",
     "history_rows",
+    "run_summary",
 ]
 
 BUDGETS = ("epochs", "steps", "minutes")
@@ -270,3 +271,28 @@ def history_rows(history: dict[str, list[Any]] | list[dict[str, Any]]) -> list[d
     return [
         {k: v[i] for k, v in history.items() if i < len(v) and v[i] is not None} for i in range(n)
     ]
+
+
+def run_summary(loop: Any) -> dict[str, Any]:
+    """``metrics.json`` of a finished run of the loop (``seqlab.training.loop._Loop``): the
+    best evaluation, the metrics of the weights it returns, the budget used."""
+    restored = loop.cfg.restore_best and loop.best_row is not None
+    chosen = loop.history[loop.best_row if restored else -1] if loop.history else {}
+    best = loop.history[loop.best_row] if loop.best_row is not None else {}
+    skip = {"epoch", "step", "time_s", "train_time_s", "wall_time_s", "lr", "tokens"}
+    at = {k: v for k, v in chosen.items() if k not in skip and v is not None}
+    return {
+        "monitor": loop.monitor,
+        "best_epoch": best.get("epoch"),
+        "best_step": best.get("step"),
+        "best_score": loop.best_score,
+        "weights_from_epoch": chosen.get("epoch"),
+        "weights_from_step": chosen.get("step"),
+        "epochs_run": math.ceil(loop.epoch_progress() - 1e-9),
+        "steps": loop.step,
+        "train_time_s": round(loop.train_time, 3),
+        "stopped": loop.stopped or "epochs",
+        "threads": loop.threads_used,  # torch's threads in this run (cfg.threads decided)
+        "train": {k: v for k, v in at.items() if not k.startswith("val_")},
+        "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
+    }

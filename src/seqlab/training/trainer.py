@@ -155,10 +155,7 @@ def fit(
     task, labels, stream_val = _task(*args)
     split = val_split if val is None else None
     train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
-    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
-    # ULMFiT's settings change the run; named only when set, so older checkpoints resume
-    identity.update({k: train_config[k] for k in _ULMFIT_KEYS if k in train_config})
-    identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
+    identity = _identity(train_config, model, train)
     run = _train_into(
         out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
         dev=task.device, resume=resume, progress=progress, callbacks=callbacks, identity=identity,
@@ -168,6 +165,15 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _identity(train_config: dict[str, Any], model: nn.Module, train: Any) -> dict[str, Any]:
+    """What a resumed run must share with its checkpoint: the settings, the model's shape,
+    the data. ULMFiT's settings are named only when set, so older checkpoints resume."""
+    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
+    identity.update({k: train_config[k] for k in _ULMFIT_KEYS if k in train_config})
+    identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
+    return identity
 
 
 def _named_model(name: str, vectorizer: Any, train: Any, seed: int) -> nn.Module:
