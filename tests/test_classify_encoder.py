@@ -210,3 +210,31 @@ def test_classify_encoder_run_is_an_ensemble_member(frozen_run, tmp_path) -> Non
     ensemble = build_ensemble([ulmfit, tmp_path / "bow"], "stack", data=data)
     assert ensemble.fitted_on["n"] == 24 and ensemble.fitted_on["forced"] is False
     assert ensemble.predict_proba(ODD).shape == (2, 2)
+
+
+@pytest.mark.slow
+def test_classify_encoder_learns_on_real_imdb_reviews(
+    shared_data: Path, real_imdb_cache: Path, monkeypatch, tmp_path: Path
+) -> None:
+    """A small real pipeline: a language model on 2,000 IMDB training reviews (seconds),
+    then a classifier from it on the same reviews, scored on its 400 validation reviews.
+    Fine-tuned plainly (one rate, nothing frozen): with a language model this weak and five
+    short epochs, ULMFiT's gradual unfreezing leaves too few epochs with every layer
+    training (bench_imdb_ulmfit.py's docstring has the comparison)."""
+    import seqlab.datasets as ds
+    from seqlab.data.batching import stratified_split
+    from seqlab.data.imdb_corpus import review_line
+
+    monkeypatch.setenv("SEQLAB_CACHE", str(real_imdb_cache))
+    train = ds.imdb("train", data_dir=shared_data / "imdb", progress=False)
+    train = train.subset(stratified_split(train.labels, 2000 / len(train), seed=0)[1])
+    seqlab.lm.train(text="\n".join(review_line(t) for t in train.texts), level="word",
+                    max_tokens=5000, embedding_dim=64, hidden_size=64, num_layers=2, steps=150,
+                    batch_size=16, seq_len=32, out=tmp_path / "lm", device="cpu",
+                    progress=False)  # fmt: skip
+    run = train_classifier(train, encoder=tmp_path / "lm", truncate=150, epochs=5, lr=1e-2,
+                           batch_size=32, layer_lr_decay=1.0, gradual_unfreezing=False,
+                           device="cpu", progress=False)  # fmt: skip
+    assert run.train_config["val_size"] == 400
+    # chance is 0.5; 0.66 on 400 reviews is six standard errors above it (0.76 here)
+    assert run.metrics["val"]["accuracy"] >= 0.66, run.history["val_accuracy"]

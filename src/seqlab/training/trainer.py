@@ -51,7 +51,8 @@ FIT_DEFAULTS: dict[str, Any] = {
     "schedule": "constant",
 }
 
-# fit arguments recorded (and checked on resume) only when they differ from these defaults
+# fit arguments checked on resume only when they differ from these defaults (so that the
+# checkpoints of runs from before they existed still resume)
 _ULMFIT_KEYS = ("warmup", "layer_lr_decay", "gradual_unfreezing")
 _ULMFIT_DEFAULTS = {"warmup": 0.0, "layer_lr_decay": 1.0, "gradual_unfreezing": False}
 
@@ -171,7 +172,9 @@ def _identity(train_config: dict[str, Any], model: nn.Module, train: Any) -> dic
     """What a resumed run must share with its checkpoint: the settings, the model's shape,
     the data. ULMFiT's settings are named only when set, so older checkpoints resume."""
     identity = {key: train_config.get(key) for key in _RESUME_KEYS}
-    identity.update({k: train_config[k] for k in _ULMFIT_KEYS if k in train_config})
+    identity.update(
+        {k: train_config[k] for k in _ULMFIT_KEYS if train_config[k] != _ULMFIT_DEFAULTS[k]}
+    )
     identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
     return identity
 
@@ -309,7 +312,7 @@ def _train_config(
         "max_steps": cfg.steps,
         "minutes": cfg.minutes,
         "clip_grad_norm": cfg.clip_grad_norm,
-        **{k: getattr(cfg, k) for k in _ULMFIT_KEYS if getattr(cfg, k) != _ULMFIT_DEFAULTS[k]},
+        **{k: getattr(cfg, k) for k in _ULMFIT_KEYS},
         "device": str(task.device),
         "precision": cfg.precision,
         "train_size": train_size,
