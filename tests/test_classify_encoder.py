@@ -238,3 +238,18 @@ def test_classify_encoder_learns_on_real_imdb_reviews(
     assert run.train_config["val_size"] == 400
     # chance is 0.5; 0.66 on 400 reviews is six standard errors above it (0.76 here)
     assert run.metrics["val"]["accuracy"] >= 0.66, run.history["val_accuracy"]
+
+
+def test_classify_encoder_run_exports_with_the_lm_tokenizer(frozen_run, tmp_path) -> None:
+    # predict.py (numpy + onnxruntime, no seqlab) must tokenise as the LM does
+    pytest.importorskip("onnxruntime")
+    from _standalone import probabilities, run_predict_scripts
+    from seqlab.export import export
+
+    run, folder = frozen_run
+    texts = [*ODD, "Its plot was DULL.<br />A mess!"]
+    target = export(folder, tmp_path / "exported")
+    result = run_predict_scripts({"ulmfit": (target, ["--json", *texts])})["ulmfit"]
+    assert result["code"] == 0, result["stderr"]
+    got = probabilities(result["stdout"], run.labels)
+    np.testing.assert_allclose(got, run.predict_proba(texts), atol=1e-5, rtol=0)
