@@ -93,3 +93,17 @@ def test_data_imdb_corpus_lm_train_cli_word_level(tmp_path: Path) -> None:
     assert {"meh", "masterpiece", "loved"}.isdisjoint(words)
     # its held-out part is re-read from the same corpus
     assert seqlab.lm.evaluate(out)["tokens"] > 0
+
+
+def test_data_imdb_corpus_streams_like_memory(tmp_path: Path) -> None:
+    import seqlab.lm
+
+    root = write_folder(tmp_path / "data")
+    settings = dict(level="word", steps=3, batch_size=2, seq_len=4, hidden_size=8,
+                    embedding_dim=8, num_layers=1, max_tokens=20, device="cpu", progress=False,
+                    data_dir=root, stream_block=16)  # fmt: skip
+    memory = seqlab.lm.train("imdb", **settings)
+    stream = seqlab.lm.train("imdb", stream=True, **settings)  # reads the cached corpus file
+    assert stream.vocab.itos == memory.vocab.itos
+    assert stream.metrics["val"]["loss"] == pytest.approx(memory.metrics["val"]["loss"], abs=1e-6)
+    assert stream.history[-1]["loss"] == pytest.approx(memory.history[-1]["loss"], abs=1e-6)

@@ -260,7 +260,8 @@ def train(**opts) -> None:
     and ids, its embedding and recurrent layers start as the LM's, and it fine-tunes with
     ULMFiT's practice unless told otherwise (5 epochs, slanted rates up to lr 4e-3, each
     layer group 2.6 times slower than the one above, gradual unfreezing, concat pooling,
-    dropout 0.3). The run folder does not need RUN afterwards.
+    dropout 0.3). The run folder does not need RUN afterwards. With a weakly pretrained
+    LM, --layer-lr-decay 1 --no-gradual-unfreezing can do better: compare on validation.
 
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
     the global batch; rank 0 writes the run folder and prints):
