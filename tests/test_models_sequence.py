@@ -47,6 +47,10 @@ VARIANTS = [
     ("gru", {**BASE["gru"], "num_layers": 2, "bidirectional": True, "pooling": "mean"}),
     ("rnn", {**BASE["rnn"], "num_layers": 2, "bidirectional": True, "pooling": "max"}),
     ("lstm", {**BASE["lstm"], "num_layers": 2, "dropout": 0.3}),
+    # ULMFiT's concat pooling: [last, max, mean] over the true steps, one way and both ways
+    ("lstm", {**BASE["lstm"], "num_layers": 2, "pooling": "concat"}),
+    ("gru", {**BASE["gru"], "bidirectional": True, "pooling": "concat"}),
+    ("lstm", {**BASE["lstm"], "hidden_size": 72, "pooling": "concat"}),  # nn.LSTM, not the kernel
     (
         "transformer",
         {**BASE["transformer"], "pooling": "max", "positions": "learned", "max_length": 300},
@@ -112,6 +116,26 @@ def test_models_sequence_padding_never_changes_a_prediction(name: str, kwargs: d
         longer = rng.integers(1, VOCAB, size=60).tolist()
         batched = _probs(model, *_padded([longer, review], extra=100))[1:]
         torch.testing.assert_close(batched, alone, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_models_sequence_concat_pooling_is_last_max_mean_side_by_side(bidirectional: bool):
+    # The layers are drawn before the head, so the same seed gives the same layers whatever
+    # the pooling; a head over [last, max, mean] is then the sum of three heads, one each.
+    common = {"vocab_size": VOCAB, "embedding_dim": 8, "hidden_size": 6, "seed": 3}
+    common.update(num_layers=2, bidirectional=bidirectional)
+    concat = LSTMClassifier(pooling="concat", **common).eval()
+    singles = [LSTMClassifier(pooling=p, **common).eval() for p in ("last", "max", "mean")]
+    width = 6 * (2 if bidirectional else 1)
+    assert concat.head.in_features == 3 * width
+    with torch.no_grad():
+        for k, single in enumerate(singles):
+            single.head.weight.copy_(concat.head.weight[:, k * width : (k + 1) * width])
+            single.head.bias.copy_(concat.head.bias if k == 0 else torch.zeros(2))
+    tokens, lengths = _padded([[5, 9, 3, 7, 2, 11], [4, 4, 8]], extra=5)
+    with torch.no_grad():
+        summed = sum(single(tokens=tokens, lengths=lengths) for single in singles)
+        torch.testing.assert_close(concat(tokens=tokens, lengths=lengths), summed)
 
 
 @pytest.mark.parametrize(
@@ -245,7 +269,7 @@ def test_models_sequence_lengths_are_optional_and_empty_documents_work() -> None
     ("build", "error", "match"),
     [
         (lambda: LSTMClassifier(vocab_size=VOCAB, pooling="first"), ValueError,
-         r"pooling must be one of 'last', 'max', 'mean'; got 'first'"),
+         r"pooling must be one of 'last', 'max', 'mean', 'concat'; got 'first'"),
         (lambda: KimCNNClassifier(vocab_size=VOCAB, kernel_sizes=[3, 0]), ValueError,
          r"kernel_sizes\[1\] must be an integer >= 1, got 0"),
         (lambda: KimCNNClassifier(vocab_size=VOCAB, kernel_sizes=[]), ValueError,

@@ -65,8 +65,30 @@ def _classifier_class(name: str) -> type:
     )
 
 
-def config(opts: dict[str, Any], out: str) -> Any:
-    """The :class:`~seqlab.training.classify.ClassifyConfig` the flags of ``train`` ask for."""
+def _model_name(opts: dict[str, Any]) -> str:
+    """``--model``, else the classifier the ``--encoder`` starts, else bow-mlp."""
+    if opts["model"] is not None:
+        return opts["model"]
+    if opts["encoder"] is not None:
+        from pathlib import Path
+
+        from seqlab.training._encoder import encoder_model
+
+        if not Path(opts["encoder"]).expanduser().is_dir():
+            raise click.BadParameter(
+                f"{opts['encoder']!r}: no such run folder; give the --out folder of `seqlab "
+                "lm train --level word`",
+                param_hint="'--encoder'",
+            )
+        return encoder_model(opts["encoder"])
+    return "bow-mlp"
+
+
+def config(opts: dict[str, Any]) -> Any:
+    """The :class:`~seqlab.training.classify.ClassifyConfig` the flags of ``train`` ask for
+    (``--out`` defaults to ``runs/<model>``)."""
+    from pathlib import Path
+
     from seqlab.cli.options import budget
     from seqlab.cli.settings import cli_settings
     from seqlab.training.classify import NOT_OPTIONS, ClassifyConfig
@@ -74,7 +96,8 @@ def config(opts: dict[str, Any], out: str) -> Any:
     max_tokens = opts["max_tokens"]
     max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
     kernel_sizes = _int_list(opts["kernel_sizes"], "--kernel-sizes")
-    model_class = _classifier_class(opts["model"])
+    name = _model_name(opts)
+    model_class = _classifier_class(name)
     return ClassifyConfig(
         data_dir=opts["data_dir"],
         text_column=opts["text_column"],
@@ -91,6 +114,7 @@ def config(opts: dict[str, Any], out: str) -> Any:
         fixed_maxlen=opts["fixed_maxlen"],
         bucket=not opts["no_bucket"],
         model=opts["model"],
+        encoder=opts["encoder"],
         nbsvm=opts["nbsvm"],
         hidden_sizes=tuple(n for item in opts["hidden"] for n in _int_list(item, "--hidden")),
         embedding_dim=opts["embedding_dim"],
@@ -113,12 +137,15 @@ def config(opts: dict[str, Any], out: str) -> Any:
         optimizer=opts["optimizer"],
         lr=opts["lr"],
         schedule=opts["schedule"],
+        warmup=opts["warmup"],
+        layer_lr_decay=opts["layer_lr_decay"],
+        gradual_unfreezing=opts["gradual_unfreezing"],
         weight_decay=opts["weight_decay"],
         clip_grad_norm=opts["clip_grad_norm"],
         val_split=opts["val_split"],
         patience=opts["patience"],
         monitor=opts["monitor"],
         seed=opts["seed"],
-        out=out,
+        out=opts["out"] or str(Path("runs") / name),
         **budget(opts),
     )

@@ -59,7 +59,21 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 )
 @click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
 @click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
-@click.option("--model", default="bow-mlp", show_default=True, help=f"One of {MODEL_NAMES}.")
+@click.option(
+    "--model",
+    default=None,
+    help=f"One of {MODEL_NAMES}  [default: bow-mlp; with --encoder, the LM's: lstm or gru].",
+)
+@click.option(
+    "--encoder",
+    metavar="RUN",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Start from a word-level language model's run folder (seqlab lm train --level word; "
+    "ULMFiT): its kind (lm-lstm -> lstm, lm-gru -> gru), sizes, tokens, vocabulary, embedding "
+    "and recurrent layers. Unless given: --schedule slanted, --layer-lr-decay 2.6, "
+    "--gradual-unfreezing, --pooling concat, --dropout 0.3, --lr 4e-3, --epochs 5.",
+)
 @choice_option("--mode", BAG_MODES, "Bag-of-words vector mode (bag models).")
 @click.option("--ngrams", type=int, nargs=2, default=None, help="n-gram range, e.g. --ngrams 1 2.")
 @click.option("--ngram-range", default=None, help="n-gram range as LOW,HIGH, e.g. 1,2.")
@@ -107,10 +121,10 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 @click.option("--residual", is_flag=True, default=None, help="rnn/lstm/gru: skips between layers.")
 @click.option(
     "--pooling",
-    type=click.Choice(["last", "max", "mean", "first"]),
+    type=click.Choice(["last", "max", "mean", "concat", "first"]),
     default=None,
-    help="rnn/lstm/gru: last state, max or mean over steps; tdnn: mean or max; transformer: "
-    "mean, max or first (a learned [CLS] vector).",
+    help="rnn/lstm/gru: last state, max or mean over steps, or concat: all three side by side "
+    "(ULMFiT); tdnn: mean or max; transformer: mean, max or first (a learned [CLS] vector).",
 )
 @click.option(
     "--kernel-sizes", default=None, help="Convolution widths, e.g. 3,4,5 (kim-cnn, tdnn, cnn)."
@@ -159,10 +173,31 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 @optimizer_option(("adam", "rmsprop", "sgd"), None)
 @click.option(
     "--schedule",
-    type=click.Choice(["constant", "linear", "cosine", "step"]),
+    type=click.Choice(["constant", "linear", "cosine", "step", "slanted"]),
     default=None,
-    help="Learning rate over the budget; linear decays it to 0 (fastText's)  "
-    "[default: the model's: linear for fasttext, else constant].",
+    help="Learning rate over the budget; linear decays it to 0 (fastText's); slanted rises "
+    "from lr/32 to lr over --warmup (0.1) then falls back (ULMFiT's)  [default: the model's: "
+    "linear for fasttext, else constant; slanted with --encoder].",
+)
+@click.option(
+    "--warmup",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Share of the budget the rate rises over: cosine's warm-up, slanted's cut_frac (0: 0.1).",
+)
+@click.option(
+    "--layer-lr-decay",
+    type=float,
+    default=None,
+    help="Discriminative rates: the k-th layer group from the top (head, layers, embedding) "
+    "learns at lr / DECAY**k  [default: 1, one rate; 2.6 with --encoder].",
+)
+@click.option(
+    "--gradual-unfreezing/--no-gradual-unfreezing",
+    default=None,
+    help="Epoch 1 trains only the head, each later epoch one more layer group below it "
+    "[default: off; on with --encoder].",
 )
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--clip-grad-norm", type=float, default=None, help="Clip gradients to this norm.")
@@ -205,6 +240,8 @@ def train(**opts) -> None:
     seqlab classify train --data imdb --model fasttext --set buckets=1000000 --out runs/ft
     seqlab classify train --data imdb --model kim-cnn --pretrained glove.6B.50d.txt.gz \\
         --fine-tune --out runs/kim-glove
+    seqlab classify train --data imdb --encoder runs/imdb-lm --patience 2 \\
+        --monitor val_accuracy --out runs/ulmfit
     seqlab classify train --data bbc --model kim-cnn --out runs/bbc
     seqlab classify train --data big.jsonl --stream --workers 2 --out runs/big
     seqlab classify train --data imdb --model embedding-dense --fixed-maxlen 100 \\
@@ -218,6 +255,14 @@ def train(**opts) -> None:
     recommended ones: 1 epoch of adam at lr 0.08 decayed linearly, batches of 128 for
     fasttext; 10 epochs of adam at lr 1e-3, batches of 32 for the others.
 
+    --encoder RUN starts an lstm or gru from a word-level language model (ULMFiT; a
+    transformer or character-level one is refused): the classifier reads the LM's tokens
+    and ids, its embedding and recurrent layers start as the LM's, and it fine-tunes with
+    ULMFiT's practice unless told otherwise (5 epochs, slanted rates up to lr 4e-3, each
+    layer group 2.6 times slower than the one above, gradual unfreezing, concat pooling,
+    dropout 0.3). The run folder does not need RUN afterwards. With a weakly pretrained
+    LM, --layer-lr-decay 1 --no-gradual-unfreezing can do better: compare on validation.
+
     The same flags work under torchrun (one process per CPU share or GPU; --batch-size is
     the global batch; rank 0 writes the run folder and prints):
 
@@ -228,8 +273,7 @@ def train(**opts) -> None:
     from seqlab.training import distributed
     from seqlab.training.classify import train_classifier
 
-    out = opts["out"] or str(Path("runs") / opts["model"])
-    config = _train.config(opts, out)
+    config = _train.config(opts)
     try:
         run = train_classifier(
             opts["data"], config, echo=click.echo if distributed.is_main() else None
@@ -245,6 +289,7 @@ def train(**opts) -> None:
     m = run.metrics
     best = m["best_epoch"]  # fractional when a step budget stopped training inside an epoch
     best = f"{best:.2f}" if isinstance(best, float) else best
+    out = config.out
     line = f"run folder: {out}  (epochs run: {m['epochs_run']}, best epoch: {best}"
     click.echo(line + f", stopped: {m['stopped']})")
     for part in ("train", "val"):

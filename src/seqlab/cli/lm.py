@@ -59,7 +59,7 @@ class _ManyValuesCommand(click.Command):
 
 
 # LMConfig fields set by the command's own flags, not by --set
-FLAG_FIELDS = ("level", "recipe", "corpus", "seed", "epochs", "steps", "minutes")
+FLAG_FIELDS = ("level", "recipe", "corpus", "seed", "epochs", "steps", "minutes", "data_dir")
 
 
 @click.group("lm")
@@ -69,6 +69,7 @@ def lm() -> None:
     \b
     seqlab lm train --corpus nietzsche --level char --minutes 10 --out runs/nz
     seqlab lm train --corpus tinyshakespeare --model transformer --minutes 10 --out runs/gpt
+    seqlab lm train --corpus imdb --level word --max-tokens 30000 --minutes 25 --out runs/imdb-lm
     seqlab lm generate runs/nz --prompt "the will to truth" --temperature 0.2 0.5 1.0 1.2
     seqlab lm evaluate runs/nz
     """
@@ -76,7 +77,16 @@ def lm() -> None:
 
 @lm.command("train")
 @click.option(
-    "--corpus", required=True, help="Bundled corpus (nietzsche, tinyshakespeare) or a text file."
+    "--corpus",
+    required=True,
+    help="Bundled corpus (nietzsche, tinyshakespeare), imdb (IMDB's training and unlabelled "
+    "reviews, one per line, never the test ones; with --data-dir) or a text file.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="--corpus imdb: the folder holding the IMDB data (default: $SEQLAB_DATA).",
 )
 @choice_option("--level", ["char", "word"])
 @choice_option(

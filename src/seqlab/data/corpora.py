@@ -1,7 +1,10 @@
-"""Plain-text corpora: the bundled ones, files on disk, and line-by-line streaming.
+"""Plain-text corpora: the bundled ones, those built from a dataset (``"imdb"``), files on
+disk, and line-by-line streaming.
 
 The bundled files live gzip-compressed in ``seqlab/data/_bundled/`` (sources and licences in
 its README.md) and are read with :mod:`importlib.resources`, so they work from a wheel too.
+``"imdb"`` is built from the IMDB reviews found in ``data_dir`` or ``$SEQLAB_DATA``
+(:mod:`seqlab.data.imdb_corpus`: the training and unlabelled reviews, never the test ones).
 """
 
 from __future__ import annotations
@@ -13,13 +16,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seqlab._utils import PathLike
+from seqlab.data.imdb_corpus import imdb_corpus
 
-__all__ = ["BUNDLED_CORPORA", "bundled_bytes", "corpus", "iter_lines"]
+__all__ = ["BUNDLED_CORPORA", "DATASET_CORPORA", "bundled_bytes", "corpus", "iter_lines"]
 
 # name -> file inside _bundled/
 BUNDLED_CORPORA: dict[str, str] = {
     "nietzsche": "nietzsche.txt.gz",
     "tinyshakespeare": "tinyshakespeare.txt.gz",
+}
+
+# name -> what the corpus built from a dataset holds (seqlab.data.imdb_corpus)
+DATASET_CORPORA: dict[str, str] = {
+    "imdb": "IMDB's 25,000 training and 50,000 unlabelled reviews (never the test reviews), "
+    "one per line, HTML line breaks removed, shuffled with seed 0",
 }
 
 # Keras ``text_to_word_sequence`` defaults: lower-case, these characters become spaces, split
@@ -71,14 +81,18 @@ def _existing_file(name_or_path: PathLike, what: str) -> Path:
         raise ValueError(f"{what}={str(name_or_path)!r} is a folder; give a text file")
     if not path.is_file():
         raise FileNotFoundError(
-            f"{what}={str(name_or_path)!r}: no such file, and not a bundled corpus "
-            f"(bundled: {sorted(BUNDLED_CORPORA)})"
+            f"{what}={str(name_or_path)!r}: no such file, and not a named corpus "
+            f"(bundled: {sorted(BUNDLED_CORPORA)}; from a dataset: {sorted(DATASET_CORPORA)})"
         )
     return path
 
 
-def corpus(name_or_path: PathLike, encoding: str = "utf-8") -> str:
-    """A whole plain-text corpus as one string: a bundled name or a file (``.gz`` is unpacked).
+def corpus(
+    name_or_path: PathLike, encoding: str = "utf-8", data_dir: PathLike | None = None
+) -> str:
+    """A whole plain-text corpus as one string: a bundled name, a corpus built from a
+    dataset (:data:`DATASET_CORPORA`: ``"imdb"``, read from ``data_dir`` or
+    ``$SEQLAB_DATA``), or a file (``.gz`` is unpacked).
 
     Bundled: ``"nietzsche"`` (600,901 characters) and ``"tinyshakespeare"`` (1,115,394).
     Windows line ends (``\\r\\n``) become ``\\n``; nothing else is changed.
@@ -87,6 +101,14 @@ def corpus(name_or_path: PathLike, encoding: str = "utf-8") -> str:
     >>> len(text), text[:14]
     (1115394, 'First Citizen:')
     """
+    if isinstance(name_or_path, str) and name_or_path in DATASET_CORPORA:
+        if not Path(name_or_path).is_file():
+            return imdb_corpus(data_dir)
+    if data_dir is not None:
+        raise ValueError(
+            f"data_dir={str(data_dir)!r} is for the corpora built from a dataset "
+            f"({sorted(DATASET_CORPORA)}); {str(name_or_path)!r} is not one: drop data_dir"
+        )
     if isinstance(name_or_path, str) and name_or_path in BUNDLED_CORPORA:
         data = bundled_bytes(BUNDLED_CORPORA[name_or_path])
         where = f"bundled corpus {name_or_path!r}"

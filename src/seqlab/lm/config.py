@@ -94,6 +94,7 @@ RESUMABLE_FIELDS = (
     "progress",
     "stream",  # a streamed run takes the same batches as one read into memory
     "stream_block",
+    "data_dir",  # where a dataset corpus is found (its hash is checked on resume)
 )
 
 
@@ -151,6 +152,7 @@ class LMConfig:
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
+    data_dir: str | None = None  # where a corpus built from a dataset ("imdb") was found
     # default recipe: read the corpus file as streams instead of into memory (same batches)
     stream: bool = False
     stream_block: int = 1 << 16  # bytes read at a time per stream (see seqlab.lm.stream)

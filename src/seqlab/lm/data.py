@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from seqlab._utils import PathLike
-from seqlab.text.vocab import OOV, PAD, PAD_ID, Vocabulary
+from seqlab.text.tokenize import LM_WORD_PATTERN
+from seqlab.text.vocab import OOV, OOV_ID, PAD, PAD_ID, Vocabulary
 
 __all__ = [
     "LEVELS",
@@ -45,15 +47,18 @@ LEVELS = ("char", "word")
 # --------------------------------------------------------------------------- corpora
 
 
-def load_corpus(name_or_path: PathLike) -> str:
-    """The text of a bundled corpus (``"nietzsche"``, ``"tinyshakespeare"``) or of a file.
+def load_corpus(name_or_path: PathLike, data_dir: PathLike | None = None) -> str:
+    """The text of a bundled corpus (``"nietzsche"``, ``"tinyshakespeare"``), of a corpus
+    built from a dataset (``"imdb"``: the training and unlabelled reviews, one per line, read
+    from ``data_dir`` or ``$SEQLAB_DATA``; see :func:`seqlab.data.imdb_corpus.imdb_corpus`)
+    or of a file.
 
     >>> load_corpus("nietzsche")[:7]
     'PREFACE'
     """
     from seqlab.data.datasets import corpus
 
-    return corpus(name_or_path)
+    return corpus(name_or_path, data_dir=data_dir)
 
 
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
@@ -160,7 +165,7 @@ class CharVocabulary:
 
 # Words, numbers and contractions stay whole; every other non-space character and every
 # newline is a token of its own, so punctuation and line breaks come back in generated text.
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
+_WORD_RE = re.compile(LM_WORD_PATTERN)
 _NO_SPACE_BEFORE = set(".,;:!?)]}%\n") | {"'s", "n't"}
 _NO_SPACE_AFTER = set("([{\n")
 
@@ -173,6 +178,35 @@ def tokenize_words(text: str) -> list[str]:
     ["Don't", 'stop', ',', 'Mr', '.', 'Smith', '!', '\\n', 'Ok']
     """
     return _WORD_RE.findall(text)
+
+
+# Long texts are tokenized a piece of about this many characters at a time (see _pieces).
+_PIECE_CHARS = 1 << 20
+_BREAK = re.compile(r"[ \n]")
+
+
+def _pieces(text: str, size: int = _PIECE_CHARS) -> Iterator[str]:
+    """``text`` in consecutive pieces of about ``size`` characters, each ending just after
+    a space or a newline (or at the end of the text). No token of :func:`tokenize_words`
+    spans a space, and lower-casing stops at white space, so the tokens of the pieces are
+    the tokens of the whole text; a 100 MB corpus is then never held as one list of
+    strings (as :mod:`seqlab.lm.stream` reads a file piece by piece).
+
+    >>> list(_pieces("ab cd ef", size=4))
+    ['ab ', 'cd ', 'ef']
+    """
+    start, n = 0, len(text)
+    while start < n:
+        end = start + size
+        if end >= n:
+            yield text[start:]
+            return
+        cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
+        if cut < start:  # no break in this stretch: the piece runs to the next one
+            found = _BREAK.search(text, end)
+            cut = n - 1 if found is None else found.start()
+        yield text[start : cut + 1]
+        start = cut + 1
 
 
 def _join(previous: str | None, token: str) -> str:
@@ -229,7 +263,9 @@ class WordVocabulary:
         """Count the tokens of ``text`` and keep the ``max_tokens - 2`` most frequent."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        counts = Counter(tokenize_words(text.lower() if lower else text))
+        counts: Counter[str] = Counter()
+        for piece in _pieces(text):  # one piece's tokens at a time (a corpus may be large)
+            counts.update(tokenize_words(piece.lower() if lower else piece))
         return cls.from_counts(counts, max_tokens=max_tokens, lower=lower)
 
     @classmethod
@@ -274,8 +310,14 @@ class WordVocabulary:
 
     def encode(self, text: str, errors: str = "strict") -> np.ndarray:
         """Text -> int64 ids; unknown words become 1 (``[UNK]``). ``errors`` is accepted for
-        symmetry with :class:`CharVocabulary` and has no effect."""
-        return np.asarray(self.table.encode(self.tokenize(text)), dtype=np.int64)
+        symmetry with :class:`CharVocabulary` and has no effect. A long text is encoded a
+        piece at a time (its tokens are never all held as strings at once)."""
+        get = self.table.stoi.get
+        parts = []
+        for piece in _pieces(text):
+            tokens = self.tokenize(piece)
+            parts.append(np.fromiter(map(get, tokens, repeat(OOV_ID)), np.int64, len(tokens)))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Ids -> text (see :func:`detokenize_words`)."""

@@ -36,7 +36,7 @@ def evaluate(
                 "this run was trained on text=... so its held-out part cannot be re-read; "
                 "pass corpus= or text="
             )
-        _, text = split_text(load_corpus(source), _val_split(lm))
+        _, text = split_text(_own_corpus(lm, source), _val_split(lm))
         if not text:
             raise ValueError("the run held out no text (val_split=0); pass corpus= or text=")
     elif text is None:
@@ -55,7 +55,7 @@ def corpus_prompt(lm: LanguageModel, seed: int = 0, length: int | None = None) -
     source = lm.train_config.get("corpus")
     if source is None:
         raise ValueError("this run was trained on text=..., so give a prompt explicitly")
-    train_text, val_text = split_text(load_corpus(source), _val_split(lm))
+    train_text, val_text = split_text(_own_corpus(lm, source), _val_split(lm))
     pool = val_text if len(val_text) > 1000 else train_text
     n = int(length or (lm.maxlen if lm.level == "char" else min(lm.maxlen, 20)))
     gen = np.random.default_rng(seed)
@@ -66,6 +66,12 @@ def corpus_prompt(lm: LanguageModel, seed: int = 0, length: int | None = None) -
     tokens = lm.vocab.tokenize(pool)
     start = int(gen.integers(0, max(1, len(tokens) - n)))
     return detokenize_words(tokens[start : start + n])
+
+
+def _own_corpus(lm: LanguageModel, source: str) -> str:
+    """The corpus the run was trained on (a dataset corpus from where it was found then)."""
+    data_dir = lm.train_config.get("data_dir")
+    return load_corpus(source, data_dir=data_dir) if data_dir else load_corpus(source)
 
 
 def _val_split(lm: LanguageModel) -> float:

@@ -102,8 +102,10 @@ def train(
 ) -> LanguageModel:
     """Train a character- or word-level language model and return it, ready to generate.
 
-    ``corpus`` is a bundled name (``"nietzsche"``, ``"tinyshakespeare"``) or a text file;
-    ``text`` gives the text directly instead. The last ``val_split`` (10 %) is held out.
+    ``corpus`` is a bundled name (``"nietzsche"``, ``"tinyshakespeare"``), a corpus built
+    from a dataset (``"imdb"``: IMDB's training and unlabelled reviews, never the test ones,
+    one per line, found in ``data_dir=`` or ``$SEQLAB_DATA``; see
+    :mod:`seqlab.data.imdb_corpus`) or a text file; ``text`` gives the text directly instead. The last ``val_split`` (10 %) is held out.
     ``recipe`` is ``"default"`` or ``"lecture"`` (see the module docstring); any
     :class:`LMConfig` field may be overridden by keyword (``hidden_size=512``, ``lr=1e-3``,
     ``model="gru"``, ``lower=True``, ...). Training stops at the first of ``epochs``,
@@ -147,11 +149,7 @@ def train(
     if text is None:
         if corpus is None:
             raise ValueError("give corpus= (a bundled name or a file) or text=")
-        cfg.corpus = _corpus_label(corpus)
-        if cfg.stream:
-            index = _scan(cfg, corpus)
-        else:
-            text = load_corpus(corpus)
+        text, index = _read_corpus(cfg, corpus)
     elif corpus is not None:
         raise ValueError("give corpus= or text=, not both")
     elif cfg.stream:
@@ -162,12 +160,28 @@ def train(
     return run(cfg, text, device, out, progress, index=index, overwrite=overwrite, **hooks)
 
 
+def _read_corpus(cfg: LMConfig, corpus: PathLike) -> tuple[str | None, Any]:
+    """(the text, None), or (None, its scan) with ``stream``; records the corpus in ``cfg``
+    (and where a dataset corpus was found) for `evaluate` and resume."""
+    cfg.corpus = _corpus_label(corpus)
+    if cfg.data_dir is not None:
+        cfg.data_dir = str(Path(cfg.data_dir).expanduser().resolve())
+    if cfg.stream:
+        return None, _scan(cfg, corpus)
+    return load_corpus(corpus, data_dir=cfg.data_dir), None
+
+
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
     """The :class:`seqlab.lm.stream.CorpusIndex` of the corpus file: scanned by rank 0 and
     sent to the other ranks (each then reads its own streams from the same path)."""
+    from seqlab.data.corpora import DATASET_CORPORA
+    from seqlab.data.imdb_corpus import imdb_corpus_path
     from seqlab.lm.stream import CorpusIndex, scan_corpus, stream_path
 
-    path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
+    if isinstance(corpus, str) and corpus in DATASET_CORPORA and not Path(corpus).is_file():
+        path = imdb_corpus_path(cfg.data_dir)  # the corpus file, written once in the cache
+    else:
+        path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
 
     def scan() -> CorpusIndex:
         return scan_corpus(
@@ -233,7 +247,7 @@ def _resume(
         if cfg.stream:  # scanned again (the file is never read into memory)
             index = _scan(cfg, source)
         else:
-            text = load_corpus(source)
+            text = load_corpus(source, data_dir=cfg.data_dir)
     elif cfg.stream:
         raise ValueError(
             "stream=True reads a corpus file, but text= was given; resume with corpus=PATH "

@@ -228,6 +228,23 @@ class SequenceClassifier(nn.Module, abc.ABC):
             "head": head,
         }
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Every parameter once, in groups from the input to the output: the embedding
+        table (none for numeric input), the model's own layers, the head. Discriminative
+        learning rates and gradual unfreezing (``layer_lr_decay``, ``gradual_unfreezing``
+        of :class:`seqlab.training.protocol.TrainConfig`) work group by group; a model with
+        a finer structure (the recurrent ones: one group per layer) says so by overriding it.
+
+        >>> from seqlab.models.cnn import KimCNNClassifier
+        >>> [len(g) for g in KimCNNClassifier(vocab_size=9).layer_groups()]
+        [1, 6, 2]
+        """
+        first = list(self.embedding.parameters()) if self.embedding is not None else []
+        last = list(self.head.parameters())
+        taken = {id(p) for p in first + last}
+        body = [p for p in self.parameters() if id(p) not in taken]
+        return [group for group in (first, body, last) if group]
+
     def _kept_weights(self) -> list[nn.Parameter]:
         """Weights that ``init="keras"`` leaves as they are: a pretrained table (a model that
         draws a layer its own way adds it)."""

@@ -34,7 +34,7 @@ from seqlab.models.registry import register
 
 __all__ = ["GRUClassifier", "LSTMClassifier", "RecurrentClassifier", "SimpleRNNClassifier"]
 
-POOLINGS = ("last", "max", "mean")
+POOLINGS = ("last", "max", "mean", "concat")
 _CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # The recurrent ops those modules run (``_VF.lstm`` & co.), for one direction at a time.
 _RECURRENCES = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
@@ -53,7 +53,9 @@ class RecurrentClassifier(SequenceClassifier):
     * ``pooling``: how the per-step outputs of the last layer become one vector —
       ``"last"``: the output at the last true step (for a bidirectional layer, the forward
       half at the last step and the backward half at the first step, i.e. both directions'
-      final states); ``"max"`` / ``"mean"``: max or mean over the true steps;
+      final states); ``"max"`` / ``"mean"``: max or mean over the true steps; ``"concat"``:
+      the three side by side, ``[last, max, mean]`` (ULMFiT's concat pooling; the head reads
+      three times the width);
     * ``unit_forget_bias`` (LSTM only; Keras's default): the forget gate's bias starts at 1,
       the other biases at 0. ``None`` (the default) means on with ``init="keras"`` and off
       with ``init="torch"``. It helps long texts learn early; on short numeric windows at a
@@ -122,7 +124,7 @@ class RecurrentClassifier(SequenceClassifier):
                 )
                 for i in range(num_layers)
             )
-            add_head(hidden_size * directions)
+            add_head(hidden_size * directions * (3 if pooling == "concat" else 1))
         if self.cell == "lstm":
             if unit_forget_bias is None:  # Keras's default with Keras's initialisation
                 unit_forget_bias = self.config["init"] == "keras"
@@ -220,8 +222,25 @@ class RecurrentClassifier(SequenceClassifier):
         out = _RECURRENCES[self.cell](x, state, weights, True, 1, 0.0, self.training, False, True)
         return out[0]  # (B, T, H)
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters bottom to top: the embedding, each recurrent layer, the head (see
+        :meth:`SequenceClassifier.layer_groups`).
+
+        >>> [len(g) for g in LSTMClassifier(vocab_size=9, num_layers=2).layer_groups()]
+        [1, 4, 4, 2]
+        """
+        groups = [list(layer.parameters()) for layer in self.layers]
+        if self.embedding is not None:
+            groups.insert(0, list(self.embedding.parameters()))
+        return [*groups, list(self.head.parameters())]
+
     def _pool(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.pooling == "last":
+        if self.pooling == "concat":  # (B, 3 * H * directions)
+            return torch.cat([self._pool_as(p, h, lengths) for p in ("last", "max", "mean")], 1)
+        return self._pool_as(self.pooling, h, lengths)
+
+    def _pool_as(self, pooling: str, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if pooling == "last":
             rows = torch.arange(h.shape[0], device=h.device)
             last = h[rows, lengths - 1]  # (B, H * directions): output at the last true step
             if not self.bidirectional:
@@ -229,7 +248,7 @@ class RecurrentClassifier(SequenceClassifier):
             # The backward direction finishes reading at step 0.
             return torch.cat([last[:, : self.hidden_size], h[:, 0, self.hidden_size :]], dim=1)
         mask = length_mask(lengths, h.shape[1]).unsqueeze(-1)  # (B, T', 1)
-        if self.pooling == "max":
+        if pooling == "max":
             return h.masked_fill(~mask, float("-inf")).amax(dim=1)
         return h.masked_fill(~mask, 0.0).sum(dim=1) / lengths.unsqueeze(1).to(h.dtype)
 

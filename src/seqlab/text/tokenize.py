@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_TOKEN_PATTERN",
     "KERAS_FILTERS",
     "LEVEL_CHOICES",
+    "LM_WORD_PATTERN",
     "STANDARDIZE_CHOICES",
     "char_ngrams",
     "char_standardizer",
@@ -44,6 +45,11 @@ __all__ = [
 
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+# A word-level language model's tokens (seqlab.lm.tokenize_words): words, numbers and
+# contractions whole, every other non-space character and every newline a token of its own.
+# As a TextVectorizer ``token_pattern`` (standardize="regex") it gives a classifier the same
+# tokens, which is how a classifier started from a language model reads its ids.
+LM_WORD_PATTERN = r"\w+(?:['’]\w+)*|[^\w\s]|\n"
 STANDARDIZE_CHOICES = ("keras", "regex", "lower", None)
 LEVEL_CHOICES = ("word", "char")
 

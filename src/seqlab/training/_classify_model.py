@@ -15,6 +15,12 @@ import torch
 from seqlab.data.base import TextDataset
 from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.text.vectorize import BAG_MODES
+from seqlab.training._encoder import (
+    TOKENIZER,
+    Encoder,
+    copy_encoder_weights,
+    encoder_vectorizer,
+)
 
 if TYPE_CHECKING:
     from seqlab.training.classify import ClassifyConfig
@@ -43,9 +49,15 @@ NOT_OPTIONS = ("self", "vocab_size", "num_classes", "pretrained")
 
 
 def build(
-    data: Any, train: Any, cfg: ClassifyConfig, say: Callable[[str], None]
+    data: Any,
+    train: Any,
+    cfg: ClassifyConfig,
+    say: Callable[[str], None],
+    encoder: Encoder | None = None,
 ) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
-    """The model (seeded weights), the fitted vectorizer and the run's metadata."""
+    """The model (seeded weights), the fitted vectorizer and the run's metadata; with an
+    ``encoder`` (``cfg`` already :func:`~seqlab.training._encoder.with_encoder`'s), the
+    vectorizer reads its tokens and ids and the model starts from its weights."""
     from seqlab.models import get
 
     cls = get(cfg.model)
@@ -69,7 +81,7 @@ def build(
         # vectorizer's `truncating` decides which words those are.
         steps = int(kwargs.get("maxlen", accepted["maxlen"].default))
         truncate = steps if truncate is None else min(truncate, steps)
-    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate, max_tokens)
+    vectorizer, vec_kwargs = _vectorizer(cfg, train, sequence, truncate, max_tokens, encoder)
     meta: dict[str, Any] = {
         "data": str(data) if not isinstance(data, TextDataset) else (data.name or "dataset"),
         "vectorizer": {k: list(v) if isinstance(v, tuple) else v for k, v in vec_kwargs.items()},
@@ -92,6 +104,13 @@ def build(
         torch.manual_seed(cfg.seed)
         net = cls(**kwargs)
     _check_max_length(net, cfg, truncate)
+    if encoder is not None:
+        copied = copy_encoder_weights(net, encoder)
+        meta["encoder"] = {**encoder.record(), "copied": copied}
+        say(
+            f"encoder {encoder.path} ({encoder.name}): embedding and {len(net.layers)} "
+            f"recurrent layer(s) copied, vocabulary of {len(encoder.itos):,} tokens"
+        )
     return net, vectorizer, meta
 
 
@@ -195,7 +214,12 @@ def _model_kwargs(cfg: ClassifyConfig, accepted: Any) -> dict[str, Any]:
 
 
 def _vectorizer(
-    cfg: ClassifyConfig, train: Any, sequence: bool, truncate: int | None, max_tokens: int | None
+    cfg: ClassifyConfig,
+    train: Any,
+    sequence: bool,
+    truncate: int | None,
+    max_tokens: int | None,
+    encoder: Encoder | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from seqlab.text import TextVectorizer
 
@@ -211,10 +235,14 @@ def _vectorizer(
         cut = cfg.fixed_maxlen if cfg.fixed_maxlen is not None else truncate
         vec_kwargs.update(maxlen=cut, padding="pre", truncating=cfg.truncating)
     vec_kwargs.update(cfg.vectorizer_options or {})
-    if cfg.stream:
+    vectorizer: Any
+    if encoder is not None:  # the language model's tokens and ids, nothing fitted
+        vectorizer = encoder_vectorizer(encoder, vec_kwargs)
+        vec_kwargs = {**vec_kwargs, **TOKENIZER, "max_tokens": None}
+    elif cfg.stream:
         from seqlab.data.streaming import fit_vocabulary
 
-        vectorizer: Any = fit_vocabulary(TextVectorizer(**vec_kwargs), train)  # + label names
+        vectorizer = fit_vocabulary(TextVectorizer(**vec_kwargs), train)  # + label names
     else:
         vectorizer = TextVectorizer(**vec_kwargs).fit(train.texts)
     if cfg.fixed_maxlen is not None:

@@ -23,6 +23,7 @@ from seqlab.training._classify_data import training_data as _training_data  # te
 from seqlab.training._classify_model import AUTO_MAX_TOKENS, BAG_MODES, DEFAULT_TRUNCATE
 from seqlab.training._classify_model import NOT_OPTIONS as NOT_OPTIONS  # for the CLI's --set
 from seqlab.training._classify_model import build as _build
+from seqlab.training._encoder import ENCODER_DEFAULTS, Encoder, read_encoder, with_encoder
 from seqlab.training.optim import SCHEDULES
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "BAG_MODES",
     "ClassifyConfig",
     "DEFAULT_TRUNCATE",
+    "ENCODER_DEFAULTS",
     "FixedLengthVectorizer",
     "load_dataset",
     "train_classifier",
@@ -46,6 +48,9 @@ _FIT_SETTINGS = (
     "weight_decay",
     "patience",
     "monitor",
+    "warmup",
+    "layer_lr_decay",
+    "gradual_unfreezing",
     "out",
     "seed",
     "device",
@@ -116,6 +121,18 @@ class ClassifyConfig:
     ``stream=True`` trains from a JSONL or TSV file larger than memory (read by
     :class:`seqlab.data.streaming.TextStream`; ``num_workers`` DataLoader processes).
 
+    ``encoder``: the run folder of a word-level language model (``seqlab lm train --level
+    word``; ULMFiT). The classifier is the recurrent one it starts (``lm-lstm`` -> ``lstm``,
+    ``lm-gru`` -> ``gru``; ``model`` may be left out, another one is refused) with its sizes,
+    its embedding and recurrent layers copied in, and a vectorizer that reads the language
+    model's tokens and ids (:mod:`seqlab.training._encoder`). Settings left at None take
+    ULMFiT's fine-tuning practice (``ENCODER_DEFAULTS``): ``schedule="slanted"``,
+    ``layer_lr_decay=2.6``, ``gradual_unfreezing=True``, ``pooling="concat"``, ``dropout=0.3``,
+    ``lr=4e-3``, ``epochs=5``. ``layer_lr_decay`` and ``gradual_unfreezing`` work for any
+    sequence classifier (its layer groups: embedding, layers, head); without an encoder they
+    default to off. ``warmup`` is the share of the budget the rate rises over (cosine's
+    warm-up, slanted's ``cut_frac``).
+
     >>> cfg = ClassifyConfig(model="lstm", hidden_size=64, epochs=4).validate()
     >>> cfg.model, cfg.hidden_size, cfg.checkpoint_every
     ('lstm', 64, 60.0)
@@ -139,7 +156,8 @@ class ClassifyConfig:
     bucket: bool = True  # batches of texts of similar length
     vectorizer_options: dict[str, Any] | None = None
     # model
-    model: str = "bow-mlp"
+    model: str | None = None  # None: "bow-mlp", or the classifier the encoder starts
+    encoder: str | Path | None = None  # a word-level language model's run folder (ULMFiT)
     nbsvm: bool = False
     hidden_sizes: tuple[int, ...] = ()  # bow-mlp, embedding-dense: hidden Dense layers (relu)
     embedding_dim: int | None = None
@@ -165,7 +183,10 @@ class ClassifyConfig:
     batch_size: int | None = None
     optimizer: str | None = None
     lr: float | None = None
-    schedule: str | None = None  # "constant" | "linear" | "cosine" | "step"
+    schedule: str | None = None  # "constant" | "linear" | "cosine" | "step" | "slanted"
+    warmup: float = 0.0  # cosine's warm-up share; slanted's cut_frac (0: 0.1)
+    layer_lr_decay: float | None = None  # group k from the top: lr / decay**k (None: 1, or 2.6)
+    gradual_unfreezing: bool | None = None  # epoch e trains the top e + 1 groups (None: off/on)
     weight_decay: float = 0.0
     clip_grad_norm: float | None = None
     val_split: float = 0.2
@@ -195,6 +216,15 @@ class ClassifyConfig:
             check_init(self.init)
         if self.head not in (None, *HEADS):
             raise ValueError(f"head must be one of {HEADS} or None, got {self.head!r}")
+        if not (isinstance(self.warmup, int | float) and 0 <= self.warmup < 1):
+            raise ValueError(
+                f"warmup must be in [0, 1) (a share of the budget), got {self.warmup!r}"
+            )
+        if self.encoder is not None and not Path(str(self.encoder)).expanduser().is_dir():
+            raise FileNotFoundError(
+                f"encoder={str(self.encoder)!r}: no such run folder; give the --out folder of "
+                "`seqlab lm train --level word`"
+            )
         if self.schedule is not None and self.schedule not in SCHEDULES:
             raise ValueError(
                 f"schedule must be one of {SCHEDULES} or None (the model's), got {self.schedule!r}"
@@ -265,13 +295,14 @@ def train_classifier(
     >>> run = train_classifier("imdb", cfg, out="runs/bilstm")  # doctest: +SKIP
     """
     cfg = _config(config, settings).validate()
+    cfg, encoder = _resolve_model(cfg)
     say = echo or (lambda line: None)
     if cfg.out is not None and distributed.is_main():
         # Before the data is read and vectorized: an unwritable --out, a folder another
         # training holds, or a finished run without --overwrite fails now, not minutes later.
         RunFolder(cfg.out, overwrite=cfg.overwrite, resume=cfg.resume).open().close()
     train = _training_data(data, cfg)
-    net, vectorizer, meta = _build(data, train, cfg, say)
+    net, vectorizer, meta = _build(data, train, cfg, say, encoder)
     if cfg.progress:
         say(summary(net, input_length=cfg.fixed_maxlen))
     from seqlab.training.trainer import fit
@@ -284,6 +315,21 @@ def train_classifier(
         meta=meta,
         **{name: getattr(cfg, name) for name in _FIT_SETTINGS},
     )
+
+
+def _resolve_model(cfg: ClassifyConfig) -> tuple[ClassifyConfig, Encoder | None]:
+    """``cfg`` with its model decided (the encoder's, or bow-mlp) and the fine-tuning
+    settings left at None filled (ULMFiT's with an encoder, off without); the encoder."""
+    encoder = None
+    if cfg.encoder is not None:
+        encoder = read_encoder(cfg.encoder)
+        cfg = with_encoder(cfg, encoder)
+    return dataclasses.replace(
+        cfg,
+        model=cfg.model or "bow-mlp",
+        layer_lr_decay=1.0 if cfg.layer_lr_decay is None else cfg.layer_lr_decay,
+        gradual_unfreezing=bool(cfg.gradual_unfreezing),
+    ), encoder
 
 
 def _config(config: ClassifyConfig | None, settings: dict[str, Any]) -> ClassifyConfig:

@@ -6,8 +6,11 @@ the loop owns everything else, the same way for every task:
 * the **budget**: ``epochs``, ``steps`` and ``minutes`` of training time; training stops at
   the first one reached (``TrainConfig.fraction``);
 * the **optimizer** (:func:`seqlab.training.optim.build_optimizers`), the **learning-rate
-  schedule** (constant, step, linear, cosine with warm-up; its clock is the share of the budget
-  used) and **gradient clipping** (``clip_grad_norm``);
+  schedule** (constant, step, linear, cosine with warm-up, slanted triangular; its clock is
+  the share of the budget used) and **gradient clipping** (``clip_grad_norm``);
+* ULMFiT's fine-tuning, for a model with layer groups: **discriminative rates** (each param
+  group's rate is the scheduled one times its ``lr_scale``) and **gradual unfreezing**
+  (epoch ``e`` trains the top ``e + 1`` groups: :func:`seqlab.training.optim.unfreeze_for_epoch`);
 * **evaluation**: at the end of every epoch, or every ``eval_every`` steps / ``eval_seconds``
   of training time; each evaluation adds one row to the history;
 * **model selection**: ``monitor`` picks the best evaluation, ``patience`` stops after that
@@ -54,7 +57,7 @@ from seqlab.training import distributed, protocol
 from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
 from seqlab.training.divergence import DivergenceGuard
-from seqlab.training.optim import build_optimizers, lr_at
+from seqlab.training.optim import build_optimizers, lr_at, unfreeze_for_epoch
 from seqlab.training.protocol import (
     Clock,
     LoopResult,
@@ -64,11 +67,13 @@ from seqlab.training.protocol import (
     TrainingInterrupted,
     history_dict,  # noqa: F401 - re-exported, see __all__
     history_rows,  # noqa: F401
+    run_summary,
 )
 from seqlab.training.runtime import eprint, sigterm_as_interrupt, torch_threads
 
 # The protocol's names (the loop's vocabulary) import from here too.
-__all__ = [name for name in protocol.__all__ if name not in ("BUDGETS", "PRECISIONS")] + ["run"]
+_NOT_HERE = ("BUDGETS", "PRECISIONS", "run_summary")
+__all__ = [name for name in protocol.__all__ if name not in _NOT_HERE] + ["run"]
 
 
 def _better(score: float, best: float | None, monitor: str) -> bool:
@@ -95,7 +100,12 @@ class _Loop:
         self.model, self.task, self.cfg, self.device = model, task, cfg, device
         self.net = distributed.wrap(model, device)
         self.optimizers = build_optimizers(
-            model, cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay
+            model,
+            cfg.optimizer,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            layer_lr_decay=cfg.layer_lr_decay,
+            layered=cfg.gradual_unfreezing,
         )
         self.checkpoint_dir = checkpoint_dir
         self.callbacks = callbacks
@@ -215,6 +225,8 @@ class _Loop:
         if self.batch_index == 0:  # not when resumed in the middle of the epoch
             for cb in self.callbacks:
                 cb.on_epoch_begin(self.epoch, {})
+        if self.cfg.gradual_unfreezing:  # a function of the epoch: a resumed run does the same
+            unfreeze_for_epoch(self.optimizers, self.epoch)
         items = iter(self.task.batches("train", self.epoch))
         for _ in range(self.batch_index):  # resumed in the middle of an epoch
             next(items)
@@ -241,8 +253,8 @@ class _Loop:
         with self.autocast():
             loss, sums = self.task.loss(self.net, batch)
         for opt in self.optimizers:
-            for group in opt.param_groups:
-                group["lr"] = lr
+            for group in opt.param_groups:  # discriminative rates: a scale per layer group
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_grad_norm is not None:
@@ -389,26 +401,7 @@ class _Loop:
 
     def summary(self) -> dict[str, Any]:
         """metrics.json: the best evaluation and the metrics of the returned weights."""
-        restored = self.cfg.restore_best and self.best_row is not None
-        chosen = self.history[self.best_row if restored else -1] if self.history else {}  # type: ignore[index]
-        best = self.history[self.best_row] if self.best_row is not None else {}
-        skip = {"epoch", "step", "time_s", "train_time_s", "wall_time_s", "lr", "tokens"}
-        at = {k: v for k, v in chosen.items() if k not in skip and v is not None}
-        return {
-            "monitor": self.monitor,
-            "best_epoch": best.get("epoch"),
-            "best_step": best.get("step"),
-            "best_score": self.best_score,
-            "weights_from_epoch": chosen.get("epoch"),
-            "weights_from_step": chosen.get("step"),
-            "epochs_run": math.ceil(self.epoch_progress() - 1e-9),
-            "steps": self.step,
-            "train_time_s": round(self.train_time, 3),
-            "stopped": self.stopped or "epochs",
-            "threads": self.threads_used,  # torch's threads in this run (cfg.threads decided)
-            "train": {k: v for k, v in at.items() if not k.startswith("val_")},
-            "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
-        }
+        return run_summary(self)
 
     # ---- checkpoints (see seqlab.training.checkpoint) -----------------------------------
     def save_checkpoint(self, rng: torch.Tensor | None = None) -> None:
@@ -458,6 +451,9 @@ def run(
     >>> # see seqlab.fit and seqlab.lm.train for the tasks that use it  # doctest: +SKIP
     """
     cfg.validate()
+    if cfg.gradual_unfreezing and distributed.world_size() > 1:
+        raise ValueError("gradual_unfreezing changes which weights get gradients, which DDP "
+                         "cannot follow; train on one process or drop it")  # fmt: skip
     loop = _Loop(
         model, task, cfg, device, checkpoint_dir, progress, callbacks, clock, identity or {}
     )
@@ -483,7 +479,11 @@ def run(
         for cb in callbacks:
             cb.set_model(model, vocabulary)
             cb.on_train_begin({"start_epoch": loop.epoch, "start_step": loop.step})
-        loop.run()
+        try:
+            loop.run()
+        finally:
+            if cfg.gradual_unfreezing:  # the model leaves with every group trainable again
+                unfreeze_for_epoch(loop.optimizers, None)
         if checkpoint_dir is not None:
             loop.save_checkpoint()
     if cfg.restore_best and loop.best_state is not None:

@@ -14,14 +14,97 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "SparseAdam", "build_optimizers", "lr_at"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SLANTED_CUT_FRAC",
+    "SLANTED_RATIO",
+    "SparseAdam",
+    "build_optimizers",
+    "layer_groups",
+    "lr_at",
+    "unfreeze_for_epoch",
+]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-SCHEDULES = ("constant", "cosine", "linear", "step")
+SCHEDULES = ("constant", "cosine", "linear", "step", "slanted")
+# Howard & Ruder's slanted triangular rates (ULMFiT): the rise takes this share of the
+# budget (when no warmup is given), and the rate starts and ends at lr / SLANTED_RATIO.
+SLANTED_CUT_FRAC = 0.1
+SLANTED_RATIO = 32.0
+
+
+def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+    """``model.layer_groups()`` (its parameters in groups from the input to the output, see
+    :meth:`seqlab.models.embedding.SequenceClassifier.layer_groups`), checked to hold every
+    parameter exactly once; a clear error for a model that has no such method.
+
+    >>> from seqlab.models.rnn import GRUClassifier
+    >>> len(layer_groups(GRUClassifier(vocab_size=9, num_layers=3)))
+    5
+    """
+    groups_of = getattr(model, "layer_groups", None)
+    if groups_of is None:
+        raise ValueError(
+            f"{type(model).__name__} does not divide its parameters into layer groups (no "
+            "layer_groups() method), which layer_lr_decay and gradual_unfreezing work on; use "
+            "a sequence classifier (lstm, gru, kim-cnn, ...) or drop those settings"
+        )
+    groups = [list(g) for g in groups_of()]
+    seen = [id(p) for g in groups for p in g]
+    if len(seen) != len(set(seen)) or set(seen) != {id(p) for p in model.parameters()}:
+        raise ValueError(
+            f"{type(model).__name__}.layer_groups() must name every parameter exactly once"
+        )
+    return groups
+
+
+def _layer_index(model: nn.Module, layered: bool, decay: float) -> tuple[dict[int, int], int]:
+    """(parameter id -> its layer group, number of groups); empty without layered rates."""
+    if not (isinstance(decay, int | float) and math.isfinite(decay)) or not decay > 0:
+        raise ValueError(
+            f"layer_lr_decay must be a finite number > 0 (1: the same rate for every layer), "
+            f"got {decay!r}"
+        )
+    if not layered and decay == 1.0:
+        return {}, 1
+    groups = layer_groups(model)
+    return {id(p): k for k, group in enumerate(groups) for p in group}, len(groups)
+
+
+def _param_groups(
+    params: list[nn.Parameter], layer_of: dict[int, int], layers: int, lr: float, decay: float
+) -> list[Any]:
+    """``params`` as they are (one group), or one group per layer group that holds some of
+    them, each with its ``lr_scale`` (``decay ** -k`` for the ``k``-th group from the top),
+    its ``layer`` index (0: the input side) and the number of ``layers``."""
+    if not layer_of:
+        return list(params)
+    out = []
+    for k in range(layers):
+        chosen = [p for p in params if layer_of[id(p)] == k]
+        if chosen:
+            scale = float(decay) ** -(layers - 1 - k)
+            out.append(
+                {
+                    "params": chosen,
+                    "lr": lr * scale,
+                    "lr_scale": scale,
+                    "layer": k,
+                    "layers": layers,
+                }
+            )
+    return out
 
 
 def build_optimizers(
-    model: nn.Module, name: str, *, lr: float, weight_decay: float = 0.0
+    model: nn.Module,
+    name: str,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    layer_lr_decay: float = 1.0,
+    layered: bool = False,
 ) -> list[torch.optim.Optimizer]:
     """The optimizer(s) for ``model``: one for dense parameters and, when an embedding layer
     was built with ``sparse=True``, one that accepts its sparse gradients.
@@ -30,11 +113,24 @@ def build_optimizers(
     ``epsilon=1e-7``); ``"sgd"`` has no momentum, as in Keras. ``weight_decay`` is an L2
     penalty added to the gradients.
 
+    Discriminative learning rates (ULMFiT): with ``layered=True`` or ``layer_lr_decay`` other
+    than 1, the parameters are put in one param group per layer group of the model
+    (:func:`layer_groups`), and the ``k``-th group from the top (the head is ``k = 0``) gets
+    ``lr / layer_lr_decay ** k``: its ``"lr_scale"``, by which the training loop multiplies
+    the scheduled rate at every step. Each group also records its ``"layer"`` (0: the input
+    side), which :func:`unfreeze_for_epoch` reads. Frozen parameters (``requires_grad`` off,
+    e.g. ``freeze=True`` vectors) stay out of every optimizer.
+
     >>> [type(o).__name__ for o in build_optimizers(nn.Linear(2, 2), "adam", lr=1e-3)]
     ['Adam']
+    >>> from seqlab.models.rnn import LSTMClassifier
+    >>> opt, = build_optimizers(LSTMClassifier(vocab_size=9), "adam", lr=1.0, layer_lr_decay=2.0)
+    >>> [(g["layer"], g["lr"]) for g in opt.param_groups]
+    [(0, 0.25), (1, 0.5), (2, 1.0)]
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    layer_of, layers = _layer_index(model, layered, layer_lr_decay)
     sparse_ids = {
         id(m.weight)
         for m in model.modules()
@@ -53,18 +149,57 @@ def build_optimizers(
             "optimizer='rmsprop' does not accept sparse gradients; use optimizer='adam' or "
             "'sgd', or build the model with sparse=False"
         )
+
+    def grouped(ps: list[nn.Parameter]) -> list[Any]:
+        return _param_groups(ps, layer_of, layers, lr, layer_lr_decay)
+
     if name == "sgd":
-        return [torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)]
+        return [torch.optim.SGD(grouped(params), lr=lr, weight_decay=weight_decay)]
     out: list[torch.optim.Optimizer] = []
     if dense and name == "adam":
-        out.append(torch.optim.Adam(dense, lr=lr, weight_decay=weight_decay))
+        out.append(torch.optim.Adam(grouped(dense), lr=lr, weight_decay=weight_decay))
     elif dense:
         out.append(
-            torch.optim.RMSprop(dense, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
+            torch.optim.RMSprop(
+                grouped(dense), lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay
+            )
         )
     if sparse:
-        out.append(SparseAdam(sparse, lr=lr))
+        out.append(SparseAdam(grouped(sparse), lr=lr))
     return out
+
+
+def unfreeze_for_epoch(optimizers: list[torch.optim.Optimizer], epoch: int | None) -> int:
+    """Gradual unfreezing (ULMFiT): in epoch ``epoch`` (0-based) only the top ``epoch + 1``
+    layer groups of :func:`build_optimizers` (``layered=True``) train: the head alone first,
+    then the head and the layer below it, and so on until every group trains; ``None``
+    unfreezes all. The others get ``requires_grad`` off, so they get no gradient, and an
+    optimizer skips a parameter without one (Adam's moments and step count stay as they are,
+    and no weight decay applies). A function of the epoch only, so a resumed run freezes
+    what the uninterrupted one froze. Returns the number of groups that train.
+
+    >>> from seqlab.models.rnn import LSTMClassifier
+    >>> model = LSTMClassifier(vocab_size=9, num_layers=2)
+    >>> opts = build_optimizers(model, "adam", lr=1e-3, layered=True)
+    >>> unfreeze_for_epoch(opts, 0), model.head.weight.requires_grad, model.layers[1].weight_hh_l0.requires_grad
+    (1, True, False)
+    >>> unfreeze_for_epoch(opts, 1), model.layers[1].weight_hh_l0.requires_grad
+    (2, True)
+    """
+    training = 0
+    for opt in optimizers:
+        for group in opt.param_groups:
+            if "layer" not in group:
+                raise ValueError(
+                    "gradual unfreezing needs optimizers built with layered=True (one param "
+                    "group per layer group)"
+                )
+            top = group["layers"] - 1 - group["layer"]  # 0: the head
+            trains = epoch is None or top <= epoch
+            for p in group["params"]:
+                p.requires_grad_(trains)
+            training = max(training, top + 1 if trains else 0)
+    return training
 
 
 class SparseAdam(torch.optim.SparseAdam):
@@ -170,13 +305,27 @@ def lr_at(
     ``"constant"``: ``lr``. ``"step"``: ``lr``, x0.1 after 50 % and again after 75 %.
     ``"cosine"``: a linear warm-up over the first ``warmup`` fraction, then a half cosine from
     ``lr`` down to ``min_lr * lr``. ``"linear"``: from ``lr`` straight down to 0 at the end
-    of the budget (fastText's schedule).
+    of the budget (fastText's schedule). ``"slanted"``: Howard & Ruder's slanted triangular
+    rates (ULMFiT): from ``lr / 32`` straight up to ``lr`` over the first ``warmup`` fraction
+    (their ``cut_frac``; :data:`SLANTED_CUT_FRAC` = 0.1 when ``warmup`` is 0), then straight
+    down to ``lr / 32`` at the end (:data:`SLANTED_RATIO` = 32)::
+
+        p = f / cut  (f < cut),  1 - (f - cut) / (1 - cut)  (after);  lr_f = lr (1 + 31 p) / 32
 
     >>> lr_at(0.6, 1.0, "step"), lr_at(1.0, 1.0, "cosine", min_lr=0.1), lr_at(0.75, 1.0, "linear")
     (0.1, 0.1, 0.25)
+    >>> [round(lr_at(f, 32.0, "slanted"), 6) for f in (0.0, 0.05, 0.1, 0.55, 1.0)]
+    [1.0, 16.5, 32.0, 16.5, 1.0]
+    >>> [round(lr_at(f, 32.0, "slanted", warmup=0.5), 6) for f in (0.25, 0.75)]
+    [16.5, 16.5]
     """
     if schedule == "constant":
         return lr
+    if schedule == "slanted":
+        cut = warmup if warmup > 0 else SLANTED_CUT_FRAC
+        f = min(max(fraction, 0.0), 1.0)
+        p = f / cut if f < cut else 1.0 - (f - cut) / max(1e-12, 1.0 - cut)
+        return lr * (1.0 + p * (SLANTED_RATIO - 1.0)) / SLANTED_RATIO
     if schedule == "linear":
         return lr * max(0.0, 1.0 - fraction)
     if schedule == "step":

@@ -29,6 +29,7 @@ __all__ = [
     "TrainingInterrupted",
     "history_dict",
     "history_rows",
+    "run_summary",
 ]
 
 BUDGETS = ("epochs", "steps", "minutes")
@@ -74,7 +75,12 @@ class TrainConfig:
     (``torch.optim.Adam``; ``SparseAdam`` for sparse-gradient layers), ``"rmsprop"``
     (Keras's: rho 0.9, epsilon 1e-7), ``"sgd"`` (no momentum, as in Keras);
     ``weight_decay`` is an L2 penalty added to the gradients; ``schedule``, ``warmup`` and
-    ``min_lr`` shape the learning rate (:func:`seqlab.training.optim.lr_at`).
+    ``min_lr`` shape the learning rate (:func:`seqlab.training.optim.lr_at`; ``"slanted"``
+    takes ``warmup`` as its ``cut_frac``). ULMFiT's fine-tuning, for a model with layer
+    groups (:func:`seqlab.training.optim.layer_groups`): ``layer_lr_decay=2.6`` gives the
+    ``k``-th group from the top the rate ``lr / 2.6**k`` (discriminative rates);
+    ``gradual_unfreezing=True`` trains only the head in the first epoch, adds the group below
+    it in the next, and so on (:func:`seqlab.training.optim.unfreeze_for_epoch`).
     Model selection: ``monitor`` (default ``"val_loss"`` with validation, else ``"loss"``;
     a loss is better lower, any other metric higher) picks the best evaluation; with
     ``restore_best`` training ends with that evaluation's weights; ``patience=k`` stops
@@ -103,6 +109,11 @@ class TrainConfig:
     # weights and multiply the learning rate by `lr_decay` (1.0: never).
     lr_decay: float = 1.0
     decay_every: int | None = None
+    # ULMFiT (models with layer groups, see seqlab.training.optim): the k-th layer group from
+    # the top learns at lr / layer_lr_decay**k (1.0: one rate); gradual_unfreezing trains only
+    # the top e + 1 groups in epoch e (0-based).
+    layer_lr_decay: float = 1.0
+    gradual_unfreezing: bool = False
     monitor: str | None = None  # default: "val_loss" with validation, else "loss"
     restore_best: bool = True
     eval_every: int | None = None  # steps between evaluations
@@ -141,6 +152,18 @@ class TrainConfig:
             raise ValueError(
                 "no training budget: give epochs=, steps= or minutes= (training stops at the "
                 "first one reached)"
+            )
+        decay = self.layer_lr_decay
+        if isinstance(decay, bool) or not (
+            isinstance(decay, int | float) and math.isfinite(decay) and decay > 0
+        ):
+            raise ValueError(
+                f"layer_lr_decay must be a finite number > 0 (1: one rate for every layer; "
+                f"ULMFiT uses 2.6), got {decay!r}"
+            )
+        if not isinstance(self.gradual_unfreezing, bool):
+            raise TypeError(
+                f"gradual_unfreezing must be True or False, got {self.gradual_unfreezing!r}"
             )
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1] (1: never), got {self.lr_decay!r}")
@@ -248,3 +271,28 @@ def history_rows(history: dict[str, list[Any]] | list[dict[str, Any]]) -> list[d
     return [
         {k: v[i] for k, v in history.items() if i < len(v) and v[i] is not None} for i in range(n)
     ]
+
+
+def run_summary(loop: Any) -> dict[str, Any]:
+    """``metrics.json`` of a finished run of the loop (``seqlab.training.loop._Loop``): the
+    best evaluation, the metrics of the weights it returns, the budget used."""
+    restored = loop.cfg.restore_best and loop.best_row is not None
+    chosen = loop.history[loop.best_row if restored else -1] if loop.history else {}
+    best = loop.history[loop.best_row] if loop.best_row is not None else {}
+    skip = {"epoch", "step", "time_s", "train_time_s", "wall_time_s", "lr", "tokens"}
+    at = {k: v for k, v in chosen.items() if k not in skip and v is not None}
+    return {
+        "monitor": loop.monitor,
+        "best_epoch": best.get("epoch"),
+        "best_step": best.get("step"),
+        "best_score": loop.best_score,
+        "weights_from_epoch": chosen.get("epoch"),
+        "weights_from_step": chosen.get("step"),
+        "epochs_run": math.ceil(loop.epoch_progress() - 1e-9),
+        "steps": loop.step,
+        "train_time_s": round(loop.train_time, 3),
+        "stopped": loop.stopped or "epochs",
+        "threads": loop.threads_used,  # torch's threads in this run (cfg.threads decided)
+        "train": {k: v for k, v in at.items() if not k.startswith("val_")},
+        "val": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
+    }

@@ -62,6 +62,11 @@ FIT_DEFAULTS: dict[str, Any] = {
     "schedule": "constant",
 }
 
+# fit arguments checked on resume only when they differ from these defaults (so that the
+# checkpoints of runs from before they existed still resume)
+_ULMFIT_KEYS = ("warmup", "layer_lr_decay", "gradual_unfreezing")
+_ULMFIT_DEFAULTS = {"warmup": 0.0, "layer_lr_decay": 1.0, "gradual_unfreezing": False}
+
 # fit arguments that must match for resume=True to continue the same training
 _RESUME_KEYS = (
     "batch_size",
@@ -90,6 +95,9 @@ def fit(
     schedule: str | None = None,
     weight_decay: float = 0.0,
     patience: int | None = None,
+    warmup: float = 0.0,
+    layer_lr_decay: float = 1.0,
+    gradual_unfreezing: bool = False,
     out: PathLike | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -119,7 +127,8 @@ def fit(
 
     The training settings are :class:`~seqlab.training.protocol.TrainConfig`'s, documented
     there (``max_steps`` is its ``steps``; ``monitor`` is one of ``MONITORS``; ``patience``
-    counts epochs; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
+    counts epochs; ``warmup``, ``layer_lr_decay`` and ``gradual_unfreezing`` are ULMFiT's
+    slanted schedule's ``cut_frac``, discriminative rates and gradual unfreezing; ``threads`` defaults to ``"auto"``; ``seed`` also draws the split and the
     batch order). ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``schedule``: None takes
     the model's ``train_defaults``, else :data:`FIT_DEFAULTS` (see :func:`fit_settings`).
 
@@ -142,6 +151,7 @@ def fit(
     cfg = loop.TrainConfig(
         epochs=s["epochs"], steps=max_steps, minutes=minutes, optimizer=s["optimizer"], lr=s["lr"],
         schedule=s["schedule"], weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+        warmup=warmup, layer_lr_decay=layer_lr_decay, gradual_unfreezing=gradual_unfreezing,
         patience=patience, monitor=monitor, restore_best=restore_best,
         checkpoint_every=checkpoint_every, seed=seed, threads=threads, precision=precision,
     ).validate()  # fmt: skip
@@ -149,8 +159,7 @@ def fit(
     task, labels, stream_val = _task(*args)
     split = val_split if val is None else None
     train_config = _train_config(cfg, task, train, split, stream_val, meta or {})
-    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
-    identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
+    identity = _identity(train_config, model, train)
     run = _train_into(
         out, overwrite, model=model, vectorizer=vectorizer, labels=labels, task=task, cfg=cfg,
         dev=task.device, resume=resume, progress=progress, callbacks=callbacks, identity=identity,
@@ -160,6 +169,17 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(dict(run.metrics))
     return run
+
+
+def _identity(train_config: dict[str, Any], model: nn.Module, train: Any) -> dict[str, Any]:
+    """What a resumed run must share with its checkpoint: the settings, the model's shape,
+    the data. ULMFiT's settings are named only when set, so older checkpoints resume."""
+    identity = {key: train_config.get(key) for key in _RESUME_KEYS}
+    identity.update(
+        {k: train_config[k] for k in _ULMFIT_KEYS if train_config[k] != _ULMFIT_DEFAULTS[k]}
+    )
+    identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
+    return identity
 
 
 def _named_model(name: str, vectorizer: Any, train: Any, seed: int) -> nn.Module:
@@ -295,6 +315,7 @@ def _train_config(
         "max_steps": cfg.steps,
         "minutes": cfg.minutes,
         "clip_grad_norm": cfg.clip_grad_norm,
+        **{k: getattr(cfg, k) for k in _ULMFIT_KEYS},
         "device": str(task.device),
         "precision": cfg.precision,
         "train_size": train_size,
