@@ -210,16 +210,25 @@ def pretrain(args, out: Path) -> dict[str, Any]:
     }
 
 
-def fine_tune(args, train, lm_dir: Path, out: Path | None) -> tuple[Any, dict[str, Any]]:
+def fine_tune(args, train, lm_dir: Path | None, out: Path | None) -> tuple[Any, dict[str, Any]]:
     """Stage 2: the classifier from the language model in ``lm_dir``; (run, record)."""
     from seqlab.training.classify import train_classifier
 
     settings = {**CLASSIFIER, **(QUICK["classifier"] if args.quick else {}), **args.settings}
     keep = {} if out is None else {"out": out, "overwrite": True}
+    start: dict[str, Any] = {"encoder": lm_dir}
+    if lm_dir is None:  # --scratch: the same classifier, tokens and settings, random weights
+        from seqlab.training._encoder import ENCODER_DEFAULTS, TOKENIZER
+
+        lm = {**LM, **args.lm_settings}
+        start = {"model": lm["model"], "max_tokens": lm["max_tokens"],
+                 "vectorizer_options": TOKENIZER,
+                 **{k: lm[k] for k in ("embedding_dim", "hidden_size", "num_layers")},
+                 **{k: v for k, v in ENCODER_DEFAULTS.items() if k not in settings}}  # fmt: skip
     t0 = time.perf_counter()
     run = train_classifier(
-        train, encoder=lm_dir, seed=args.seed, threads=args.threads, device="cpu",
-        progress=not args.quiet, **settings, **keep,
+        train, seed=args.seed, threads=args.threads, device="cpu",
+        progress=not args.quiet, **start, **settings, **keep,
     )  # fmt: skip
     wall = time.perf_counter() - t0
     m, tc = run.metrics, run.train_config
@@ -316,6 +325,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lm-run", type=Path, default=None, help="reuse this LM run folder")
     parser.add_argument("--keep-runs", type=Path, default=None, metavar="DIR")
     parser.add_argument("--quick", action="store_true", help="smoke run (~1 minute)")
+    parser.add_argument(
+        "--scratch",
+        action="store_true",
+        help="no stage 1: the same classifier from random weights (the baseline of "
+        "pretraining) -> imdb_ulmfit.scratch.json",
+    )
     parser.add_argument("--measure", action="store_true", help="tokens/s of candidate sizes")
     parser.add_argument("--measure-steps", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -352,7 +367,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    name = "imdb_ulmfit" + (".measure" if args.measure else "") + (".quick" if args.quick else "")
+    name = (
+        "imdb_ulmfit" + (".measure" if args.measure else "") + (".scratch" if args.scratch else "")
+    )
+    name += ".quick" if args.quick else ""
     out = args.out or RESULTS / f"{name}.json"
     from seqlab.data.datasets import imdb, snippets
 
@@ -374,14 +392,17 @@ def main() -> int:
     keep = args.keep_runs
     t0 = time.perf_counter()
     try:
-        if args.lm_run is not None:
+        if args.scratch:
+            lm_dir, stage1 = None, {"skipped": "--scratch", "wall_s": 0.0}
+        elif args.lm_run is not None:
             lm_dir, stage1 = args.lm_run, {"reused": str(args.lm_run), "wall_s": 0.0}
         else:
             lm_dir = (keep or scratch) / "ulmfit-lm"
             print(f"== stage 1: language model on IMDB train + unsup -> {lm_dir}", flush=True)
             stage1 = pretrain(args, lm_dir)
         print(f"== stage 2: classifier on {len(train)} training reviews", flush=True)
-        run, stage2 = fine_tune(args, train, lm_dir, None if keep is None else keep / "ulmfit")
+        member = "ulmfit-scratch" if args.scratch else "ulmfit"
+        run, stage2 = fine_tune(args, train, lm_dir, None if keep is None else keep / member)
         print(f"   validation accuracy {stage2['val_accuracy']:.4f}", flush=True)
         stage3 = score(run, test, snips)
     finally:

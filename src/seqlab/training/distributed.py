@@ -198,11 +198,16 @@ def session(device: str | torch.device = "auto") -> Iterator[torch.device]:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
             previous = signal.signal(signal.SIGTERM, _raise_system_exit)
+    finished = False
     try:
         yield dev
+        finished = True
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if finished:  # no rank tears down its connections while a peer still sends on them
+            with contextlib.suppress(Exception):  # (a peer's gloo thread aborts the process)
+                dist.barrier()
         with contextlib.suppress(Exception):  # a dead peer must not hide the real error
             dist.destroy_process_group()
 
