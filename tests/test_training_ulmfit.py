@@ -15,9 +15,9 @@ from seqlab.cli.main import cli
 from seqlab.models.dense import BagOfWordsMLP
 from seqlab.models.rnn import LSTMClassifier
 from seqlab.text import TextVectorizer
-from seqlab.training.callbacks import Callback
 from seqlab.training.optim import build_optimizers, layer_groups, lr_at, unfreeze_for_epoch
 from seqlab.training.protocol import TrainConfig
+from test_training_trainer import _Kill  # the kill-at-a-batch callback, one definition
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -117,15 +117,6 @@ def test_ulmfit_fit_unfreezes_one_group_per_epoch(data) -> None:
     # epoch 1: the head; epoch 2: the head and the top layer; never layer 1 or the embedding
     assert moved == {k for k in start if k.startswith(("head.", "layers.1."))}
     assert all(p.requires_grad for p in model.parameters())  # all trainable again after
-
-
-class _Kill(Callback):
-    def __init__(self, epoch: int, batch: int) -> None:
-        self.at = (epoch, batch)
-
-    def on_batch_end(self, step, logs):
-        if (logs["epoch"], logs["batch"]) == self.at:
-            raise KeyboardInterrupt("simulated kill")
 
 
 def test_ulmfit_resume_after_kill_equals_uninterrupted_run(data, tmp_path) -> None:
