@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab._utils import PathLike
-from seqlab.data.corpora import BUNDLED_CORPORA
+from seqlab.data.corpora import BUNDLED_CORPORA, DATASET_CORPORA
 from seqlab.lm._pieces import count_chars, decode, raw_byte_offset, read_piece
 from seqlab.lm.data import (
     LEVELS,
@@ -39,9 +39,10 @@ PARTS = ("train", "val")
 DEFAULT_BLOCK = 1 << 16  # bytes read at a time; also the most characters a reader holds
 
 
-def stream_path(corpus: PathLike) -> Path:
+def stream_path(corpus: PathLike, data_dir: PathLike | None = None) -> Path:
     """The plain text file that ``stream=True`` reads, or a ValueError / FileNotFoundError
-    saying what to pass instead (bundled corpora and ``.gz`` files are refused).
+    saying what to pass instead (bundled corpora and ``.gz`` files are refused). A corpus
+    built from a dataset (``"imdb"``) is its file in the cache, written once from ``data_dir``.
 
     >>> stream_path("nietzsche")
     Traceback (most recent call last):
@@ -49,6 +50,10 @@ def stream_path(corpus: PathLike) -> Path:
     ValueError: stream=True reads a text file on disk, but 'nietzsche' is a bundled corpus (it fits in memory): drop stream=True (--stream)
     """
     path = Path(corpus).expanduser()
+    if isinstance(corpus, str) and corpus in DATASET_CORPORA and not path.is_file():
+        from seqlab.data.imdb_corpus import imdb_corpus_path
+
+        return imdb_corpus_path(data_dir)
     if isinstance(corpus, str) and corpus in BUNDLED_CORPORA and not path.exists():
         raise ValueError(
             f"stream=True reads a text file on disk, but {corpus!r} is a bundled corpus "

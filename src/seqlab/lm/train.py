@@ -174,14 +174,9 @@ def _read_corpus(cfg: LMConfig, corpus: PathLike) -> tuple[str | None, Any]:
 def _scan(cfg: LMConfig, corpus: PathLike) -> Any:
     """The :class:`seqlab.lm.stream.CorpusIndex` of the corpus file: scanned by rank 0 and
     sent to the other ranks (each then reads its own streams from the same path)."""
-    from seqlab.data.corpora import DATASET_CORPORA
-    from seqlab.data.imdb_corpus import imdb_corpus_path
     from seqlab.lm.stream import CorpusIndex, scan_corpus, stream_path
 
-    if isinstance(corpus, str) and corpus in DATASET_CORPORA and not Path(corpus).is_file():
-        path = imdb_corpus_path(cfg.data_dir)  # the corpus file, written once in the cache
-    else:
-        path = stream_path(corpus)  # every rank checks the path, so a bad one fails everywhere
+    path = stream_path(corpus, cfg.data_dir)  # every rank checks it: a bad one fails everywhere
 
     def scan() -> CorpusIndex:
         return scan_corpus(
