@@ -18,6 +18,7 @@ from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
     LEARNING_RATE,
     choice_option,
+    data_dir_option,
     device_option,
     init_option,
     optimizer_option,
@@ -51,12 +52,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 
 @classify.command("train")
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where the named dataset's files are (default: $SEQLAB_DATA).",
-)
+@data_dir_option("Where the named dataset's files are (default: $SEQLAB_DATA).")
 @click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
 @click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
 @click.option(
@@ -311,7 +307,7 @@ def summary(run_dir) -> None:
 @classify.command("evaluate")
 @click.argument("run_dir", metavar="RUN", type=click.Path())
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 @choice_option("--split", ["train", "test", "all"], default="test")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)

@@ -18,6 +18,7 @@ from seqlab.cli.options import (
     LEARNING_RATE,
     budget,
     choice_option,
+    data_dir_option,
     device_option,
     init_option,
     optimizer_option,
@@ -82,12 +83,7 @@ def lm() -> None:
     help="Bundled corpus (nietzsche, tinyshakespeare), imdb (IMDB's training and unlabelled "
     "reviews, one per line, never the test ones; with --data-dir) or a text file.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="--corpus imdb: the folder holding the IMDB data (default: $SEQLAB_DATA).",
-)
+@data_dir_option("--corpus imdb: the folder holding the IMDB data (default: $SEQLAB_DATA).")
 @choice_option("--level", ["char", "word"])
 @choice_option(
     "--recipe",
