@@ -21,6 +21,7 @@ from seqlab.cli.options import (
     data_dir_option,
     device_option,
     init_option,
+    max_tokens_option,
     optimizer_option,
     set_option,
     stop_words_option,
@@ -73,12 +74,9 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 @choice_option("--mode", BAG_MODES, "Bag-of-words vector mode (bag models).")
 @click.option("--ngrams", type=int, nargs=2, default=None, help="n-gram range, e.g. --ngrams 1 2.")
 @click.option("--ngram-range", default=None, help="n-gram range as LOW,HIGH, e.g. 1,2.")
-@click.option(
-    "--max-tokens",
-    type=int,
-    default=None,
-    help="Vocabulary size, padding and OOV included; 0 = no limit "
-    "[default: 20000 for sequence models, no limit for bag models and fasttext].",
+@max_tokens_option(
+    "Vocabulary size, padding and OOV included; 0 = no limit "
+    "[default: 20000 for sequence models, no limit for bag models and fasttext]."
 )
 @click.option("--min-count", type=int, default=1, show_default=True)
 @stop_words_option

@@ -21,6 +21,7 @@ from seqlab.cli.options import (
     data_dir_option,
     device_option,
     init_option,
+    max_tokens_option,
     optimizer_option,
     set_option,
     training_options,
@@ -127,7 +128,7 @@ def lm() -> None:
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(("adam", "rmsprop"), None)
 @init_option
-@click.option("--max-tokens", type=int, default=None, help="Word vocabulary size (with pad, OOV).")
+@max_tokens_option("Word vocabulary size (with pad, OOV).")
 @set_option(
     "settings", "Any other training setting, e.g. --set schedule=step --set clip_grad_norm=0.5."
 )

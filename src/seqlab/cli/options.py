@@ -6,8 +6,9 @@ Every training command takes :func:`training_options`: the budgets ``--epochs``,
 ``--checkpoint-every``, ``--tensorboard DIR`` and ``--quiet``. :func:`budget` turns them
 into the keyword arguments of the library's training functions. :func:`choice_option` is
 a flag that takes one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a
-command, :func:`data_dir_option` the folder of a named dataset, :func:`png_option` the
-picture a command draws, and :func:`comma_list` reads a flag's ``3,4,5``.
+command, :func:`data_dir_option` the folder of a named dataset, :func:`max_tokens_option` the
+vocabulary size, :func:`png_option` the picture a command draws, and :func:`comma_list`
+reads a flag's ``3,4,5``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "data_dir_option",
     "device_option",
     "init_option",
+    "max_tokens_option",
     "optimizer_option",
     "png_option",
     "quiet_option",
@@ -81,6 +83,12 @@ def data_dir_option(help: str | None = None) -> Callable[[F], F]:
     ``$SEQLAB_DATA`` when it is not given); ``help`` says which dataset, in the command's
     words."""
     return click.option("--data-dir", type=click.Path(file_okay=False), default=None, help=help)
+
+
+def max_tokens_option(help: str) -> Callable[[F], F]:
+    """``--max-tokens N``: the vocabulary size, the one meaning of ``max_tokens`` in seqlab
+    (``help`` gives what the command counts and its default)."""
+    return click.option("--max-tokens", type=int, default=None, help=help)
 
 
 def png_option(help: str | None = None, *, default: str | None = None) -> Callable[[F], F]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import data_dir_option, stop_words_option
+from seqlab.cli.options import data_dir_option, max_tokens_option, stop_words_option
 from seqlab.text.vectorize import OUTPUT_MODES
 
 __all__ = ["text"]
@@ -38,12 +38,7 @@ def text() -> None:
     help="Tokens are the n-grams of every order from MIN to MAX, e.g. --ngrams 1 2 "
     "[default: words only].",
 )
-@click.option(
-    "--max-tokens",
-    type=int,
-    default=None,
-    help="Vocabulary size, reserved ids included [default: no limit].",
-)
+@max_tokens_option("Vocabulary size, reserved ids included [default: no limit].")
 @click.option(
     "--fit-on",
     default=None,
