@@ -91,8 +91,8 @@ def ensemble(runs, out, method, weights, stacker, data, data_dir, text_column, l
     from seqlab.ensemble import build_ensemble
 
     ens = build_ensemble(
-        list(runs), method, weights=comma_list(weights, "--weights", float), stacker=stacker, data=data,
-        data_dir=data_dir, text_column=text_column, label_column=label_column,
+        list(runs), method, weights=comma_list(weights, "--weights", float), stacker=stacker,
+        data=data, data_dir=data_dir, text_column=text_column, label_column=label_column,
         val_split=val_split, seed=seed, force=force, l2=l2, batch_size=batch_size,
         device=device, out=out, overwrite=overwrite,
     )  # fmt: skip
