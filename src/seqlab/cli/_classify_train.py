@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from seqlab.cli.options import comma_list
+
 __all__: list[str] = []
 
 
@@ -23,17 +25,6 @@ def _ngram_range(ngrams: tuple[int, int] | None, ngram_range: str | None) -> tup
             ) from None
         return (low, high)
     return tuple(ngrams) if ngrams else (1, 1)  # type: ignore[return-value]
-
-
-def _int_list(value: str | None, option: str) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return [int(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"expected integers separated by commas like 3,4,5, got {value!r}", param_hint=option
-        ) from None
 
 
 def one_label(data: str, config: Any) -> str:
@@ -95,7 +86,7 @@ def config(opts: dict[str, Any]) -> Any:
 
     max_tokens = opts["max_tokens"]
     max_tokens = "auto" if max_tokens is None else (None if max_tokens == 0 else max_tokens)
-    kernel_sizes = _int_list(opts["kernel_sizes"], "--kernel-sizes")
+    kernel_sizes = comma_list(opts["kernel_sizes"], "--kernel-sizes", int)
     name = _model_name(opts)
     model_class = _classifier_class(name)
     return ClassifyConfig(
@@ -116,7 +107,7 @@ def config(opts: dict[str, Any]) -> Any:
         model=opts["model"],
         encoder=opts["encoder"],
         nbsvm=opts["nbsvm"],
-        hidden_sizes=tuple(n for item in opts["hidden"] for n in _int_list(item, "--hidden")),
+        hidden_sizes=tuple(n for item in opts["hidden"] for n in comma_list(item, "--hidden", int)),
         embedding_dim=opts["embedding_dim"],
         hidden_size=opts["hidden_size"],
         num_layers=opts["num_layers"],

@@ -11,7 +11,7 @@ import json
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option
+from seqlab.cli.options import device_option, png_option
 
 __all__ = ["attention"]
 
@@ -22,12 +22,7 @@ TOP_KEYS = 3
 @click.command("attention")
 @click.argument("run_dir", metavar="RUN", type=click.Path())
 @click.argument("text")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the heat map here (PNG): the tokens on both axes, darker is more attention.",
-)
+@png_option("Write the heat map here (PNG): the tokens on both axes, darker is more attention.")
 @click.option(
     "--layer",
     type=int,

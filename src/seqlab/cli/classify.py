@@ -18,8 +18,10 @@ from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
     LEARNING_RATE,
     choice_option,
+    data_dir_option,
     device_option,
     init_option,
+    max_tokens_option,
     optimizer_option,
     set_option,
     stop_words_option,
@@ -51,12 +53,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 
 @classify.command("train")
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where the named dataset's files are (default: $SEQLAB_DATA).",
-)
+@data_dir_option("Where the named dataset's files are (default: $SEQLAB_DATA).")
 @click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
 @click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
 @click.option(
@@ -77,12 +74,9 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 @choice_option("--mode", BAG_MODES, "Bag-of-words vector mode (bag models).")
 @click.option("--ngrams", type=int, nargs=2, default=None, help="n-gram range, e.g. --ngrams 1 2.")
 @click.option("--ngram-range", default=None, help="n-gram range as LOW,HIGH, e.g. 1,2.")
-@click.option(
-    "--max-tokens",
-    type=int,
-    default=None,
-    help="Vocabulary size, padding and OOV included; 0 = no limit "
-    "[default: 20000 for sequence models, no limit for bag models and fasttext].",
+@max_tokens_option(
+    "Vocabulary size, padding and OOV included; 0 = no limit "
+    "[default: 20000 for sequence models, no limit for bag models and fasttext]."
 )
 @click.option("--min-count", type=int, default=1, show_default=True)
 @stop_words_option
@@ -311,7 +305,7 @@ def summary(run_dir) -> None:
 @classify.command("evaluate")
 @click.argument("run_dir", metavar="RUN", type=click.Path())
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 @choice_option("--split", ["train", "test", "all"], default="test")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)

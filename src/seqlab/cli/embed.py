@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option, device_option
+from seqlab.cli.options import choice_option, device_option, png_option
 
 __all__ = ["embed"]
 
@@ -279,7 +279,7 @@ def evaluate(
 @user_errors
 @VECTORS
 @click.argument("words", nargs=-1, required=True)
-@click.option("--out", default="words.png", show_default=True, type=click.Path(dir_okay=False))
+@png_option(default="words.png")
 @click.option("--title", default=None)
 @LIMIT
 def plot(

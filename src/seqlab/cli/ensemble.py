@@ -10,21 +10,9 @@ from __future__ import annotations
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option, device_option
+from seqlab.cli.options import choice_option, comma_list, data_dir_option, device_option
 
 __all__ = ["ensemble"]
-
-
-def _weights(value: str | None) -> list[float] | None:
-    if value is None:
-        return None
-    try:
-        return [float(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"expected numbers separated by commas like 0.5,0.3,0.2, got {value!r}",
-            param_hint="--weights",
-        ) from None
 
 
 @click.command("ensemble")
@@ -59,7 +47,7 @@ def _weights(value: str | None) -> list[float] | None:
     help="The dataset the members were trained on (imdb, snippets, bbc or a path); "
     "needed by --method stack; with mean, the validation split is measured.",
 )
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option(
@@ -103,8 +91,8 @@ def ensemble(runs, out, method, weights, stacker, data, data_dir, text_column, l
     from seqlab.ensemble import build_ensemble
 
     ens = build_ensemble(
-        list(runs), method, weights=_weights(weights), stacker=stacker, data=data,
-        data_dir=data_dir, text_column=text_column, label_column=label_column,
+        list(runs), method, weights=comma_list(weights, "--weights", float), stacker=stacker,
+        data=data, data_dir=data_dir, text_column=text_column, label_column=label_column,
         val_split=val_split, seed=seed, force=force, l2=l2, batch_size=batch_size,
         device=device, out=out, overwrite=overwrite,
     )  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option
+from seqlab.cli.options import device_option, png_option
 
 __all__ = ["gradients"]
 
@@ -25,12 +25,7 @@ __all__ = ["gradients"]
     metavar="RUN2",
     help="Another run to draw beside RUN (repeatable: --compare runs/lstm --compare runs/gru).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the plot here (PNG): one log-scale line per run, the tokens on the x axis.",
-)
+@png_option("Write the plot here (PNG): one log-scale line per run, the tokens on the x axis.")
 @click.option(
     "--target",
     default=None,

@@ -18,8 +18,10 @@ from seqlab.cli.options import (
     LEARNING_RATE,
     budget,
     choice_option,
+    data_dir_option,
     device_option,
     init_option,
+    max_tokens_option,
     optimizer_option,
     set_option,
     training_options,
@@ -82,12 +84,7 @@ def lm() -> None:
     help="Bundled corpus (nietzsche, tinyshakespeare), imdb (IMDB's training and unlabelled "
     "reviews, one per line, never the test ones; with --data-dir) or a text file.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="--corpus imdb: the folder holding the IMDB data (default: $SEQLAB_DATA).",
-)
+@data_dir_option("--corpus imdb: the folder holding the IMDB data (default: $SEQLAB_DATA).")
 @choice_option("--level", ["char", "word"])
 @choice_option(
     "--recipe",
@@ -131,7 +128,7 @@ def lm() -> None:
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(("adam", "rmsprop"), None)
 @init_option
-@click.option("--max-tokens", type=int, default=None, help="Word vocabulary size (with pad, OOV).")
+@max_tokens_option("Word vocabulary size (with pad, OOV).")
 @set_option(
     "settings", "Any other training setting, e.g. --set schedule=step --set clip_grad_norm=0.5."
 )

@@ -6,7 +6,9 @@ Every training command takes :func:`training_options`: the budgets ``--epochs``,
 ``--checkpoint-every``, ``--tensorboard DIR`` and ``--quiet``. :func:`budget` turns them
 into the keyword arguments of the library's training functions. :func:`choice_option` is
 a flag that takes one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a
-command.
+command, :func:`data_dir_option` the folder of a named dataset, :func:`max_tokens_option` the
+vocabulary size, :func:`png_option` the picture a command draws, and :func:`comma_list`
+reads a flag's ``3,4,5``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ __all__ = [
     "StopWordsType",
     "budget",
     "choice_option",
+    "comma_list",
+    "data_dir_option",
     "device_option",
     "init_option",
+    "max_tokens_option",
     "optimizer_option",
+    "png_option",
     "quiet_option",
     "set_option",
     "stop_words_option",
@@ -70,6 +76,51 @@ LEARNING_RATE = LearningRate()
 def device_option(func: F) -> F:
     """``--device``, default ``auto``: every command that runs a model."""
     return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
+
+
+def data_dir_option(help: str | None = None) -> Callable[[F], F]:
+    """``--data-dir DIR``: the folder that holds a named dataset's files (the library reads
+    ``$SEQLAB_DATA`` when it is not given); ``help`` says which dataset, in the command's
+    words."""
+    return click.option("--data-dir", type=click.Path(file_okay=False), default=None, help=help)
+
+
+def max_tokens_option(help: str) -> Callable[[F], F]:
+    """``--max-tokens N``: the vocabulary size, the one meaning of ``max_tokens`` in seqlab
+    (``help`` gives what the command counts and its default)."""
+    return click.option("--max-tokens", type=int, default=None, help=help)
+
+
+def png_option(help: str | None = None, *, default: str | None = None) -> Callable[[F], F]:
+    """``--out FILE``: where a command writes the picture it draws (PNG); with a ``default``
+    the picture is always written (and the help shows where)."""
+    return click.option(
+        "--out",
+        type=click.Path(dir_okay=False),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def comma_list(value: str | None, option: str, kind: type[int] | type[float]) -> list | None:
+    """The numbers of a flag written ``3,4,5`` (empty items skipped), as ``kind``; ``None``
+    (the flag not given) stays ``None``; anything else is a usage error naming ``option``.
+
+    >>> comma_list("3,4,5", "--kernel-sizes", int), comma_list(None, "--weights", float)
+    ([3, 4, 5], None)
+    """
+    if value is None:
+        return None
+    try:
+        return [kind(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        numbers = "integers" if kind is int else "numbers"
+        example = "3,4,5" if kind is int else "0.5,0.3,0.2"
+        raise click.BadParameter(
+            f"expected {numbers} separated by commas like {example}, got {value!r}",
+            param_hint=option,
+        ) from None
 
 
 def init_option(func: F) -> F:

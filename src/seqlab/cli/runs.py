@@ -8,7 +8,7 @@ import json
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option
+from seqlab.cli.options import choice_option, png_option
 
 __all__ = ["runs"]
 
@@ -32,13 +32,7 @@ def runs() -> None:
     help="History column to plot and to find the best value of [default: val_accuracy for "
     "classifiers that have it, else val_loss].",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default="compare.png",
-    show_default=True,
-    help="Where to write the plot of the runs' curves.",
-)
+@png_option("Where to write the plot of the runs' curves.", default="compare.png")
 @choice_option("--x", X_AXES, "The plot's horizontal axis.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @user_errors

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import stop_words_option
+from seqlab.cli.options import data_dir_option, max_tokens_option, stop_words_option
 from seqlab.text.vectorize import OUTPUT_MODES
 
 __all__ = ["text"]
@@ -38,12 +38,7 @@ def text() -> None:
     help="Tokens are the n-grams of every order from MIN to MAX, e.g. --ngrams 1 2 "
     "[default: words only].",
 )
-@click.option(
-    "--max-tokens",
-    type=int,
-    default=None,
-    help="Vocabulary size, reserved ids included [default: no limit].",
-)
+@max_tokens_option("Vocabulary size, reserved ids included [default: no limit].")
 @click.option(
     "--fit-on",
     default=None,
@@ -51,12 +46,7 @@ def text() -> None:
     help="Fit the vocabulary on this file's lines (one text per line) or on a dataset's "
     "training texts (snippets, imdb, bbc) [default: on the TEXTS themselves].",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where --fit-on's dataset is (default: $SEQLAB_DATA).",
-)
+@data_dir_option("Where --fit-on's dataset is (default: $SEQLAB_DATA).")
 @click.option(
     "--keras",
     is_flag=True,

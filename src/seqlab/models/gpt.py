@@ -78,6 +78,11 @@ __all__ = [
 # C <= block_size - 1 tokens, each (B, num_heads, C, head_dim), then a 0-dim int64 tensor,
 # the absolute position of the next token (the number of tokens read so far).
 KVState = tuple[torch.Tensor, ...]
+# What a block's forward pass reads besides x: the rotary tables (cos, sin) of the positions
+# read, one layer's cached (keys, values), and band_mask's (attn_mask, is_causal).
+_Rotary = tuple[torch.Tensor, torch.Tensor]
+_LayerCache = tuple[torch.Tensor, torch.Tensor]
+_Mask = tuple[torch.Tensor | None, bool]
 
 
 def check_transformer(
@@ -153,11 +158,7 @@ class _SelfAttention(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(
-        self,
-        x: torch.Tensor,
-        rotary: tuple[torch.Tensor, torch.Tensor],
-        past: tuple[torch.Tensor, torch.Tensor] | None,
-        mask: tuple[torch.Tensor | None, bool],
+        self, x: torch.Tensor, rotary: _Rotary, past: _LayerCache | None, mask: _Mask
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, C = x.shape
         qkv = self.qkv(x).view(B, T, 3, self.num_heads, self.head_dim)
@@ -189,11 +190,7 @@ class _Block(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(
-        self,
-        x: torch.Tensor,
-        rotary: tuple[torch.Tensor, torch.Tensor],
-        past: tuple[torch.Tensor, torch.Tensor] | None,
-        mask: tuple[torch.Tensor | None, bool],
+        self, x: torch.Tensor, rotary: _Rotary, past: _LayerCache | None, mask: _Mask
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         attended, k, v = self.attention(self.norm1(x), rotary, past, mask)
         x = x + attended
@@ -299,7 +296,7 @@ class TransformerLanguageModel(nn.Module):
             )
         B, T = tokens.shape
         start = 0
-        pasts: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * self.num_layers
+        pasts: list[_LayerCache | None] = [None] * self.num_layers
         if state is not None:
             if len(state) != 2 * self.num_layers + 1:
                 raise ValueError(
