@@ -94,13 +94,13 @@ def test_attention_png_labels_both_axes_and_notes_a_cut(runs, monkeypatch) -> No
     assert (
         seen["title"] == f"Attention, layer 1 (last), mean of 4 heads (predicted {result.label!r})"
     )
-    attention_png(result, max_tokens=4)
+    attention_png(result, max_shown=4)
     assert [t.get_text() for t in seen["axes"].get_xticklabels()] == result.tokens[:4]
     assert seen["title"].endswith("; first 4 of 9 tokens shown")
     monkeypatch.undo()
     assert attention_png(result)[:4] == b"\x89PNG"
-    with pytest.raises(ValueError, match="max_tokens must be an integer >= 1, got 0"):
-        attention_png(result, max_tokens=0)
+    with pytest.raises(ValueError, match="max_shown must be an integer >= 1, got 0"):
+        attention_png(result, max_shown=0)
 
 
 def test_attention_map_refusals(runs) -> None:
@@ -174,7 +174,7 @@ def test_attention_cli_json_and_heat_map(runs, tmp_path) -> None:
         (["mean", "--layer", "5"], "--layer 5 is out of range: the model has 2 layers; give 0 "
          "to 1 (or -1 to -2 from the end)"),
         (["mean", "--head", "4"], "--head 4 is out of range: the model has 4 heads; give 0 to 3"),
-        (["mean", "--max-tokens", "0"], "Invalid value for '--max-tokens'"),
+        (["mean", "--max-shown", "0"], "Invalid value for '--max-shown'"),
     ],
 )  # fmt: skip
 def test_attention_cli_bad_input_is_one_line(runs, args, message) -> None:

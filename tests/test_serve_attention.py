@@ -53,7 +53,7 @@ def test_serve_attention_returns_the_runs_tokens_and_matrix(client, tf_run):
     assert (data["model"], data["label"], data["total_tokens"]) == ("tf", expected.label, 12)
     assert (data["layer"], data["head"], data["layers"], data["heads"]) == (0, None, 1, 2)
     # one head, and the first 5 tokens only; the one transformer is found without "model"
-    data = client.post("/v1/attention", json={"text": TEXT, "head": 1, "max_tokens": 5}).json()
+    data = client.post("/v1/attention", json={"text": TEXT, "head": 1, "max_shown": 5}).json()
     head = attention_map(seqlab.load(tf_run), TEXT, head=1)
     assert data["tokens"] == head.tokens[:5] and data["total_tokens"] == 12
     np.testing.assert_allclose(data["matrix"], head.matrix[:5, :5], atol=1e-6)
@@ -73,10 +73,10 @@ BAD = [
      "layer=1 is out of range: the model has 1 layer; give 0 (or -1 from the end)"),
     ({"model": "tf", "text": "a film", "head": 2}, 422, "head",
      "head=2 is out of range: the model has 2 heads; give 0 to 1"),
-    ({"model": "tf", "text": "a film", "max_tokens": 0}, 422, "max_tokens",
-     "max_tokens=0 is outside [1, 200]; ask for 1 to 200 tokens"),
-    ({"model": "tf", "text": "a film", "max_tokens": 201}, 422, "max_tokens",
-     "max_tokens=201 is outside [1, 200]"),
+    ({"model": "tf", "text": "a film", "max_shown": 0}, 422, "max_shown",
+     "max_shown=0 is outside [1, 200]; ask for 1 to 200 tokens"),
+    ({"model": "tf", "text": "a film", "max_shown": 201}, 422, "max_shown",
+     "max_shown=201 is outside [1, 200]"),
     ({"model": "tf", "text": "x" * 301}, 422, "text",
      "text has 301 characters, more than max_text_chars=300"),
     ({"model": "tf", "text": " ,, "}, 422, "text", "text ' ,, ' has no tokens"),

@@ -141,22 +141,20 @@ def _index(name: str, value: int, count: int, negative: bool = True) -> int:
     return int(value) % count
 
 
-def attention_png(
-    result: AttentionMap, max_tokens: int = MAX_PLOT_TOKENS, title: str = ""
-) -> bytes:
+def attention_png(result: AttentionMap, max_shown: int = MAX_PLOT_TOKENS, title: str = "") -> bytes:
     """A heat map of ``result.matrix``: keys (attended to) on the x axis, queries on the y
     axis, both labelled with the tokens; darker is more attention. A text of more than
-    ``max_tokens`` tokens shows its first ``max_tokens`` (rows and columns), and the
+    ``max_shown`` tokens shows its first ``max_shown`` (rows and columns), and the
     picture says so.
 
     >>> r = AttentionMap(["a", "film"], np.array([[0.3, 0.7], [0.5, 0.5]]), 0, None, 1, 2, "pos")
     >>> attention_png(r)[:4]
     b'\\x89PNG'
     """
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
+    if isinstance(max_shown, bool) or not isinstance(max_shown, int) or max_shown < 1:
+        raise ValueError(f"max_shown must be an integer >= 1, got {max_shown!r}")
     total = len(result.tokens)
-    shown = min(total, max_tokens)
+    shown = min(total, max_shown)
     tokens, matrix = result.tokens[:shown], result.matrix[:shown, :shown]
     fig = agg_figure()
     side = min(16.0, max(5.0, 0.22 * shown + 2.5))
@@ -179,7 +177,7 @@ def attention_png(
 
 
 def plot_attention(
-    result: AttentionMap, path: PathLike, max_tokens: int = MAX_PLOT_TOKENS, title: str = ""
+    result: AttentionMap, path: PathLike, max_shown: int = MAX_PLOT_TOKENS, title: str = ""
 ) -> Path:
     """Write :func:`attention_png` to ``path`` (atomically) and return the path.
 
@@ -187,4 +185,4 @@ def plot_attention(
     >>> plot_attention(r, "/tmp/seqlab-attention.png").name
     'seqlab-attention.png'
     """
-    return atomic_write_bytes(path, attention_png(result, max_tokens, title))
+    return atomic_write_bytes(path, attention_png(result, max_shown, title))

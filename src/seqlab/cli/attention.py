@@ -34,7 +34,7 @@ TOP_KEYS = 3
     "--head", type=int, default=None, help="One head, counted from 0 [default: the mean of all]."
 )
 @click.option(
-    "--max-tokens",
+    "--max-shown",
     type=click.IntRange(min=1),
     default=60,
     show_default=True,
@@ -43,7 +43,7 @@ TOP_KEYS = 3
 @click.option("--json", "as_json", is_flag=True, help="Print the tokens and the matrix as JSON.")
 @device_option
 @user_errors
-def attention(run_dir, text, out, layer, head, max_tokens, as_json, device) -> None:
+def attention(run_dir, text, out, layer, head, max_shown, as_json, device) -> None:
     """Show the attention weights of the transformer run RUN on TEXT: for each token, the
     tokens it attends to most (row i of the layer's matrix; each row sums to 1), and with
     --out a heat map of the whole matrix.
@@ -78,5 +78,5 @@ def attention(run_dir, text, out, layer, head, max_tokens, as_json, device) -> N
             keys = "  ".join(f"{result.tokens[j]} {row[j]:.2f}" for j in top)
             click.echo(f"{i:>4}  {token:<{width}}  -> {keys}")
     if out is not None:
-        written = plot_attention(result, out, max_tokens=max_tokens)
+        written = plot_attention(result, out, max_shown=max_shown)
         click.echo(f"heat map: {written}", err=as_json)

@@ -6,7 +6,7 @@ application (no global state: two apps can live side by side in one process)::
     GET  /v1/models     the loaded models, their kind and metadata, and the limits
     POST /v1/classify   {"texts": [...], "model"?, "explain"?, "method"?} -> labels,
                         probabilities and per-token scores
-    POST /v1/attention  {"text", "model"?, "layer"?, "head"?, "max_tokens"?} -> a transformer
+    POST /v1/attention  {"text", "model"?, "layer"?, "head"?, "max_shown"?} -> a transformer
                         run's tokens and attention matrix
     POST /v1/generate   {"prompt", "model"?, "length"?, "temperature"?, "top_k"?, "top_p"?,
                         "seed"?, "stop"?} -> server-sent events: start, token..., done

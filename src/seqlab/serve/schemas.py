@@ -35,7 +35,7 @@ class AttentionRequest(BaseModel):
     model: str | None = None
     layer: int = -1
     head: int | None = None
-    max_tokens: int = 60
+    max_shown: int = 60
 
 
 class GenerateRequest(BaseModel):

@@ -26,7 +26,7 @@ def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits, clo
     async def attention(body: AttentionRequest) -> dict[str, Any]:
         """The tokens of ``text`` and the attention matrix of one layer of a transformer run
         (row ``i``: the weights token ``i`` gives each token; rows sum to 1 over the whole
-        text). A text of more than ``max_tokens`` tokens returns its first ``max_tokens``
+        text). A text of more than ``max_shown`` tokens returns its first ``max_shown``
         rows and columns, with ``total_tokens`` saying how many there were. ``model`` may be
         left out when one transformer run is loaded."""
         usable = [m for m in models.values() if m.info.get("attention")]
@@ -42,7 +42,7 @@ def add_routes(app: FastAPI, models: dict[str, ServedModel], limits: Limits, clo
                 lambda: _attention(served, body), deadline, "computing attention",
                 served.queue.gate,
             )  # fmt: skip
-        shown = min(len(result.tokens), body.max_tokens)
+        shown = min(len(result.tokens), body.max_shown)
         return {
             "model": served.name,
             "label": result.label,
@@ -71,12 +71,12 @@ def _check(
             fix=f"use one of {names}" if names else "start the server with a transformer run",
         )
     check_chars("text", body.text, limits)
-    if not 1 <= body.max_tokens <= MAX_ATTENTION_TOKENS:
+    if not 1 <= body.max_shown <= MAX_ATTENTION_TOKENS:
         raise ApiError(
             422,
-            f"max_tokens={body.max_tokens} is outside [1, {MAX_ATTENTION_TOKENS}]",
-            field="max_tokens",
-            value=body.max_tokens,
+            f"max_shown={body.max_shown} is outside [1, {MAX_ATTENTION_TOKENS}]",
+            field="max_shown",
+            value=body.max_shown,
             fix=f"ask for 1 to {MAX_ATTENTION_TOKENS} tokens",
         )
 

@@ -189,7 +189,7 @@ async function showAttention(model, text) {
   try {
     const data = await api("/v1/attention", {
       method: "POST",
-      body: JSON.stringify({ model, text, max_tokens: ATTENTION_TOKENS }),
+      body: JSON.stringify({ model, text, max_shown: ATTENTION_TOKENS }),
     });
     $("#attention-table").replaceWith(attentionTable(data));
     const cut = data.total_tokens > data.tokens.length ? ` First ${data.tokens.length} of ${data.total_tokens} words shown.` : "";
