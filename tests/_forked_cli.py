@@ -1,13 +1,15 @@
 """The ``seqlab`` command run as a process of its own per call, without paying for torch's
-import at every call: one interpreter imports ``seqlab.cli.main`` (and with it torch) once,
-then forks a child for each call.
+import at every call: one interpreter imports ``seqlab.cli.main`` and the libraries its
+commands import when they run (torch, seqlab's training, embeddings, language models, series
+and run loading) once, then forks a child for each call.
 
 The child is a process like ``python -m seqlab.cli.main ARGS``: its own working folder and
 environment, standard input from /dev/null, its own standard output and error, and its own
 exit status; it ends the way an interpreter does (``sys.exit``, or an uncaught exception whose
 traceback goes to its standard error, status 1), atexit handlers included. What it shares
-with the others is the modules that ``seqlab.cli.main`` imports, already imported. Where
-``os.fork`` is missing, every call starts a fresh interpreter instead.
+with the others is those modules, already imported (with OMP_NUM_THREADS=1 in the
+environment torch starts no OpenMP threads before the fork). Where ``os.fork`` is missing,
+every call starts a fresh interpreter instead.
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+# What the commands import when they run; the command line itself imports little.
+PRELOAD = ("torch", "seqlab.training", "seqlab.embeddings", "seqlab.lm", "seqlab.series",
+           "seqlab.loading")  # fmt: skip
+
 _SERVER = r"""
-import json, os, sys
-from seqlab.cli.main import main  # torch and every command, imported once
+import importlib, json, os, sys
+from seqlab.cli.main import main
+for name in sys.argv[1:]:
+    importlib.import_module(name)
 
 
 def child(job):
@@ -59,7 +67,7 @@ class ForkedCli:
         self.server: subprocess.Popen[bytes] | None = None
         if hasattr(os, "fork"):
             self.server = subprocess.Popen(
-                [sys.executable, "-c", _SERVER],
+                [sys.executable, "-c", _SERVER, *PRELOAD],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
@@ -82,7 +90,7 @@ class ForkedCli:
         assert self.server.stdin is not None
         self.server.stdin.write(json.dumps(job).encode() + b"\n")
         self.server.stdin.flush()
-        pid = int(self._line(30))
+        pid = int(self._line(timeout))  # the first call also waits for the imports
         try:
             status = int(self._line(timeout))
         except subprocess.TimeoutExpired:
