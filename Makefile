@@ -59,8 +59,15 @@ lint: install-dev
 	$(VENV)/bin/ruff check src tests benchmarks notebooks docs/_ext
 	$(VENV)/bin/ruff format --check src tests benchmarks notebooks docs/_ext
 
+# The tests run on TEST_WORKERS pytest-xdist workers (2: the CI machine has two cores), each
+# with torch on one thread (tests/conftest.py); `make test TEST_WORKERS=auto` uses every core
+# and TEST_WORKERS=0 runs them in this one process. --dist loadscope keeps a module's tests on
+# one worker, so that its module-scoped fixtures (trained runs, the docs site, the executed
+# notebooks) are built once; the modules with the most tests start first.
+TEST_WORKERS ?= 2
+
 test: lint chromium
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 bench: install-bench
 	$(VENV)/bin/python benchmarks/run_all.py

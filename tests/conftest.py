@@ -1,12 +1,31 @@
-"""Shared fixtures."""
+"""Shared fixtures.
+
+`make test` runs the tests on two pytest-xdist workers with ``--dist loadscope``: the tests of
+one module stay on one worker, so a module-scoped fixture (a trained run, the docs site, the
+executed notebooks) is still built once; a session-scoped one (``serve_runs``,
+``real_imdb_cache``) is built once by each worker whose modules use it.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker (`make test` runs two) keeps torch on one thread, and so do
+    the processes its tests start (they inherit OMP_NUM_THREADS): two workers of two threads
+    each would fight over the test machine's two cores. A value the user set is kept. The
+    worker sets it here, before any test module imports torch."""
+    if hasattr(config, "workerinput"):  # an xdist worker, not the controller or a plain run
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +39,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def real_imdb_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SEQLAB_CACHE folder shared by the slow real-IMDB tests, so the archive is parsed once."""
+    """One SEQLAB_CACHE folder shared by the slow real-IMDB tests, so the archive is parsed once
+    (once per pytest-xdist worker that runs one of them)."""
     return tmp_path_factory.mktemp("real-imdb-cache")
 
 

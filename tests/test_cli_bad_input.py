@@ -1,9 +1,12 @@
-"""Every bad input we know of, through the real ``seqlab`` command in a subprocess: each one
-ends as one ``Error: ...`` line on standard error that names the parameter or file, with
-exit status 2 (bad input) or 1 (a run that failed), and never a Python traceback.
+"""Every bad input we know of, through the real ``seqlab`` command in a process of its own:
+each one ends as one ``Error: ...`` line on standard error that names the parameter or file,
+with exit status 2 (bad input) or 1 (a run that failed), and never a Python traceback.
 
 The module trains one tiny classifier and one tiny language model (a few steps each), then
-damages copies of their run folders; every other input is a small file written here.
+damages copies of their run folders; every other input is a small file written here. Each
+command runs in a child forked from one interpreter that imported the command line once
+(``_forked_cli``): a process with its own exit status and standard error, without the
+seconds of importing torch again for each of the 50 commands.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import gzip
 import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from _forked_cli import ForkedCli
 from _toy_reviews import ROWS
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -25,16 +29,20 @@ VECTORS = "king 0.1 0.2 0.3\nqueen 0.1 0.25 0.3\nman 0.3 0.1 0.0\nwoman 0.3 0.15
 TINY_LM = ["--hidden-size", "16", "--num-layers", "1", "--batch-size", "4", "--seq-len", "16"]
 
 
-def seqlab(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", "SEQLAB_CACHE": str(cwd)}
-    return subprocess.run(
-        [sys.executable, "-m", "seqlab.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+Seqlab = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def seqlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seqlab]:
+    """``seqlab(*args, cwd=...)``: the command run in the folder ``cwd``, its SEQLAB_CACHE."""
+    cli = ForkedCli({**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"},
+                    tmp_path_factory.mktemp("bad-cli-output"))  # fmt: skip
+
+    def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+        return cli(*args, cwd=cwd, env={"SEQLAB_CACHE": str(cwd)}, timeout=timeout)
+
+    yield run
+    cli.close()
 
 
 def _damaged(good: Path, name: str, **files: bytes | Path) -> Path:
@@ -52,7 +60,7 @@ def _damaged(good: Path, name: str, **files: bytes | Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def work(tmp_path_factory: pytest.TempPathFactory, seqlab: Seqlab) -> Path:
     d = tmp_path_factory.mktemp("bad")
     (d / "tiny.tsv").write_text(
         "text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in ROWS), encoding="utf-8"
@@ -194,7 +202,9 @@ CASES = [
 
 @pytest.mark.parametrize(("args", "status", "needles"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])  # fmt: skip
-def test_cli_bad_input_is_one_line(work: Path, args: list[str], status: int, needles: list[str]):
+def test_cli_bad_input_is_one_line(
+    seqlab: Seqlab, work: Path, args: list[str], status: int, needles: list[str]
+):
     result = seqlab(*args, cwd=work)
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -214,7 +224,9 @@ def test_cli_bad_input_is_one_line(work: Path, args: list[str], status: int, nee
     ],
     ids=["skip-bad-lines", "skip-blank-rows"],
 )  # fmt: skip
-def test_cli_bad_input_the_flag_a_message_names_works(work: Path, args: list[str], printed: str):
+def test_cli_bad_input_the_flag_a_message_names_works(
+    seqlab: Seqlab, work: Path, args: list[str], printed: str
+):
     result = seqlab(*args, cwd=work)
     assert result.returncode == 0, result.stderr
     assert printed in result.stdout
@@ -228,7 +240,9 @@ def test_cli_bad_input_run_files_follow_the_umask(work: Path):
         assert (work / "crun" / name).stat().st_mode & 0o777 == expected, name
 
 
-def test_cli_bad_input_a_diverged_run_leaves_a_folder_the_next_run_can_use(work: Path):
+def test_cli_bad_input_a_diverged_run_leaves_a_folder_the_next_run_can_use(
+    seqlab: Seqlab, work: Path
+):
     args = ["lm", "train", "--corpus", "corpus.txt", *TINY_LM, "--set", "eval_tokens=200",
             "--out", "rediverged", "--quiet", "--device", "cpu", "--threads", "1"]  # fmt: skip
     failed = seqlab(*args, "--steps", "4", "--lr", "3e38", "--set", "optimizer=rmsprop", cwd=work)
