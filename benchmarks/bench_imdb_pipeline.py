@@ -18,7 +18,9 @@ that need no pretraining stage and take under 20 one-thread minutes each:
 The transformer (about 90 one-thread minutes) and ULMFiT with its language model (about 45)
 are left out for their cost. The IMDB word2vec vectors behind kim-cnn, lstm and cnn are
 trained inside the pipeline (a fresh ``SEQLAB_CACHE`` under the runs folder, so nothing
-cached from earlier runs is reused; the IMDB archive's parse is redone there too).
+cached from earlier runs is reused; the IMDB archive's parse is redone there too). The runs
+folder (``--runs``, default benchmarks/runs/imdb-pipeline, ignored by git) is deleted and
+made anew at the start.
 
 Which ensemble is reported (``mean``, ``stack-weights`` or ``stack-logistic``) is chosen on
 the 5,000 validation reviews by out-of-fold accuracy (see bench_imdb_ensemble.py); the test
@@ -143,7 +145,12 @@ def main() -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     parser.add_argument("--workers", type=int, default=2, help="jobs at a time (2)")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="folder with imdb/, sentiment/")
-    parser.add_argument("--runs", type=Path, default=HERE / "runs" / "imdb-pipeline")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=HERE / "runs" / "imdb-pipeline",
+        help="members, logs and cache go here (deleted and made anew at the start)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
     args = parser.parse_args()
     if args.workers < 1:
