@@ -10,6 +10,7 @@ import inspect
 import json
 import math
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,7 +177,7 @@ class _SeriesTask:
             return {"loss": self.val_loss()}
 
 
-class NeuralBase:
+class NeuralBase(ABC):
     """Argument checks, the network builder, training on the loop and the run folder shared
     by the two wrappers. ``args`` are the subclass constructor's arguments (its ``locals()``):
     the training arguments below and ``model_kwargs``."""
@@ -345,13 +346,13 @@ class NeuralBase:
         """The fitted networks whose weights make ``model.safetensors``."""
         return [self._check_fitted()]
 
+    @abstractmethod
     def _fitted_state(self) -> dict[str, Any]:
         """What ``fit`` learned besides the weights (JSON), for ``config.json``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _restore(self, fitted: dict[str, Any]) -> list[nn.Module]:
         """Set what :meth:`_fitted_state` gave and return the untrained networks to load."""
-        raise NotImplementedError
 
     def files(
         self,
