@@ -97,7 +97,7 @@ def test_export_refuses_a_model_whose_trace_depends_on_the_data(registered, tmp_
         assert not (tmp_path / fmt).exists()
     with pytest.raises(ValueError) as info:
         export(run, tmp_path / "x", "torchscript")
-    assert "on probe batches of texts of different lengths (tolerance 1e-05)" in str(info.value)
+    assert "on probe batches of texts of different lengths (tolerance 0.0001)" in str(info.value)
     assert str(info.value).endswith("which a trace cannot record, so it cannot be exported")
 
 

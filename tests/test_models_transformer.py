@@ -231,9 +231,48 @@ def test_models_transformer_config_defaults() -> None:
         ({"max_length": 0}, ValueError, "max_length must be an integer >= 1, got 0"),
         ({"dim_feedforward": 0}, ValueError, "dim_feedforward must be an integer >= 1, got 0"),
         ({"dropout": 1.0}, ValueError, r"dropout must be in [0, 1), got 1.0"),
+        ({"attention_dropout": 1.0}, ValueError, r"attention_dropout must be in [0, 1), got 1.0"),
     ],
 )  # fmt: skip
 def test_models_transformer_bad_options_are_one_line_errors(options, error, message) -> None:
     with pytest.raises(error) as info:
         TransformerClassifier(vocab_size=VOCAB, **options)
     assert str(info.value) == message
+
+
+def test_models_transformer_attention_dropout_apart_from_dropout(tmp_path) -> None:
+    same = TransformerClassifier(vocab_size=VOCAB, embedding_dim=16, dropout=0.3)
+    apart = TransformerClassifier(vocab_size=VOCAB, embedding_dim=16, dropout=0.3,
+                                  attention_dropout=0.0)  # fmt: skip
+    assert [b.attention.p for b in same.blocks] == [0.3, 0.3]  # default: as dropout
+    assert [b.attention.p for b in apart.blocks] == [0.0, 0.0]
+    assert [b.dropout.p for b in apart.blocks] == [0.3, 0.3] and apart.dropout.p == 0.3
+    # older configs have no key and rebuild as before; the new key rebuilds the same model
+    assert "attention_dropout" not in same.config and apart.config["attention_dropout"] == 0.0
+    rebuilt = TransformerClassifier(**apart.config)
+    assert [b.attention.p for b in rebuilt.blocks] == [0.0, 0.0]
+    # without attention dropout, two training-mode passes differ only by the other dropouts
+    tokens, lengths = _batch()
+    apart.train()
+    for block in apart.blocks:
+        block.dropout.p = 0.0
+    apart.dropout.p = 0.0
+    torch.testing.assert_close(apart(tokens, lengths), apart(tokens, lengths))
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_models_sdpa_attend_bf16_on_the_math_kernel_matches_float32(causal) -> None:
+    from seqlab.models.sdpa import attend
+
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 9, 8, generator=g) for _ in range(3))
+    keep = None if causal else torch.tensor([True] * 6 + [False] * 3)[None, None, None, :]
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=keep, is_causal=causal
+    )
+    half = [t.to(torch.bfloat16).requires_grad_() for t in (q, k, v)]
+    got = attend(*half, attn_mask=keep, is_causal=causal)
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want, atol=0.05, rtol=0.05)
+    got.float().sum().backward()
+    assert all(t.grad is not None and torch.isfinite(t.grad.float()).all() for t in half)

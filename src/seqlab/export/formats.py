@@ -30,7 +30,12 @@ __all__ = ["FORMATS", "OPSET", "TOLERANCE", "check_export", "runner", "write_mod
 
 FORMATS = EXPORT_FORMATS
 OPSET = 17
-TOLERANCE = 1e-5  # the largest difference allowed between the file's outputs and seqlab's
+# The largest difference allowed between the file's outputs and seqlab's (relative beyond 1,
+# absolute below). float32 sums taken in another order drift through the layers: the tiny
+# 2-block transformer language model of the tests exports to ONNX 1.04e-5 away on an AVX-512
+# CPU (under 1e-5 on the AVX2 machines before it), while a trace that took a data-dependent
+# path is off by 1e-2 or more (0.045 in the tests).
+TOLERANCE = 1e-4
 SUFFIX = {"onnx": "model.onnx", "torchscript": "model.pt"}
 
 

@@ -63,6 +63,7 @@ from seqlab.models.gpt_stepper import TransformerStepper
 from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
 from seqlab.models.rotary import ROPE_BASE, apply_rotary, rotary_tables
+from seqlab.models.sdpa import attend
 
 __all__ = [
     "ROPE_BASE",
@@ -168,7 +169,7 @@ class _SelfAttention(nn.Module):
             k = torch.cat((past[0].to(k.dtype), k), dim=2)
             v = torch.cat((past[1].to(v.dtype), v), dim=2)
         attn_mask, is_causal = mask
-        y = F.scaled_dot_product_attention(
+        y = attend(
             q, k, v, attn_mask=attn_mask, is_causal=is_causal,
             dropout_p=self.dropout if self.training else 0.0,
         )  # fmt: skip

@@ -23,12 +23,18 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab.defaults import DEFAULT_INIT
-from seqlab.models.embedding import SequenceClassifier, check_choice, check_int, length_mask
+from seqlab.models.embedding import (
+    SequenceClassifier,
+    check_choice,
+    check_dropout,
+    check_int,
+    length_mask,
+)
 from seqlab.models.registry import register
+from seqlab.models.sdpa import attend
 
 __all__ = [
     "POOLINGS",
@@ -122,7 +128,7 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         q, k, v = self._split(x)
         p = self.p if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p)
+        y = attend(q, k, v, attn_mask=keep, dropout_p=p)
         return self._merge(y)
 
     def explicit(self, x: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,12 +143,21 @@ class SelfAttention(nn.Module):
 class EncoderBlock(nn.Module):
     """Pre-norm encoder block: ``x + attention(norm1(x))``, then ``x + mlp(norm2(x))``; the
     MLP is ``Linear(d_model, dim_feedforward) -> GELU -> Linear(dim_feedforward, d_model)``.
-    Dropout on both branches before they are added."""
+    Dropout on both branches before they are added; ``attention_dropout`` on the attention
+    weights (``None``: ``dropout``)."""
 
-    def __init__(self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float):
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        dim_feedforward: int,
+        dropout: float,
+        attention_dropout: float | None = None,
+    ):
         super().__init__()
         self.norm1 = nn.LayerNorm(d_model)
-        self.attention = SelfAttention(d_model, num_heads, dropout)
+        p = dropout if attention_dropout is None else attention_dropout
+        self.attention = SelfAttention(d_model, num_heads, p)
         self.norm2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(
             nn.Linear(d_model, dim_feedforward), nn.GELU(), nn.Linear(dim_feedforward, d_model)
@@ -174,6 +189,10 @@ class TransformerClassifier(SequenceClassifier):
       an MLP of ``dim_feedforward`` units (default ``4 * d_model``, as in Vaswani et al.).
     * ``dropout`` (default 0.1): on the vectors entering the first block, on the attention
       weights, on both branches of every block and on the pooled vector.
+    * ``attention_dropout``: dropout on the attention weights alone, when it should differ
+      from ``dropout`` (``None``, the default: ``dropout``). On a CPU the random mask over
+      every pair of positions is the costliest part of a long-text training step: at 256
+      tokens, 64 texts, 2 blocks of 100, ``attention_dropout=0`` made a step about 2x faster.
     * ``positions``: ``"sinusoidal"`` (the default) adds Vaswani et al.'s fixed sin/cos
       vectors times one learned scale. It has no table, so it reads any length: seqlab
       batches texts by length bucket and a run's ``truncate`` can be raised (or a text at
@@ -217,6 +236,7 @@ class TransformerClassifier(SequenceClassifier):
         num_heads: int = 4,
         dim_feedforward: int | None = None,
         dropout: float = 0.1,
+        attention_dropout: float | None = None,
         positions: str = "sinusoidal",
         max_length: int = 512,
         pooling: str = "mean",
@@ -233,6 +253,8 @@ class TransformerClassifier(SequenceClassifier):
         max_length = check_int("max_length", max_length, minimum=1)
         positions = check_choice("positions", positions, POSITIONS)
         pooling = check_choice("pooling", pooling, POOLINGS)
+        if attention_dropout is not None:
+            attention_dropout = check_dropout(attention_dropout, "attention_dropout")
         options: dict = {}  # filled once d_model is known (it may come from the embeddings)
         with self._building(num_classes, seed, init, head, dropout, options) as add_head:
             self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
@@ -244,6 +266,8 @@ class TransformerClassifier(SequenceClassifier):
                 dim_feedforward=ff, positions=positions, max_length=max_length,
                 pooling=pooling,
             )  # fmt: skip
+            if attention_dropout is not None:  # absent: as dropout (older run folders too)
+                options["attention_dropout"] = attention_dropout
             # No projection when the token vectors already have the blocks' width.
             fits = self.feature_size == width
             self.project = None if fits else nn.Linear(self.feature_size, width)
@@ -254,7 +278,8 @@ class TransformerClassifier(SequenceClassifier):
             )
             self.cls = nn.Parameter(torch.randn(width)) if pooling == "first" else None
             self.blocks = nn.ModuleList(
-                EncoderBlock(width, num_heads, ff, float(dropout)) for _ in range(num_layers)
+                EncoderBlock(width, num_heads, ff, float(dropout), attention_dropout)
+                for _ in range(num_layers)
             )
             self.norm = nn.LayerNorm(width)
             add_head(width)
