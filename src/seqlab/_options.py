@@ -25,9 +25,11 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["given_options", "options_signature", "spell_out_options", "unpacked"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["given_options", "options_signature", "spell_out_options", "spelled_out", "unpacked"]
 
 
 def unpacked(func: Callable[..., Any]) -> type | None:
@@ -65,6 +67,18 @@ def options_signature(
     # the ** parameter comes last: the options take its place
     params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     return signature.replace(parameters=[*params, *spelled])
+
+
+def spelled_out(options: type, defaults: Mapping[str, Any]) -> Callable[[F], F]:
+    """Decorator: a function whose ``**`` parameter is ``Unpack[options]`` gets the signature
+    with the options spelled out (:func:`options_signature`); it still fills and checks them
+    itself (:func:`given_options`)."""
+
+    def decorate(func: F) -> F:
+        func.__signature__ = options_signature(func, options, defaults)
+        return func
+
+    return decorate
 
 
 def spell_out_options(cls: type, options: type, defaults: Mapping[str, Any]) -> None:
