@@ -1,13 +1,14 @@
-"""Keyword options that a family of constructors shares, declared once (PEP 692).
+"""Keyword options that a family of constructors (or methods) shares, declared once (PEP 692).
 
 A constructor ends in ``**options: Unpack[SomeOptions]``, where ``SomeOptions`` is a
 ``TypedDict`` of the keywords every member of the family takes (the way Keras passes
 ``name``, ``dtype`` and ``trainable`` through ``**kwargs`` to its base ``Layer``). The
 family's base class fills the defaults and refuses an unknown keyword once, with
 :func:`given_options`, and gives each constructor the signature it would have had with the
-options spelled out (:func:`options_signature`): ``inspect.signature``, ``help()``, the
-``--set`` parser and the code that asks a model class which arguments it takes all see every
-keyword with its default, as keyword-only parameters.
+options spelled out (:func:`spell_out_options` from ``__init_subclass__``; the decorator
+:func:`spelled_out` for a function): ``inspect.signature``, ``help()``, the ``--set``
+parser and the code that asks a model class which arguments it takes all see every keyword
+with its default, as keyword-only parameters.
 
 >>> from typing import TypedDict, Unpack
 >>> class Options(TypedDict, total=False):
