@@ -30,8 +30,8 @@ class _RunningMax(SequenceClassifier):
 
     def __init__(self, vocab_size=None, num_classes=2, embedding_dim=8, seed=0, **_):
         super().__init__()
-        with self._building(num_classes, seed, "torch", "softmax", 0.0, {}) as add_head:
-            self._init_input(vocab_size, embedding_dim, None, None, False)
+        options = {"vocab_size": vocab_size, "num_classes": num_classes, "seed": seed}
+        with self._building(0.0, {}, {**options, "embedding_dim": embedding_dim}) as add_head:
             add_head(self.feature_size)
 
     def forward_embedded(self, x, lengths):

@@ -126,6 +126,22 @@ def test_lm_stream_yields_the_generated_text(fox_lm):
     assert "".join(pieces) == fox_lm.generate("the ", **kwargs)
 
 
+def test_lm_generation_options_are_spelled_out_and_checked(fox_lm):
+    import inspect
+
+    from seqlab.lm.model import GENERATION_DEFAULTS
+
+    for method in (fox_lm.generate, fox_lm.stream):
+        params = inspect.signature(method).parameters
+        assert list(params)[:3] == ["prompt", "length", "temperature"]
+        for name, default in GENERATION_DEFAULTS.items():
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
+            assert params[name].default == default
+    for method in ("generate", "stream"):
+        with pytest.raises(TypeError, match=rf"{method}\(\) got an unexpected keyword .*'topk'"):
+            getattr(fox_lm, method)("the ", 5, topk=3)
+
+
 def test_lm_stop_strings(fox_lm):
     out = fox_lm.generate("the quick", length=200, temperature=1e-7, stop="dog")
     assert out == " brown fox jumps over the lazy "

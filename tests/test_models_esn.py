@@ -334,6 +334,27 @@ def test_models_esn_old_names_lr_sr_warn_and_mean_the_same(cls: type) -> None:
         cls(20, 0.9, sr=0.5)
 
 
+@pytest.mark.parametrize("cls", [ESN, ESNClassifier])
+def test_models_esn_reservoir_options_are_spelled_out_with_the_models_defaults(cls) -> None:
+    """ESN and ESNClassifier take the reservoir's arguments as keyword options; the signature
+    lists them with each model's defaults, and the config records them first."""
+    import inspect
+
+    params = inspect.signature(cls).parameters
+    assert list(params)[:2] == ["units", "spectral_radius"]
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+    model = cls()
+    for name in ("leak_rate", "input_scaling", "bias_scaling", "input_connectivity", "seed"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[name].default == model.config[name]
+    assert list(model.config)[:2] == ["units", "spectral_radius"]
+    assert (model.config["units"], model.config["leak_rate"]) == (
+        (100, 1.0) if cls is ESN else (500, 0.3)
+    )
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.__init__\(\) got an unexpected keyword"):
+        cls(units=5, leak=0.3)
+
+
 def test_models_esn_attributes_use_the_new_names() -> None:
     res = Reservoir(units=10, spectral_radius=0.8, leak_rate=0.2, seed=0).build(1)
     assert (res.spectral_radius, res.leak_rate) == (0.8, 0.2)

@@ -298,6 +298,33 @@ def test_models_sequence_bad_options_are_refused(build, error: type, match: str)
         build()
 
 
+@pytest.mark.parametrize("name", sorted(BASE))
+def test_models_sequence_shared_options_are_spelled_out_and_checked(name: str) -> None:
+    """Every classifier takes the ClassifierOptions through **options; its signature lists
+    them, keyword-only, with their defaults (what --set, the trainers and help() read), and
+    the --set parser types them; an unknown keyword is Python's own TypeError."""
+    import inspect
+
+    from seqlab.cli.settings import SettingError, parse_settings
+    from seqlab.models.embedding import CLASSIFIER_OPTIONS
+
+    cls = models.get(name)
+    params = inspect.signature(cls).parameters
+    for key, default in CLASSIFIER_OPTIONS.items():
+        assert params[key].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[key].default is default
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+    assert parse_settings(["seed=3", "input_size=none", "freeze=yes"], cls) == {
+        "seed": 3,
+        "input_size": None,
+        "freeze": True,
+    }
+    with pytest.raises(SettingError, match="seed=abc"):
+        parse_settings(["seed=abc"], cls)
+    with pytest.raises(TypeError, match=r"__init__\(\) got an unexpected keyword argument 'sed'"):
+        cls(vocab_size=VOCAB, sed=1)
+
+
 def test_models_sequence_bad_inputs_are_refused() -> None:
     model = LSTMClassifier(vocab_size=VOCAB, embedding_dim=4, hidden_size=4)
     tokens = torch.ones(2, 5, dtype=torch.long)

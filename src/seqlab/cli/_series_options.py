@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from seqlab.cli.options import LEARNING_RATE
+from seqlab.cli.options import LEARNING_RATE, seed_option
 from seqlab.cli.settings import cli_settings
 
 __all__ = [
@@ -96,7 +96,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Any other model argument, typed after the model's parameters, e.g. --set "
         "lags=32 (repeatable).",
     )(func)
-    func = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+    func = seed_option("Random seed.")(func)
     folders = [
         ("--data-dir", "Folder holding timeseries/ (default: $SEQLAB_DATA)."),
         ("--out", "Folder for the results (JSON, PNG); a neural model's run folder."),

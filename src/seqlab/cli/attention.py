@@ -11,7 +11,7 @@ import json
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option, png_option
+from seqlab.cli.options import device_option, png_option, run_argument
 
 __all__ = ["attention"]
 
@@ -20,7 +20,7 @@ TOP_KEYS = 3
 
 
 @click.command("attention")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @click.argument("text")
 @png_option("Write the heat map here (PNG): the tokens on both axes, darker is more attention.")
 @click.option(

@@ -18,11 +18,14 @@ from seqlab.cli.errors import user_errors
 from seqlab.cli.options import (
     LEARNING_RATE,
     choice_option,
+    columns_options,
     data_dir_option,
     device_option,
     init_option,
     max_tokens_option,
     optimizer_option,
+    run_argument,
+    seed_option,
     set_option,
     stop_words_option,
     training_options,
@@ -54,8 +57,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
 @classify.command("train")
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
 @data_dir_option("Where the named dataset's files are (default: $SEQLAB_DATA).")
-@click.option("--text-column", default="text", show_default=True, help="Text column of a table.")
-@click.option("--label-column", default="label", show_default=True, help="Label column of a table.")
+@columns_options("Text column of a table.", "Label column of a table.")
 @click.option(
     "--model",
     default=None,
@@ -203,7 +205,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     default=None,
     help="Metric that picks the best epoch [default: val_loss].",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -292,7 +294,7 @@ def train(**opts) -> None:
 
 
 @classify.command("summary")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @user_errors
 def summary(run_dir) -> None:
     """Print the layers of the run RUN's model, their output shapes and parameter counts, as
@@ -303,19 +305,12 @@ def summary(run_dir) -> None:
 
 
 @classify.command("evaluate")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @click.option("--data", required=True, help="Dataset name (imdb, snippets, bbc) or a path.")
 @data_dir_option()
 @choice_option("--split", ["train", "test", "all"], default="test")
-@click.option("--text-column", default="text", show_default=True)
-@click.option("--label-column", default="label", show_default=True)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed of the 80/20 split for datasets without a test split.",
-)
+@columns_options()
+@seed_option("Seed of the 80/20 split for datasets without a test split.")
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -351,7 +346,7 @@ def evaluate(
 
 
 @classify.command("predict")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @click.argument("texts", nargs=-1)
 @click.option(
     "--file",
@@ -384,7 +379,7 @@ def predict(run_dir, texts, file_, device) -> None:
 
 
 @classify.command("explain")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @click.argument("texts", nargs=-1, required=True)
 @choice_option(
     "--method",

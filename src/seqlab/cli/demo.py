@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from seqlab.cli.options import seed_option
+
 __all__ = ["demo"]
 
 
@@ -15,7 +17,7 @@ __all__ = ["demo"]
     show_default=True,
     help="Folder for the run folders and summary.json.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--progress", is_flag=True, help="Show progress bars while training.")
 @click.option(

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option, device_option, png_option
+from seqlab.cli.options import choice_option, device_option, png_option, seed_option
 
 __all__ = ["embed"]
 
@@ -86,7 +86,7 @@ def embed() -> None:
 @click.option("--alpha", default=0.025, show_default=True)
 @click.option("--min-alpha", default=1e-4, show_default=True)
 @click.option("--epochs", default=5, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@seed_option()
 @choice_option(
     "--standardize", ["none", "keras"], "keras: lowercase, drop HTML tags and punctuation."
 )

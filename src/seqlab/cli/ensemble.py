@@ -10,7 +10,14 @@ from __future__ import annotations
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option, comma_list, data_dir_option, device_option
+from seqlab.cli.options import (
+    choice_option,
+    columns_options,
+    comma_list,
+    data_dir_option,
+    device_option,
+    seed_option,
+)
 
 __all__ = ["ensemble"]
 
@@ -48,15 +55,14 @@ __all__ = ["ensemble"]
     "needed by --method stack; with mean, the validation split is measured.",
 )
 @data_dir_option()
-@click.option("--text-column", default="text", show_default=True)
-@click.option("--label-column", default="label", show_default=True)
+@columns_options()
 @click.option(
     "--val-split",
     type=float,
     default=None,
     help="Fraction of --data's training part held out [default: the members' own].",
 )
-@click.option("--seed", type=int, default=None, help="Seed of that split [default: the members'].")
+@seed_option("Seed of that split [default: the members'].", default=None)
 @click.option(
     "--force",
     is_flag=True,

@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import choice_option
+from seqlab.cli.options import choice_option, run_argument
 from seqlab.defaults import EXPORT_FORMATS
 
 __all__ = ["export"]
 
 
 @click.command("export")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @choice_option(
     "--format",
     EXPORT_FORMATS,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import click
 
 from seqlab.cli.errors import user_errors
-from seqlab.cli.options import device_option, png_option
+from seqlab.cli.options import device_option, png_option, run_argument
 
 __all__ = ["gradients"]
 
 
 @click.command("gradients")
-@click.argument("run_dir", metavar="RUN", type=click.Path())
+@run_argument
 @click.argument("text")
 @click.option(
     "--compare",

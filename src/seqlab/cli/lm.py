@@ -23,6 +23,7 @@ from seqlab.cli.options import (
     init_option,
     max_tokens_option,
     optimizer_option,
+    seed_option,
     set_option,
     training_options,
 )
@@ -100,7 +101,7 @@ def lm() -> None:
     "a sliding attention window of --block-size tokens (default recipe).  [default: lstm]",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @training_options(epochs=None, epochs_type=click.FloatRange(min=0, min_open=True))
 @click.option("--lower/--no-lower", default=None, help="Lower-case the corpus (recipe default).")
 @click.option("--hidden-size", type=int, default=None, help="Recurrent units per layer.")
@@ -225,7 +226,7 @@ def _saved_line(model: Any, out: str) -> str:
     help="One or more temperatures (> 0); one sample each.  [default: 0.2 0.5 1.0 1.2]",
 )
 @click.option("--length", type=int, default=400, show_default=True, help="Tokens per sample.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option()
 @click.option("--top-k", type=int, default=None, help="Keep the k most likely tokens.")
 @click.option("--top-p", type=float, default=None, help="Nucleus sampling threshold.")
 @click.option("--stop", multiple=True, help="End a sample before this string (repeatable).")

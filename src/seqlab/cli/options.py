@@ -6,9 +6,10 @@ Every training command takes :func:`training_options`: the budgets ``--epochs``,
 ``--checkpoint-every``, ``--tensorboard DIR`` and ``--quiet``. :func:`budget` turns them
 into the keyword arguments of the library's training functions. :func:`choice_option` is
 a flag that takes one of a few words, :func:`set_option` the ``--set KEY=VALUE`` flag of a
-command, :func:`data_dir_option` the folder of a named dataset, :func:`max_tokens_option` the
-vocabulary size, :func:`png_option` the picture a command draws, and :func:`comma_list`
-reads a flag's ``3,4,5``.
+command, :func:`data_dir_option` the folder of a named dataset, :func:`columns_options` the
+columns of a table of texts, :func:`max_tokens_option` the vocabulary size, :func:`png_option`
+the picture a command draws, :func:`seed_option` the seed, :func:`run_argument` the run
+folder a command reads, and :func:`comma_list` reads a flag's ``3,4,5``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "StopWordsType",
     "budget",
     "choice_option",
+    "columns_options",
     "comma_list",
     "data_dir_option",
     "device_option",
@@ -35,6 +37,8 @@ __all__ = [
     "optimizer_option",
     "png_option",
     "quiet_option",
+    "run_argument",
+    "seed_option",
     "set_option",
     "stop_words_option",
     "training_options",
@@ -83,6 +87,36 @@ def data_dir_option(help: str | None = None) -> Callable[[F], F]:
     ``$SEQLAB_DATA`` when it is not given); ``help`` says which dataset, in the command's
     words."""
     return click.option("--data-dir", type=click.Path(file_okay=False), default=None, help=help)
+
+
+def columns_options(
+    text_help: str | None = None, label_help: str | None = None
+) -> Callable[[F], F]:
+    """``--text-column`` and ``--label-column``: the columns of a table (CSV, TSV, JSONL) that
+    hold the texts and the labels, ``text`` and ``label`` unless told otherwise."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--label-column", default="label", show_default=True, help=label_help)(
+            func
+        )
+        return click.option("--text-column", default="text", show_default=True, help=text_help)(
+            func
+        )
+
+    return decorate
+
+
+def seed_option(help: str | None = None, *, default: int | None = 0) -> Callable[[F], F]:
+    """``--seed N``: the seed of a command's random choices (``default=None``: the command
+    takes it from elsewhere, and ``help`` says where)."""
+    return click.option(
+        "--seed", type=int, default=default, show_default=default is not None, help=help
+    )
+
+
+def run_argument(func: F) -> F:
+    """``RUN``: the run folder a command reads (given as ``run_dir``)."""
+    return click.argument("run_dir", metavar="RUN", type=click.Path())(func)
 
 
 def max_tokens_option(help: str) -> Callable[[F], F]:

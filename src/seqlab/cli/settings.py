@@ -84,8 +84,15 @@ def setting_types(target: Any, *, exclude: Iterable[str] = ()) -> tuple[dict[str
         if param.kind is param.VAR_KEYWORD:
             var_kw = True
         elif param.kind is not param.VAR_POSITIONAL and name not in skip:
-            types_[name] = hints.get(name, Any)
+            types_[name] = hints.get(name, _annotation(param))
     return types_, var_kw
+
+
+def _annotation(param: inspect.Parameter) -> Any:
+    # A parameter that a signature spells out for a function's **options (seqlab._options)
+    # has no annotation of its own in the function; the signature holds its type.
+    annotation = param.annotation
+    return Any if annotation is param.empty or isinstance(annotation, str) else annotation
 
 
 def _hints(obj: Any) -> dict[str, Any]:

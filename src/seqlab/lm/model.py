@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import safetensors.torch
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlab
+from seqlab._options import given_options, spelled_out
 from seqlab._utils import PathLike, json_bytes, load_weights, read_json, resolve_device
 from seqlab.generation.sampling import stop_at, stream_tokens
 from seqlab.lm.data import (
@@ -35,6 +36,8 @@ from seqlab.runs import read_config
 
 __all__ = [
     "EVAL_MODES",
+    "GENERATION_DEFAULTS",
+    "GenerationOptions",
     "LanguageModel",
     "chunks_loss",
     "load",
@@ -48,6 +51,27 @@ __all__ = [
 ]
 
 EVAL_MODES = ("auto", "stream", "window")
+
+
+class GenerationOptions(TypedDict, total=False):
+    """The keyword options of :meth:`LanguageModel.generate` and :meth:`LanguageModel.stream`
+    (described in ``generate``); :data:`GENERATION_DEFAULTS` gives their defaults."""
+
+    top_k: int | None
+    top_p: float | None
+    seed: int | None
+    stop: str | Sequence[str] | None
+    loop: str
+
+
+#: The defaults of :class:`GenerationOptions`.
+GENERATION_DEFAULTS: GenerationOptions = {
+    "top_k": None,
+    "top_p": None,
+    "seed": 0,
+    "stop": None,
+    "loop": "state",
+}
 
 
 class LanguageModel:
@@ -126,16 +150,13 @@ class LanguageModel:
 
     # ------------------------------------------------------------------ generation
 
+    @spelled_out(GenerationOptions, GENERATION_DEFAULTS)
     def stream(
         self,
         prompt: str,
         length: int = 400,
         temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = 0,
-        stop: str | Sequence[str] | None = None,
-        loop: str = "state",
+        **options: Unpack[GenerationOptions],
     ) -> Iterator[str]:
         """Yield the generated text piece by piece (a character, or a word with its leading
         space), ``length`` tokens at most, ending early before any ``stop`` string.
@@ -146,6 +167,7 @@ class LanguageModel:
         ``temperature``, ``top_k``, ``top_p`` and ``loop`` (``"state"``, ``"window"`` or
         ``"full"``).
         """
+        opts = given_options("LanguageModel.stream()", options, GENERATION_DEFAULTS)
         ids = self.vocab.encode(prompt)
         if len(ids) == 0:
             raise ValueError(
@@ -157,30 +179,27 @@ class LanguageModel:
             ids.tolist(),
             length,
             temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
+            top_k=opts["top_k"],
+            top_p=opts["top_p"],
+            seed=opts["seed"],
             banned=self.vocab.special_ids,
-            loop=loop,
+            loop=opts["loop"],
             maxlen=self.maxlen,
         )
-        return stop_at(self._pieces(int(ids[-1]), tokens), stop)
+        return stop_at(self._pieces(int(ids[-1]), tokens), opts["stop"])
 
     def _pieces(self, previous: int, tokens: Iterator[int]) -> Iterator[str]:
         for tok in tokens:
             yield self.vocab.piece(previous, tok)
             previous = tok
 
+    @spelled_out(GenerationOptions, GENERATION_DEFAULTS)
     def generate(
         self,
         prompt: str,
         length: int = 400,
         temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = 0,
-        stop: str | Sequence[str] | None = None,
-        loop: str = "state",
+        **options: Unpack[GenerationOptions],
     ) -> str:
         """The text generated after ``prompt`` (the continuation only, without the prompt).
 
@@ -194,9 +213,8 @@ class LanguageModel:
 
         >>> lm.generate("the will to truth", length=400, temperature=0.5, seed=0)  # doctest: +SKIP
         """
-        return "".join(
-            self.stream(prompt, length, temperature, top_k, top_p, seed, stop, loop=loop)
-        )
+        opts = given_options("LanguageModel.generate()", options, GENERATION_DEFAULTS)
+        return "".join(self.stream(prompt, length, temperature, **opts))
 
     # ------------------------------------------------------------------ evaluation
 

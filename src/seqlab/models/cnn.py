@@ -11,13 +11,14 @@ padding the batch carries.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Unpack
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.defaults import DEFAULT_INIT
-from seqlab.models.embedding import SequenceClassifier, check_int, check_int_list, length_mask
+from seqlab.models._checks import check_int, check_int_list
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.registry import register
 
 __all__ = ["CNNClassifier", "KimCNNClassifier", "extend_to", "masked_max"]
@@ -65,27 +66,19 @@ class CNNClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         num_filters: int = 32,
         kernel_size: int = 7,
         pool_size: int = 5,
         dropout: float = 0.0,
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         num_filters = check_int("num_filters", num_filters, minimum=1)
         kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         pool_size = check_int("pool_size", pool_size, minimum=1)
-        options = {"num_filters": num_filters, "kernel_size": kernel_size, "pool_size": pool_size}
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        own = {"num_filters": num_filters, "kernel_size": kernel_size, "pool_size": pool_size}
+        with self._building(dropout, own, options) as add_head:
             self.conv1 = nn.Conv1d(self.feature_size, num_filters, kernel_size)
             self.pool = nn.MaxPool1d(pool_size)
             self.conv2 = nn.Conv1d(num_filters, num_filters, kernel_size)
@@ -128,25 +121,17 @@ class KimCNNClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         kernel_sizes: list[int] | tuple[int, ...] = (3, 4, 5),
         num_filters: int = 100,
         dropout: float = 0.5,
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         kernel_sizes = check_int_list("kernel_sizes", kernel_sizes, minimum=1)
         num_filters = check_int("num_filters", num_filters, minimum=1)
-        options = {"kernel_sizes": kernel_sizes, "num_filters": num_filters}
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        own = {"kernel_sizes": kernel_sizes, "num_filters": num_filters}
+        with self._building(dropout, own, options) as add_head:
             self.convs = nn.ModuleList(
                 nn.Conv1d(self.feature_size, num_filters, k) for k in kernel_sizes
             )

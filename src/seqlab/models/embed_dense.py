@@ -18,13 +18,13 @@ weights.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
-import numpy as np
 import torch
 from torch import nn
 
-from seqlab.defaults import DEFAULT_INIT
-from seqlab.models.embedding import SequenceClassifier, check_choice, check_int
+from seqlab.models._checks import check_choice, check_int
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier
 from seqlab.models.registry import register
 
 __all__ = ["EmbeddingDenseClassifier"]
@@ -52,28 +52,20 @@ class EmbeddingDenseClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         maxlen: int = 20,
         truncating: str = "post",
         hidden_sizes: Sequence[int] = (),
         dropout: float = 0.0,
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         maxlen = check_int("maxlen", maxlen, minimum=1)
         truncating = check_choice("truncating", truncating, ("post", "pre"))
         hidden = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
         hidden = [check_int(f"hidden_sizes[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
-        options = {"maxlen": maxlen, "truncating": truncating, "hidden_sizes": hidden}
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        own = {"maxlen": maxlen, "truncating": truncating, "hidden_sizes": hidden}
+        with self._building(dropout, own, options) as add_head:
             self.flatten = nn.Flatten()  # (B, maxlen, D) -> (B, maxlen * D)
             sizes = [maxlen * self.feature_size, *hidden]
             self.hidden_layers = nn.ModuleList(

@@ -19,17 +19,56 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypedDict
 
 import numpy as np
 import torch
 from torch import nn
 
+from seqlab._options import given_options, spell_out_options
+from seqlab.defaults import DEFAULT_INIT
+from seqlab.models._checks import check_dropout, check_int, check_seed
 from seqlab.models.heads import check_head, output_units, two_class_logits
 from seqlab.models.initializers import check_init, keras_init
 
-__all__ = ["Embedding", "SequenceClassifier", "length_mask"]
+__all__ = [
+    "CLASSIFIER_OPTIONS",
+    "ClassifierOptions",
+    "Embedding",
+    "SequenceClassifier",
+    "length_mask",
+]
+
+
+class ClassifierOptions(TypedDict, total=False):
+    """The keyword options every :class:`SequenceClassifier` takes through its
+    ``**options`` (described there); :data:`CLASSIFIER_OPTIONS` gives their defaults."""
+
+    vocab_size: int | None
+    num_classes: int
+    embedding_dim: int | None
+    input_size: int | None
+    freeze: bool
+    seed: int | None
+    pretrained: np.ndarray | torch.Tensor | None
+    init: str
+    head: str
+
+
+#: The defaults of :class:`ClassifierOptions` (``embedding_dim=None``: the model's
+#: ``default_embedding_dim``, or the width of ``pretrained``).
+CLASSIFIER_OPTIONS: ClassifierOptions = {
+    "vocab_size": None,
+    "num_classes": 2,
+    "embedding_dim": None,
+    "input_size": None,
+    "freeze": False,
+    "seed": 0,
+    "pretrained": None,
+    "init": DEFAULT_INIT,
+    "head": "softmax",
+}
 
 
 class Embedding(nn.Module):
@@ -83,24 +122,33 @@ class Embedding(nn.Module):
 class SequenceClassifier(nn.Module, abc.ABC):
     """Base class: turns ``tokens=`` or ``values=`` plus ``lengths`` into masked vectors.
 
-    A subclass builds only its own layers, inside :meth:`_building` (which checks and
-    records the arguments every classifier shares, seeds the weights, and builds the head),
-    and implements :meth:`forward_embedded` (vectors ``(B, T, D)`` and lengths ``(B)`` in,
-    logits out, through :meth:`_logits`)::
+    A subclass's constructor takes its own arguments and ``dropout`` (each model has its own
+    default), keyword-only, then ``**options: Unpack[ClassifierOptions]``: the arguments every
+    classifier takes, described here once. It builds only its own layers, inside
+    :meth:`_building` (which fills and checks the options, records them, builds the input
+    side, seeds the weights and builds the head), and implements :meth:`forward_embedded`
+    (vectors ``(B, T, D)`` and lengths ``(B)`` in, logits out, through :meth:`_logits`)::
 
-        options = {"num_filters": num_filters}  # the model's own part of self.config
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
-            self.conv = nn.Conv1d(self.feature_size, num_filters, 3)
-            add_head(num_filters)  # self.dropout and self.head, after the model's layers
+        def __init__(self, *, num_filters=32, dropout=0.0, **options: Unpack[ClassifierOptions]):
+            super().__init__()
+            own = {"num_filters": num_filters}  # the model's own part of self.config
+            with self._building(dropout, own, options) as add_head:
+                self.conv = nn.Conv1d(self.feature_size, num_filters, 3)
+                add_head(num_filters)  # self.dropout and self.head, after the model's layers
 
-    Arguments every classifier takes: ``num_classes``; ``dropout``; ``seed`` (the initial
-    weights are drawn from it); ``init`` (``"torch"``: PyTorch's layer defaults, ``"keras"``:
-    Keras's initialisers, see :func:`seqlab.models.initializers.keras_init`; a pretrained
-    table is never drawn again); ``head`` (``"softmax"``: ``num_classes`` output units,
+    The options (:class:`ClassifierOptions`, defaults in :data:`CLASSIFIER_OPTIONS`):
+    ``vocab_size`` and ``embedding_dim`` (the token table; ``embedding_dim`` defaults to the
+    model's ``default_embedding_dim`` or the width of ``pretrained``); ``num_classes``
+    (default 2); ``input_size`` (``F`` builds the model for numeric sequences
+    ``values (B, T, F)``, with no embedding); ``pretrained`` (an initial table, see
+    :class:`Embedding`) and ``freeze`` (keep it fixed); ``seed`` (the initial weights are
+    drawn from it); ``init`` (``"torch"``: PyTorch's layer defaults, ``"keras"``: Keras's
+    initialisers, see :func:`seqlab.models.initializers.keras_init`; a pretrained table is
+    never drawn again); ``head`` (``"softmax"``: ``num_classes`` output units,
     ``"sigmoid"``: one unit for two classes, returned as the logits ``[0, z]``, see
-    :mod:`seqlab.models.heads`); the input ones (``vocab_size``, ``embedding_dim``,
-    ``input_size``, ``pretrained``, ``freeze``). A ``config.json`` written before ``init`` and
+    :mod:`seqlab.models.heads`). A subclass's signature spells them out as keyword-only
+    parameters with their defaults (``inspect.signature``, ``help()``), and an unknown
+    keyword is the ``TypeError`` Python gives. A ``config.json`` written before ``init`` and
     ``head`` existed means ``"torch"`` and ``"softmax"``, their defaults.
     ``forward(tokens, lengths)`` follows the classifier contract: ``tokens`` is
     ``LongTensor (B, T)`` with 0 = padding, ``lengths`` is ``LongTensor (B)``, and the result
@@ -125,16 +173,17 @@ class SequenceClassifier(nn.Module, abc.ABC):
     feature_size: int
     _inputs: dict[str, Any]
 
-    def _init_input(
-        self,
-        vocab_size: int | None,
-        embedding_dim: int | None,
-        input_size: int | None,
-        pretrained: np.ndarray | torch.Tensor | None,
-        freeze: bool,
-    ) -> None:
-        """Build the embedding (or nothing, for numeric input) and keep the resolved
-        ``vocab_size`` and ``embedding_dim`` for ``self.config``."""
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spell_out_options(cls, ClassifierOptions, CLASSIFIER_OPTIONS)
+
+    def _init_input(self, options: ClassifierOptions) -> None:
+        """Build the embedding (or nothing, for numeric input) from the input ``options``
+        (``vocab_size``, ``embedding_dim``, ``input_size``, ``pretrained``, ``freeze``) and
+        keep the resolved ``vocab_size`` and ``embedding_dim`` for ``self.config``."""
+        vocab_size, embedding_dim = options["vocab_size"], options["embedding_dim"]
+        input_size, pretrained = options["input_size"], options["pretrained"]
+        freeze = options["freeze"]
         if not isinstance(freeze, bool):
             raise TypeError(f"freeze must be True or False, got {freeze!r}")
         if input_size is not None:
@@ -179,29 +228,26 @@ class SequenceClassifier(nn.Module, abc.ABC):
 
     @contextlib.contextmanager
     def _building(
-        self,
-        num_classes: int,
-        seed: int | None,
-        init: str,
-        head: str,
-        dropout: float,
-        options: dict[str, Any],
+        self, dropout: float, own: dict[str, Any], options: ClassifierOptions
     ) -> Iterator[Callable[[int], None]]:
         """The constructor steps every classifier shares, around the model's own layers.
 
-        Checks ``num_classes``, ``seed``, ``init``, ``head`` and ``dropout``, then
-        runs the block with torch's generator seeded by ``seed``; the block calls
-        :meth:`_init_input`, builds the model's layers, and last calls the function it is
-        given with the width of the head's input, which adds ``self.dropout`` and
-        ``self.head``. With ``init="keras"`` the weights are then drawn again Keras's way
-        (except a pretrained table), and ``self.config`` is recorded: the constructor's checked
-        arguments, the model's own ``options`` (checked, in its constructor's order) in the
-        middle.
+        Fills ``options`` (the constructor's ``**options``) from :data:`CLASSIFIER_OPTIONS`
+        and refuses a keyword that is not one of them, checks ``num_classes``, ``seed``,
+        ``init``, ``head`` and ``dropout``, then with torch's generator seeded by ``seed``
+        builds the input side (:meth:`_init_input`) and runs the block; the block builds the
+        model's layers and last calls the function it is given with the width of the head's
+        input, which adds ``self.dropout`` and ``self.head``. With ``init="keras"`` the
+        weights are then drawn again Keras's way (except a pretrained table), and
+        ``self.config`` is recorded: the options, the model's ``own`` arguments (checked, in
+        its constructor's order) and ``dropout``.
         """
-        num_classes = check_int("num_classes", num_classes, minimum=1)
-        seed = check_seed(seed)
-        init = check_init(init)
-        head = check_head(head, num_classes)
+        owner = f"{type(self).__init__.__qualname__}()"  # as Python names it
+        opts = given_options(owner, options, CLASSIFIER_OPTIONS)
+        num_classes = check_int("num_classes", opts["num_classes"], minimum=1)
+        seed = check_seed(opts["seed"])
+        init = check_init(opts["init"])
+        head = check_head(opts["head"], num_classes)
         dropout = check_dropout(dropout)
 
         def add_head(width: int) -> None:
@@ -209,6 +255,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
             self.head = nn.Linear(width, output_units(head, num_classes))
 
         with seeded(seed):
+            self._init_input(opts)
             yield add_head
             if init == "keras":
                 # an LSTM's forget bias follows the model's unit_forget_bias (rnn.py)
@@ -219,7 +266,7 @@ class SequenceClassifier(nn.Module, abc.ABC):
             "vocab_size": inputs["vocab_size"],
             "num_classes": num_classes,
             "embedding_dim": inputs["embedding_dim"],
-            **options,
+            **own,
             "dropout": dropout,
             "input_size": self.input_size,
             "freeze": inputs["freeze"],
@@ -419,42 +466,3 @@ def seeded(seed: int | None) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_seed(seed))
         yield
-
-
-def check_seed(seed: Any) -> int | None:
-    """``None`` or an int >= 0 (as a plain ``int``, so it can go into a JSON config)."""
-    return None if seed is None else check_int("seed", seed, minimum=0)
-
-
-def check_int(name: str, value: Any, *, minimum: int) -> int:
-    """``value`` if it is an int >= ``minimum``; a ValueError/TypeError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_int_list(name: str, value: Any, *, minimum: int) -> list[int]:
-    """A non-empty list of ints >= ``minimum`` from a list/tuple; clear errors otherwise."""
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) == 0:
-        raise ValueError(f"{name} must be a non-empty list of integers, got {value!r}")
-    return [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value)]
-
-
-def check_dropout(value: Any, name: str = "dropout") -> float:
-    """A dropout probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number in [0, 1), got {value!r}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``; a ValueError listing them otherwise."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.defaults import DEFAULT_INIT
-from seqlab.models.embedding import SequenceClassifier, check_int, check_int_list, length_mask
+from seqlab.models._checks import check_int, check_int_list
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.initializers import EMBEDDING_LIMIT
 from seqlab.models.registry import register
 
@@ -269,27 +270,21 @@ class FastTextClassifier(SequenceClassifier):
         head: str = "softmax",
     ) -> None:
         super().__init__()
-        vocab_size = check_int("vocab_size", vocab_size, minimum=1)
-        dim = check_int(
-            "embedding_dim",
-            self.default_embedding_dim if embedding_dim is None else embedding_dim,
-            minimum=1,
-        )
         orders = _check_ngrams(ngrams)
         buckets = check_int("buckets", buckets, minimum=1)
         if not isinstance(sparse, bool):
             raise TypeError(f"sparse must be True or False, got {sparse!r}")
-        options = {"ngrams": orders, "buckets": buckets, "sparse": sparse}
-        # What SequenceClassifier._building records for the input side (no nn.Embedding:
-        # the bag below holds the word and n-gram rows).
-        self.input_size, self.embedding, self.feature_size = None, None, dim
-        self._inputs = {
+        own = {"ngrams": orders, "buckets": buckets, "sparse": sparse}
+        options: ClassifierOptions = {
             "vocab_size": vocab_size,
-            "embedding_dim": dim,
-            "freeze": False,
-            "pretrained": False,
+            "num_classes": num_classes,
+            "embedding_dim": embedding_dim,
+            "seed": seed,
+            "init": init,
+            "head": head,
         }
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
+        with self._building(dropout, own, options) as add_head:
+            vocab_size, dim = self._inputs["vocab_size"], self.feature_size
             self.bag = UniqueRowsBag(vocab_size + buckets, dim, mode="sum", sparse=sparse)
             limit = EMBEDDING_LIMIT if init == "keras" else 1.0 / dim
             with torch.no_grad():
@@ -298,6 +293,22 @@ class FastTextClassifier(SequenceClassifier):
             add_head(dim)
         del self.config["freeze"], self.config["input_size"]  # not options of this model
         self.vocab_size, self.ngrams, self.buckets = vocab_size, orders, buckets
+
+    def _init_input(self, options: ClassifierOptions) -> None:
+        """What :class:`SequenceClassifier` records for the input side; no ``nn.Embedding``:
+        the bag built in the constructor holds the word and n-gram rows."""
+        vocab_size = check_int("vocab_size", options["vocab_size"], minimum=1)
+        dim = options["embedding_dim"]
+        dim = check_int(
+            "embedding_dim", self.default_embedding_dim if dim is None else dim, minimum=1
+        )
+        self.input_size, self.embedding, self.feature_size = None, None, dim
+        self._inputs = {
+            "vocab_size": vocab_size,
+            "embedding_dim": dim,
+            "freeze": False,
+            "pretrained": False,
+        }
 
     def _kept_weights(self) -> list[nn.Parameter]:
         return [self.bag.weight]  # drawn above, fastText's or Keras's Embedding's way

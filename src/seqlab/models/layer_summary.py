@@ -37,7 +37,8 @@ import torch
 from torch import nn
 
 from seqlab.models import _lstm_cpu
-from seqlab.models.embedding import Embedding, check_int
+from seqlab.models._checks import check_int
+from seqlab.models.embedding import Embedding
 
 __all__ = ["LayerRow", "ModelSummary", "summarize", "summary"]
 

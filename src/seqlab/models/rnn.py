@@ -20,15 +20,14 @@ layer to ``num_classes`` logits.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
-import numpy as np
 import torch
 from torch import nn
 
-from seqlab.defaults import DEFAULT_INIT
 from seqlab.models import _lstm_cpu
-from seqlab.models.embedding import SequenceClassifier, check_choice, check_int, length_mask
+from seqlab.models._checks import check_choice, check_int
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.initializers import set_unit_forget_bias
 from seqlab.models.registry import register
 
@@ -70,22 +69,15 @@ class RecurrentClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         hidden_size: int = 32,
         num_layers: int = 1,
         bidirectional: bool = False,
         residual: bool = False,
         dropout: float = 0.0,
         pooling: str = "last",
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
         unit_forget_bias: bool | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         hidden_size = check_int("hidden_size", hidden_size, minimum=1)
@@ -102,7 +94,7 @@ class RecurrentClassifier(SequenceClassifier):
                 f"residual=True adds skip connections between stacked layers, but num_layers="
                 f"{num_layers}; use num_layers >= 2 or residual=False"
             )
-        options = {
+        own = {
             "hidden_size": hidden_size,
             "num_layers": num_layers,
             "bidirectional": bidirectional,
@@ -110,8 +102,7 @@ class RecurrentClassifier(SequenceClassifier):
             "pooling": check_choice("pooling", pooling, POOLINGS),
         }
         directions = 2 if bidirectional else 1
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        with self._building(dropout, own, options) as add_head:
             rnn_class = _CELLS[self.cell]
             # One module per layer (not nn.LSTM(num_layers=...)) so skips and dropout can
             # sit between layers; packed data flows through unchanged in layout.

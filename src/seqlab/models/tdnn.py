@@ -22,13 +22,14 @@ prediction.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Unpack
+
 import torch
 from torch import nn
 
-from seqlab.defaults import DEFAULT_INIT
+from seqlab.models._checks import check_choice, check_int_list
 from seqlab.models.cnn import extend_to, masked_max
-from seqlab.models.embedding import SequenceClassifier, check_choice, check_int_list, length_mask
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.registry import register
 
 __all__ = ["TDNNClassifier"]
@@ -58,21 +59,14 @@ class TDNNClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         channels: list[int] | tuple[int, ...] = (64, 64, 64),
         kernel_sizes: list[int] | tuple[int, ...] = (3, 3, 3),
         dilations: list[int] | tuple[int, ...] = (1, 2, 4),
         activation: str = "relu",
         pooling: str = "mean",
         dropout: float = 0.0,
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         channels = check_int_list("channels", channels, minimum=1)
@@ -84,15 +78,14 @@ class TDNNClassifier(SequenceClassifier):
                 f"the same length; got {len(channels)}, {len(kernel_sizes)} and "
                 f"{len(dilations)} values"
             )
-        options = {
+        own = {
             "channels": channels,
             "kernel_sizes": kernel_sizes,
             "dilations": dilations,
             "activation": check_choice("activation", activation, tuple(ACTIVATIONS)),
             "pooling": check_choice("pooling", pooling, POOLINGS),
         }
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        with self._building(dropout, own, options) as add_head:
             sizes = [self.feature_size, *channels]
             self.layers = nn.ModuleList(
                 nn.Conv1d(sizes[i], sizes[i + 1], kernel_sizes[i], dilation=dilations[i])

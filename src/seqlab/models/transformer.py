@@ -19,20 +19,13 @@ projections, for inspection (:mod:`seqlab.attention`).
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
-import numpy as np
 import torch
 from torch import nn
 
-from seqlab.defaults import DEFAULT_INIT
-from seqlab.models.embedding import (
-    SequenceClassifier,
-    check_choice,
-    check_dropout,
-    check_int,
-    length_mask,
-)
+from seqlab.models._checks import check_choice, check_dropout, check_int
+from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.registry import register
 from seqlab.models.sdpa import attend
 
@@ -228,9 +221,7 @@ class TransformerClassifier(SequenceClassifier):
 
     def __init__(
         self,
-        vocab_size: int | None = None,
-        num_classes: int = 2,
-        embedding_dim: int | None = None,
+        *,
         d_model: int | None = None,
         num_layers: int = 2,
         num_heads: int = 4,
@@ -240,12 +231,7 @@ class TransformerClassifier(SequenceClassifier):
         positions: str = "sinusoidal",
         max_length: int = 512,
         pooling: str = "mean",
-        input_size: int | None = None,
-        freeze: bool = False,
-        seed: int | None = 0,
-        pretrained: np.ndarray | torch.Tensor | None = None,
-        init: str = DEFAULT_INIT,
-        head: str = "softmax",
+        **options: Unpack[ClassifierOptions],
     ) -> None:
         super().__init__()
         num_layers = check_int("num_layers", num_layers, minimum=1)
@@ -255,19 +241,18 @@ class TransformerClassifier(SequenceClassifier):
         pooling = check_choice("pooling", pooling, POOLINGS)
         if attention_dropout is not None:
             attention_dropout = check_dropout(attention_dropout, "attention_dropout")
-        options: dict = {}  # filled once d_model is known (it may come from the embeddings)
-        with self._building(num_classes, seed, init, head, dropout, options) as add_head:
-            self._init_input(vocab_size, embedding_dim, input_size, pretrained, freeze)
+        own: dict = {}  # filled once d_model is known (it may come from the embeddings)
+        with self._building(dropout, own, options) as add_head:
             width = self._d_model(d_model, num_heads)
             ff = dim_feedforward if dim_feedforward is not None else 4 * width
             ff = check_int("dim_feedforward", ff, minimum=1)
-            options.update(
+            own.update(
                 d_model=width, num_layers=num_layers, num_heads=num_heads,
                 dim_feedforward=ff, positions=positions, max_length=max_length,
                 pooling=pooling,
             )  # fmt: skip
             if attention_dropout is not None:  # absent: as dropout (older run folders too)
-                options["attention_dropout"] = attention_dropout
+                own["attention_dropout"] = attention_dropout
             # No projection when the token vectors already have the blocks' width.
             fits = self.feature_size == width
             self.project = None if fits else nn.Linear(self.feature_size, width)

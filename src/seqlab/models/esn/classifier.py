@@ -3,18 +3,18 @@ states, and :func:`embed_tokens` to feed it text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Unpack
 
 import numpy as np
 
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, valid_rows
 from seqlab.models.esn._io import load_model, save_model
+from seqlab.models.esn._model import ReservoirModel
 from seqlab.models.esn._names import accepts_old_names
 from seqlab.models.esn.linalg import ridge_solve
-from seqlab.models.esn.reservoir import Reservoir
+from seqlab.models.esn.reservoir import RESERVOIR_DEFAULTS, ReservoirOptions
 
 __all__ = ["ESNClassifier", "embed_tokens"]
 
@@ -24,7 +24,7 @@ _FITTED_ARRAYS = ("input_mean_", "input_std_")
 _STATE_SUMMARIES = ("last", "mean", "mean+last", "concat")
 
 
-class ESNClassifier:
+class ESNClassifier(ReservoirModel):
     """Sequence classifier: a reservoir summarises each sequence, a ridge readout classifies.
 
     The states of every sequence (run from a zero state, respecting its length) are reduced
@@ -40,6 +40,11 @@ class ESNClassifier:
     targets; the predicted class is the largest score. Labels may be ints or strings
     (``classes_`` holds them, sorted).
 
+    The reservoir's other arguments (:class:`~seqlab.models.esn.reservoir.ReservoirOptions`)
+    are keywords, with defaults of their own here (:attr:`reservoir_defaults`):
+    ``leak_rate=0.3``, ``input_scaling=0.5``, ``bias_scaling=0.1``,
+    ``input_connectivity=0.5``; the others as :class:`~seqlab.models.esn.Reservoir`'s.
+
     Works on numeric sequences and on text once tokens are mapped to vectors
     (see :func:`embed_tokens`): ``fit(x, labels, lengths=...)`` with x (B, T, D).
 
@@ -51,24 +56,27 @@ class ESNClassifier:
     True
     """
 
+    #: The reservoir's defaults for classification (see the class docstring).
+    reservoir_defaults: ClassVar[ReservoirOptions] = {
+        **RESERVOIR_DEFAULTS,
+        "leak_rate": 0.3,
+        "input_scaling": 0.5,
+        "bias_scaling": 0.1,
+        "input_connectivity": 0.5,
+    }
+
     @accepts_old_names
     def __init__(
         self,
         units: int = 500,
         spectral_radius: float = 0.9,
-        leak_rate: float = 0.3,
-        input_scaling: float | Sequence[float] = 0.5,
-        bias_scaling: float = 0.1,
-        rc_connectivity: float = 0.1,
-        input_connectivity: float = 0.5,
-        activation: str = "tanh",
-        input_weights: str = "bernoulli",
+        *,
         ridge: float = 0.1,
         readout_state: str = "mean+last",
         n_points: int = 5,
         bidirectional: bool = False,
         scale_inputs: bool = True,
-        seed: int | None = 0,
+        **reservoir: Unpack[ReservoirOptions],
     ) -> None:
         if readout_state not in _STATE_SUMMARIES:
             raise ValueError(
@@ -78,28 +86,27 @@ class ESNClassifier:
             raise ValueError(f"n_points must be >= 1, got {n_points}")
         if ridge < 0:
             raise ValueError(f"ridge must be >= 0, got {ridge}")
-        self.reservoir = Reservoir.from_settings(locals())
         self.ridge = float(ridge)
         self.readout_state = readout_state
         self.n_points = int(n_points)
         self.bidirectional = bool(bidirectional)
         self.scale_inputs = bool(scale_inputs)
-        self.config: dict[str, Any] = {
-            **{k: v for k, v in self.reservoir.config.items() if k != "input_dim"},
-            "ridge": self.ridge,
-            "readout_state": readout_state,
-            "n_points": self.n_points,
-            "bidirectional": self.bidirectional,
-            "scale_inputs": self.scale_inputs,
-        }
+        self._init_reservoir(
+            units,
+            spectral_radius,
+            reservoir,
+            {
+                "ridge": self.ridge,
+                "readout_state": readout_state,
+                "n_points": self.n_points,
+                "bidirectional": self.bidirectional,
+                "scale_inputs": self.scale_inputs,
+            },
+        )
         self.W_out: np.ndarray | None = None
         self.classes_: list | None = None
         self.input_mean_: np.ndarray | None = None
         self.input_std_: np.ndarray | None = None
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-        return f"ESNClassifier({args})"
 
     def _summary(self, states: np.ndarray, lens: np.ndarray) -> np.ndarray:
         b = states.shape[0]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, give_back, valid_rows
 from seqlab.models.esn._io import load_model, save_model
+from seqlab.models.esn._model import ReservoirModel
 from seqlab.models.esn._names import accepts_old_names
 from seqlab.models.esn.linalg import ridge_gram, solve_gram
-from seqlab.models.esn.reservoir import Reservoir
+from seqlab.models.esn.reservoir import ReservoirOptions
 
 __all__ = ["ESN"]
 
@@ -21,7 +22,7 @@ __all__ = ["ESN"]
 _FITTED_ARRAYS = ("state_", "last_output_", "P_")
 
 
-class ESN:
+class ESN(ReservoirModel):
     """Echo state network for sequence-to-sequence regression and forecasting.
 
     Update equations (``a`` = ``leak_rate``, ``f`` = ``activation``)::
@@ -34,9 +35,12 @@ class ESN:
     teacher-forced states after ``warmup`` steps of each training sequence
     (``readout="ridge"``), or sample by sample with recursive least squares
     (``readout="rls"``: ``P`` starts at ``I / ridge``, ``forgetting`` in (0, 1] discounts old
-    samples; :meth:`partial_fit` keeps learning online). See :class:`Reservoir` for how the
-    random matrices are drawn from ``seed`` and how ``spectral_radius`` is set exactly.
-    ``lr`` / ``sr`` (reservoirpy's names) still work as deprecated aliases.
+    samples; :meth:`partial_fit` keeps learning online). The reservoir's other arguments
+    (``leak_rate``, ``input_scaling``, ..., ``seed``: the
+    :class:`~seqlab.models.esn.reservoir.ReservoirOptions`) are keywords with the
+    :class:`~seqlab.models.esn.Reservoir`'s defaults; see there how the random matrices are
+    drawn from ``seed`` and how ``spectral_radius`` is set exactly. ``lr`` / ``sr``
+    (reservoirpy's names) still work as deprecated aliases.
 
     Inputs: a (T, D) series (a (T,) one means D=1), a padded (B, T, D) batch with
     ``lengths``, or a list of (T_i, D) arrays; outputs come back in the same layout.
@@ -57,18 +61,12 @@ class ESN:
         self,
         units: int = 100,
         spectral_radius: float = 1.0,
-        leak_rate: float = 1.0,
-        input_scaling: float | Sequence[float] = 1.0,
-        bias_scaling: float = 0.0,
-        rc_connectivity: float = 0.1,
-        input_connectivity: float = 0.1,
-        activation: str = "tanh",
-        input_weights: str = "bernoulli",
+        *,
         ridge: float = 1e-6,
         input_to_readout: bool = False,
         readout: str = "ridge",
         forgetting: float = 1.0,
-        seed: int | None = 0,
+        **reservoir: Unpack[ReservoirOptions],
     ) -> None:
         if ridge < 0:
             raise ValueError(f"ridge must be >= 0, got {ridge}")
@@ -80,27 +78,26 @@ class ESN:
             )
         if not 0.0 < forgetting <= 1.0:
             raise ValueError(f"forgetting must be in (0, 1], got {forgetting}")
-        self.reservoir = Reservoir.from_settings(locals())
         self.ridge = float(ridge)
         self.input_to_readout = bool(input_to_readout)
         self.readout = readout
         self.forgetting = float(forgetting)
-        self.config: dict[str, Any] = {
-            **{k: v for k, v in self.reservoir.config.items() if k != "input_dim"},
-            "ridge": self.ridge,
-            "input_to_readout": self.input_to_readout,
-            "readout": readout,
-            "forgetting": self.forgetting,
-        }
+        self._init_reservoir(
+            units,
+            spectral_radius,
+            reservoir,
+            {
+                "ridge": self.ridge,
+                "input_to_readout": self.input_to_readout,
+                "readout": readout,
+                "forgetting": self.forgetting,
+            },
+        )
         self.W_out: np.ndarray | None = None
         self.state_: np.ndarray | None = None
         self.last_output_: np.ndarray | None = None
         self.P_: np.ndarray | None = None
         self._gram: np.ndarray | None = None
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-        return f"ESN({args})"
 
     # -- helpers -----------------------------------------------------------------------
 

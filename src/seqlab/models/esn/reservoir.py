@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 import numpy as np
 import scipy.sparse
@@ -14,7 +14,7 @@ from seqlab.models.esn import linalg
 from seqlab.models.esn._inputs import as_batch, give_back
 from seqlab.models.esn._names import accepts_old_names
 
-__all__ = ["Reservoir"]
+__all__ = ["RESERVOIR_DEFAULTS", "Reservoir", "ReservoirOptions"]
 
 _ACTIVATIONS = {
     "tanh": np.tanh,
@@ -22,6 +22,22 @@ _ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
     "identity": lambda z: z,
 }
+
+
+class ReservoirOptions(TypedDict, total=False):
+    """The arguments of :class:`Reservoir` besides ``units`` and ``spectral_radius`` (and
+    ``input_dim``), which the models built on one (:class:`~seqlab.models.esn.ESN`,
+    :class:`~seqlab.models.esn.ESNClassifier`) take among their own as keywords
+    (``**reservoir``); see :class:`Reservoir` for their meaning."""
+
+    leak_rate: float
+    input_scaling: float | Sequence[float]
+    bias_scaling: float
+    rc_connectivity: float
+    input_connectivity: float
+    activation: str
+    input_weights: str
+    seed: int | None
 
 
 class Reservoir:
@@ -133,19 +149,6 @@ class Reservoir:
             "input_dim": self.input_dim,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> Reservoir:
-        """The reservoir of a model that takes the reservoir's arguments among its own
-        (:class:`~seqlab.models.esn.ESN`, :class:`~seqlab.models.esn.ESNClassifier`): built
-        from the entries of ``settings`` named like a constructor argument (the model passes
-        its ``locals()``), the others ignored.
-
-        >>> Reservoir.from_settings({"units": 20, "ridge": 0.1, "seed": 1}).config["units"]
-        20
-        """
-        names = inspect.signature(cls).parameters
-        return cls(**{name: value for name, value in settings.items() if name in names})
 
     @property
     def spectral_radius_(self) -> float | None:
@@ -304,3 +307,11 @@ class Reservoir:
         self.bias = np.asarray(tensors[f"{prefix}bias"], dtype=np.float64)
         self.input_dim = self.W_in.shape[1]
         self._measured_sr = None
+
+
+#: The :class:`ReservoirOptions` with :class:`Reservoir`'s defaults.
+RESERVOIR_DEFAULTS: ReservoirOptions = {
+    name: param.default
+    for name, param in inspect.signature(Reservoir).parameters.items()
+    if name in ReservoirOptions.__annotations__
+}
