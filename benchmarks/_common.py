@@ -35,6 +35,7 @@ __all__ = [
     "HERE",
     "REPO",
     "RESULTS",
+    "cpu_features",
     "cpu_model",
     "environment",
     "git_commit",
@@ -55,6 +56,24 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+# The instruction sets that decide which kernels PyTorch can use (bfloat16 pays only with
+# AVX512-BF16 or AMX), as /proc/cpuinfo names them.
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+
+
+def cpu_features() -> list[str]:
+    """Which of :data:`CPU_FEATURES` the CPU has (from ``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [name for name in CPU_FEATURES if name in flags]
+    except OSError:
+        pass
+    return []
 
 
 def git_commit() -> str | None:
@@ -91,6 +110,7 @@ def environment(**extra: Any) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "cpu_model": cpu_model(),
+        "cpu_features": cpu_features(),
         "cpu_count": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),

@@ -419,6 +419,7 @@ def test_lm_transformer_cli_train_and_generate(tmp_path):
         (["--d-model", "6", "--heads", "2"], "is odd, but rotary position embeddings"),
         (["--recipe", "lecture"], "--model transformer trains with --recipe default"),
         (["--set", "block_size=abc"], "block_size=abc: expected an integer"),
+        (["--set", "attention_dropout=1"], "attention_dropout must be in [0, 1), got 1"),
     ],
 )  # fmt: skip
 def test_lm_transformer_cli_bad_sizes_are_one_line_errors(tmp_path, settings, message):
@@ -451,3 +452,27 @@ def test_lm_transformer_bad_sizes_name_the_parameter():
         model(torch.zeros(1, 2, dtype=torch.long), (torch.zeros(1), torch.zeros(1)))
     with pytest.raises(ValueError, match="input_encoding"):
         make_config(model="transformer", input_encoding="one_hot", steps=1).validate()
+
+
+def test_lm_transformer_attention_dropout_apart_from_dropout(tmp_path):
+    same = small_model(dropout=0.2)
+    apart = small_model(dropout=0.2, attention_dropout=0.0)
+    assert [b.attention.dropout for b in same.blocks] == [0.2] * 3  # default: as dropout
+    assert [b.attention.dropout for b in apart.blocks] == [0.0] * 3
+    assert all(b.drop.p == 0.2 and b.attention.drop.p == 0.2 for b in apart.blocks)
+    assert "attention_dropout" not in same.config and apart.config["attention_dropout"] == 0.0
+    # the setting goes from lm.train through the run folder and back
+    lm = seqlab.lm.train(text=TEXT, steps=2, dropout=0.2, attention_dropout=0.0,
+                         out=tmp_path / "r", **TINY)  # fmt: skip
+    loaded = seqlab.load(tmp_path / "r")
+    assert [b.attention.dropout for b in loaded.model.blocks] == [0.0, 0.0]
+    assert lm.model.config["attention_dropout"] == 0.0
+    # with every other dropout off, two training-mode passes agree: none on the weights
+    apart.train()
+    for module in apart.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    x = torch.randint(0, 11, (2, 5))
+    torch.testing.assert_close(apart(x)[0], apart(x)[0])
+    with pytest.raises(ValueError, match=r"attention_dropout must be in \[0, 1\), got 1.5"):
+        small_model(attention_dropout=1.5)

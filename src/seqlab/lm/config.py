@@ -44,7 +44,9 @@ as pre-norm blocks with tied embeddings tolerate) move fast from the start; drop
 slows learning when the run sees the text a few times; a context of 128 costs little
 (attention is ~15 % of a block's work at d_model 128) and every held-out character is
 scored with all 127 before it (the cache makes that exact). bf16 autocast is left off: it
-only pays on CPUs with bfloat16 instructions (AVX512-BF16, AMX).
+only pays on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and slows the others. On
+such a CPU give ``precision="bf16", dropout=0.1``: a step takes 0.6x the time, and the
+extra passes over the text overfit without dropout (docs/transformer-lm.md, session 12).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from typing import Any
 
 from seqlab.defaults import DEFAULT_INIT, INITS
 from seqlab.lm.data import LEVELS
+from seqlab.models._checks import check_dropout
 from seqlab.models.gpt import check_transformer
 from seqlab.models.lm import LM_MODELS
 
@@ -126,6 +129,7 @@ class LMConfig:
     block_size: int = 128  # context: each token attends to this many (itself included)
     d_model: int = 128  # width of the embedding and of every block
     num_heads: int = 4  # attention heads (d_model / num_heads features each)
+    attention_dropout: float | None = None  # on the attention weights (None: as dropout)
     # batches
     batch_size: int = 32
     seq_len: int = 100  # default recipe: tokens per chunk
@@ -224,6 +228,8 @@ class LMConfig:
         check_transformer(
             self.block_size, self.d_model, self.num_layers, self.num_heads, self.dropout
         )
+        if self.attention_dropout is not None:
+            check_dropout(self.attention_dropout, "attention_dropout")
 
 
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {

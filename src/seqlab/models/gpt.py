@@ -59,6 +59,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.defaults import DEFAULT_INIT
+from seqlab.models._checks import check_dropout
 from seqlab.models.gpt_stepper import TransformerStepper
 from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
@@ -150,9 +151,11 @@ def band_mask(
 class _SelfAttention(nn.Module):
     """Causal multi-head self-attention with rotary positions over a sliding window."""
 
-    def __init__(self, d_model: int, num_heads: int, window: int, dropout: float) -> None:
+    def __init__(
+        self, d_model: int, num_heads: int, window: int, dropout: float, attention_dropout: float
+    ) -> None:
         super().__init__()
-        self.num_heads, self.window, self.dropout = num_heads, window, dropout
+        self.num_heads, self.window, self.dropout = num_heads, window, attention_dropout
         self.head_dim = d_model // num_heads
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
@@ -181,10 +184,12 @@ class _SelfAttention(nn.Module):
 class _Block(nn.Module):
     """Pre-norm transformer block: ``x + attention(norm(x))``, then ``x + mlp(norm(x))``."""
 
-    def __init__(self, d_model: int, num_heads: int, window: int, dropout: float) -> None:
+    def __init__(
+        self, d_model: int, num_heads: int, window: int, dropout: float, attention_dropout: float
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(d_model)
-        self.attention = _SelfAttention(d_model, num_heads, window, dropout)
+        self.attention = _SelfAttention(d_model, num_heads, window, dropout, attention_dropout)
         self.norm2 = nn.LayerNorm(d_model)
         self.fc = nn.Linear(d_model, 4 * d_model)
         self.proj = nn.Linear(4 * d_model, d_model)
@@ -237,12 +242,15 @@ class TransformerLanguageModel(nn.Module):
         dropout: float = 0.0,
         tie_weights: bool = True,
         init: str = DEFAULT_INIT,
+        attention_dropout: float | None = None,
     ) -> None:
         super().__init__()
         init = check_init(init)
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
             raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
         check_transformer(block_size, d_model, num_layers, num_heads, dropout)
+        if attention_dropout is not None:
+            attention_dropout = check_dropout(attention_dropout, "attention_dropout")
         self.config: dict[str, Any] = {
             "vocab_size": vocab_size,
             "block_size": block_size,
@@ -253,12 +261,16 @@ class TransformerLanguageModel(nn.Module):
             "tie_weights": bool(tie_weights),
             "init": init,
         }
+        if attention_dropout is not None:  # absent: as dropout (older run folders too)
+            self.config["attention_dropout"] = float(attention_dropout)
+        attention_p = float(dropout if attention_dropout is None else attention_dropout)
         self.vocab_size, self.block_size = vocab_size, block_size
         self.num_layers, self.head_dim = num_layers, d_model // num_heads
         self.embedding = nn.Embedding(vocab_size, d_model)
         self.drop = nn.Dropout(float(dropout))
         self.blocks = nn.ModuleList(
-            _Block(d_model, num_heads, block_size, float(dropout)) for _ in range(num_layers)
+            _Block(d_model, num_heads, block_size, float(dropout), attention_p)
+            for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model)
         self.decoder = nn.Linear(d_model, vocab_size)
