@@ -43,6 +43,7 @@ __all__ = [
     "read_json",
     "timed",
     "write_json",
+    "write_results",
 ]
 
 
@@ -135,6 +136,17 @@ def write_json(path: Path, data: Any) -> Path:
     from seqlab._utils import atomic_write_json
 
     return atomic_write_json(Path(path), data)
+
+
+def write_results(path: Path | str, benchmark: str, results: Any, **fields: Any) -> Path:
+    """Write ``{"benchmark", **fields, "results", "environment"}`` to ``path`` (atomically,
+    :func:`write_json`) and say where; the path."""
+    out = write_json(
+        Path(path),
+        {"benchmark": benchmark, **fields, "results": results, "environment": environment()},
+    )
+    print(f"wrote {out}")
+    return out
 
 
 def read_json(path: Path) -> Any:

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from _common import RESULTS, environment, paired_timing, write_json
+from _common import RESULTS, paired_timing, write_results
 
 
 def _step_fn(
@@ -163,18 +163,14 @@ def main() -> int:
         _step_fn(without, loss_0, "bf16", steps),
         "attention_dropout 0: A float32, B bfloat16",
     )
-    out = write_json(
+    write_results(
         args.out,
-        {
-            "benchmark": "precision",
-            "command": " ".join(["python benchmarks/bench_precision.py", *sys.argv[1:]]),
-            "steps_per_round": steps,
-            "torch_threads": args.threads,
-            "results": results,
-            "environment": environment(),
-        },
+        "precision",
+        results,
+        command=" ".join(["python benchmarks/bench_precision.py", *sys.argv[1:]]),
+        steps_per_round=steps,
+        torch_threads=args.threads,
     )
-    print(f"wrote {out}")
     return 0
 
 

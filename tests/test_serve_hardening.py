@@ -387,3 +387,26 @@ def test_the_last_explanation_to_end_gives_the_heap_back(monkeypatch):
         assert calls == [1]
 
     asyncio.run(two_explanations())
+
+
+def test_serve_queue_gives_a_place_back_from_inside_its_own_lock():
+    # A stream's place is given back by weakref.finalize when the stream is collected, and
+    # the collector can fire inside ModelQueue.enter while this thread holds the queue's
+    # lock: that release must not wait for the lock (a plain Lock hung the test suite).
+    from seqlab.serve.work import ModelQueue
+
+    queue = ModelQueue("m", max_queue=2)
+    first = queue.enter()
+    done = threading.Event()
+
+    def release_under_the_lock() -> None:
+        with queue._lock:
+            first()
+            queue.enter()
+        done.set()
+
+    threading.Thread(target=release_under_the_lock, daemon=True).start()
+    assert done.wait(10), "releasing a place under the queue's lock deadlocked"
+    assert queue.in_flight == 1 and queue.refused == 0
+    first()  # once, however often it is called
+    assert queue.in_flight == 1

@@ -134,7 +134,10 @@ class ModelQueue:
         self.gate = Gate()
         self.in_flight = 0
         self.refused = 0
-        self._lock = threading.Lock()
+        # Re-entrant: a place is given back by weakref.finalize when a stream is collected,
+        # and the collector runs finalizers wherever it fires, also in this thread while it
+        # holds the lock (a plain Lock deadlocked there under load).
+        self._lock = threading.RLock()
         self._explaining: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -142,10 +145,11 @@ class ModelQueue:
         """Take a place in the queue, or raise 503 (with ``Retry-After``) when it is full.
         Returns the function that gives the place back (from any thread; once, however
         often it is called)."""
+        release = self._releaser()  # made before the lock: making it may run the collector
         with self._lock:
             if self.in_flight < self.max_queue:
                 self.in_flight += 1
-                return self._releaser()
+                return release
             self.refused += 1
             waiting = self.in_flight
         raise ApiError(
