@@ -7,7 +7,8 @@ language model's training windows): the plain "math" kernel (queries times keys,
 times the values) made a whole training step of the 4 x 128-d language model 1.28x faster
 (``benchmarks/bench_precision.py``, ``lm-bf16-kernel``, session 12's AMD EPYC with
 AVX512-BF16, one thread). With a mask (the classifier's padding mask) it is the other way
-round: torch's choice took 0.39 s a step of the IMDB transformer and the math kernel 0.63 s.
+round: torch's choice took 0.39 s a step of the IMDB transformer in bfloat16 and the math
+kernel 0.63 s (a one-off measurement beside the benchmark's; float32 took 0.53 s).
 So :func:`attend` takes the math kernel for unmasked bfloat16 attention on a CPU, and
 leaves every other case to torch.
 """
