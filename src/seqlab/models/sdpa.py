@@ -15,6 +15,8 @@ leaves every other case to torch.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -39,11 +41,8 @@ def attend(
     ...                F.scaled_dot_product_attention(q, k, v, is_causal=True), atol=1e-6)
     True
     """
-    if q.device.type == "cpu" and q.dtype == torch.bfloat16 and attn_mask is None:
-        with sdpa_kernel(SDPBackend.MATH):
-            return F.scaled_dot_product_attention(
-                q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p
-            )
-    return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p
-    )
+    math = q.device.type == "cpu" and q.dtype == torch.bfloat16 and attn_mask is None
+    with sdpa_kernel(SDPBackend.MATH) if math else contextlib.nullcontext():
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, is_causal=is_causal, dropout_p=dropout_p
+        )
