@@ -213,7 +213,9 @@ def test_data_imdb_single_class_and_missing_split(tmp_path: Path) -> None:
 def test_data_imdb_bad_split_is_refused(tmp_path: Path) -> None:
     archive = write_archive(tmp_path / "aclImdb_v1.tar.gz")
     for bad in ("validation", ("train", "dev"), (), 3):
-        with pytest.raises(ValueError, match="split must be one of"):
+        with pytest.raises(
+            ValueError, match=r"split must be one of 'train', 'test', 'unsup' or a tuple"
+        ):
             imdb(bad, data_dir=archive)
 
 

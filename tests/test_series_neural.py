@@ -161,7 +161,7 @@ def test_series_neural_ensemble_is_the_mean_of_its_seeds() -> None:
 def test_series_neural_forecaster_errors_name_the_parameter() -> None:
     u = _sine(100)
     with pytest.raises(
-        ValueError, match="model must be one of lstm, gru, rnn, tdnn, cnn; got 'esn'"
+        ValueError, match="model must be one of 'lstm', 'gru', 'rnn', 'tdnn', 'cnn'; got 'esn'"
     ):
         NeuralForecaster("esn")
     with pytest.raises(ValueError, match="hidden_size must be an integer >= 1, got 0"):

@@ -331,8 +331,12 @@ def test_keras_mode_versus_default_mode():
 
 
 def test_keras_mode_refuses_what_keras_has_not():
-    with pytest.raises(ValueError, match="output_mode must be one of .* with compat='keras'"):
+    with pytest.raises(
+        ValueError, match="output_mode must be one of 'int', .*; got 'freq'; compat='keras' takes"
+    ):
         keras(output_mode="freq").fit(["a"])
+    with pytest.raises(ValueError, match="^standardize must be one of .*; got 'regex'; compat="):
+        keras_standardizer("regex")
     with pytest.raises(ValueError, match="not ngram_range=\\(1, 2\\); e.g. ngrams=2"):
         keras(ngram_range=(1, 2)).fit(["a"])
     with pytest.raises(ValueError, match="level='char' is not available with compat='keras'"):

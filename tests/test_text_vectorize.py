@@ -199,7 +199,7 @@ def test_text_vectorize_params_checked_at_fit_not_init():
         TextVectorizer(output_mode="count", maxlen=5).fit(DOCS)
     with pytest.raises(ValueError, match="dtype must be a float dtype"):
         TextVectorizer(output_mode="count", dtype="int32").fit(DOCS)
-    with pytest.raises(ValueError, match="padding must be 'pre' or 'post'"):
+    with pytest.raises(ValueError, match="^padding must be one of 'pre', 'post'; got 'left'$"):
         TextVectorizer(padding="left").fit(DOCS)
     with pytest.raises(ValueError, match="max_tokens must be None or an int >= 3"):
         TextVectorizer(max_tokens=1).fit(DOCS)

@@ -55,6 +55,7 @@ def test_precision_sets_the_forward_dtype_and_keeps_float32_weights(precision, d
 
 def test_precision_refuses_unknown_values():
     with pytest.raises(
-        ValueError, match=r"precision must be one of \('fp32', 'bf16'\), got 'fp16'"
+        ValueError,
+        match=r"^precision must be one of 'fp32', 'bf16'; got 'fp16'; use 'fp32' \(the default\)",
     ):
         TrainConfig(epochs=1, precision="fp16").validate()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, atomic_write_bytes, read_json
 from seqlab.curves import agg_figure, figure_png
 from seqlab.runs import read_config, run_task
@@ -174,8 +175,7 @@ class RunComparison:
     def plot_png(self, x: str = "epoch") -> bytes:
         """The curves of the metric against ``x`` (``epoch``, ``step`` or ``time_s``), one
         line per run, as the bytes of a PNG."""
-        if x not in X_AXES:
-            raise ValueError(f"x must be one of {', '.join(map(repr, X_AXES))}; got {x!r}")
+        check_choice("x", x, X_AXES)
         fig = agg_figure()
         ax = fig.subplots()
         for name, r in zip(self.names, self.runs):

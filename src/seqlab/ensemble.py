@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from seqlab import _stacking
+from seqlab._checks import check_choice
 from seqlab._ensemble_parts import (
     check_members,
     check_weights,
@@ -108,11 +109,8 @@ class Ensemble(Run):
         metrics: dict[str, Any] | None = None,
         path: PathLike | None = None,
     ) -> None:
-        if method not in METHODS or stacker not in (None, *STACKERS):
-            raise ValueError(
-                f"method must be one of {METHODS} and stacker None or one of {STACKERS}, got "
-                f"method={method!r}, stacker={stacker!r}"
-            )
+        check_choice("method", method, METHODS)
+        check_choice("stacker", stacker, STACKERS, allow_none=True)
         members = list(members)
         names = [str(n) for n in names] if names is not None else member_names(members)
         for name, m in zip(names, members):
@@ -344,10 +342,8 @@ def build_ensemble(
     >>> ens.weights  # doctest: +SKIP
     array([0.62, 0.38])
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if stacker not in STACKERS:
-        raise ValueError(f"stacker must be one of {STACKERS}, got {stacker!r}")
+    check_choice("method", method, METHODS)
+    check_choice("stacker", stacker, STACKERS)
     if method == "stack" and weights is not None:
         raise ValueError(
             "weights are fitted on the validation split with method='stack'; drop weights, "

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from seqlab._checks import check_choice
 from seqlab.models.embedding import SequenceClassifier
 
 __all__ = ["METHODS", "explain", "format_explanation"]
@@ -56,8 +57,7 @@ def explain(
             "explain needs a sequence model from seqlab.models (e.g. 'lstm', 'kim-cnn'), got "
             f"{type(model).__name__}"
         )
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    check_choice("method", method, METHODS)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     param = next(model.parameters(), None)

@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, json_bytes, load_weights, read_json, resolve_device
 from seqlab.curves import curves_png
 from seqlab.data.arrays import as_model_inputs, is_encoded
@@ -253,10 +254,7 @@ class Run:
             raise TypeError(
                 f"text must be one str, got {type(text).__name__}; call explain once per text"
             )
-        if method not in METHODS:
-            raise ValueError(
-                f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}"
-            )
+        check_choice("method", method, METHODS)
         target_index = self._target_index(target)
         if self.input_kind == "bag":
             if method != "occlusion":

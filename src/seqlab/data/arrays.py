@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from seqlab.data.batching import to_sequences
+from seqlab._checks import check_choice
+from seqlab.data.batching import INPUT_KINDS, to_sequences
 
 __all__ = ["ArrayDataset", "as_model_inputs", "from_arrays", "is_encoded"]
 
@@ -74,10 +75,8 @@ def is_encoded(x: Any) -> bool:
 def as_model_inputs(x: Any, input_kind: str, vocab_size: int | None = None, name: str = "x") -> Any:
     """``x`` as the inputs a model of ``input_kind`` reads (see the module docstring);
     ``vocab_size`` bounds the ids of a sequence model."""
-    if input_kind == "bag":
+    if check_choice("input_kind", input_kind, INPUT_KINDS) == "bag":
         return _bag(x, vocab_size, name)
-    if input_kind != "sequence":
-        raise ValueError(f"input_kind must be 'bag' or 'sequence', got {input_kind!r}")
     if isinstance(x, np.ndarray) and x.dtype == object:
         x = list(x)  # Keras's load_data: a 1-D object array of lists
     elif isinstance(x, np.ndarray) and x.size and not np.issubdtype(x.dtype, np.integer):

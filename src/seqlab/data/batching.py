@@ -27,6 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from seqlab._checks import check_choice
+
 __all__ = [
     "bag_batch",
     "batch_indices",
@@ -150,8 +152,7 @@ def encode(vectorizer, texts: Sequence[str], input_kind: str) -> sp.csr_matrix |
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of documents, got a single str; wrap it: [text]")
-    if input_kind not in INPUT_KINDS:
-        raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
+    check_choice("input_kind", input_kind, INPUT_KINDS)
     out = vectorizer.transform(list(texts))
     mode = getattr(vectorizer, "output_mode", "?")
     if input_kind == "bag":

@@ -358,14 +358,11 @@ def _check_split(split: str | Sequence[str]) -> tuple[tuple[str, ...], bool]:
     elif isinstance(split, Sequence) and split and all(isinstance(s, str) for s in split):
         names, single = tuple(split), False
     else:
-        raise ValueError(
-            f"split must be one of {list(IMDB_SPLITS)} or a tuple of them, got {split!r}"
-        )
-    bad = [s for s in names if s not in IMDB_SPLITS]
-    if bad:
-        raise ValueError(
-            f"split must be one of {list(IMDB_SPLITS)} or a tuple of them, got {split!r}"
-        )
+        names, single = (), False
+    # Not check_choice: a tuple of splits is allowed too, and the message says so.
+    if not names or any(s not in IMDB_SPLITS for s in names):
+        listed = ", ".join(map(repr, IMDB_SPLITS))
+        raise ValueError(f"split must be one of {listed} or a tuple of them; got {split!r}")
     return names, single
 
 

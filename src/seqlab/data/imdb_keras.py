@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, cache_dir
 from seqlab._utils import data_dir as _env_data_dir
 from seqlab.data import _imdb_keras_raw as _raw
@@ -129,8 +130,7 @@ def _keras_paths(
     ``need`` is the file the caller reads; ``"auto"`` takes Keras's files only when both are
     there, so that :func:`load_data` and :func:`get_word_index` always agree on the source.
     """
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))}; got {source!r}")
+    check_choice("source", source, SOURCES)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {download!r}")
     if source == "raw":

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 
 __all__ = ["FORMATS", "StreamBatch", "StreamReader", "TextStream", "fit_vocabulary"]
@@ -119,9 +120,8 @@ class TextStream:
                     f"cannot tell the stream format of {self.path.name!r} from its suffix; "
                     f"pass format='text', 'jsonl' or 'tsv'" + (hint if ".csv" in suffixes else "")
                 )
-        if self.format not in FORMATS:
-            extra = "; convert CSV to TSV or JSONL first" if self.format == "csv" else ""
-            raise ValueError(f"format must be one of {FORMATS}, got {self.format!r}{extra}")
+        csv = "convert CSV to TSV or JSONL first" if self.format == "csv" else None
+        check_choice("format", self.format, FORMATS, fix=csv)
         if self.format == "text":
             self.label_column = None
         if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
@@ -346,8 +346,7 @@ def _check_shard(
 ) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    check_choice("part", part, PARTS)
     if not 0.0 <= val_split < 1.0:
         raise ValueError(f"val_split must be in [0, 1), got {val_split!r}")
     if not 0 <= rank < world_size:

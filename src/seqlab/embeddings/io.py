@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, atomic_write_bytes
 from seqlab.embeddings._cache import (
     cache_folder,
@@ -83,10 +84,8 @@ def load(
     >>> kv.most_similar("king", topn=3)  # doctest: +SKIP
     [('prince', 0.82), ('queen', 0.78), ('ii', 0.77)]
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-    if on_bad_lines not in ("error", "skip"):
-        raise ValueError(f"on_bad_lines must be 'error' or 'skip', got {on_bad_lines!r}")
+    check_choice("format", format, FORMATS)
+    check_choice("on_bad_lines", on_bad_lines, ("error", "skip"))
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     source = resolve(path, member)

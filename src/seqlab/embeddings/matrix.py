@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import rng
 from seqlab.embeddings.keyed import KeyedVectors
 
@@ -58,8 +59,7 @@ def build_embedding_matrix(
 
     >>> matrix, report = build_embedding_matrix(vectorizer.vocabulary_, kv)  # doctest: +SKIP
     """
-    if oov not in ("zeros", "random"):
-        raise ValueError(f"oov must be 'zeros' or 'random', got {oov!r}")
+    check_choice("oov", oov, ("zeros", "random"))
     if not isinstance(kv, KeyedVectors):
         raise TypeError(f"kv must be a KeyedVectors, got {type(kv).__name__}")
     itos = _itos(itos_or_vocab)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 import seqlab
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, atomic_write_bytes, json_bytes
 from seqlab.export.formats import FORMATS, OPSET, SUFFIX, check_export, write_model
 from seqlab.export.graphs import (
@@ -89,8 +90,7 @@ def export(
     >>> export("runs/snippets-nbsvm", "exported/nbsvm")  # doctest: +SKIP
     PosixPath('exported/nbsvm')
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}; got {format!r}")
+    check_choice("format", format, FORMATS)
     obj = _load(run)
     plan = _classifier_plan(obj) if isinstance(obj, Run) else _lm_plan(obj)
     example = plan.probes[0]

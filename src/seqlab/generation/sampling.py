@@ -49,6 +49,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlab._checks import check_choice
+
 __all__ = [
     "GREEDY_TEMPERATURE",
     "LOOPS",
@@ -288,8 +290,7 @@ def stream_tokens(
     >>> len(list(stream_tokens(m, [1, 2], 3, seed=0)))
     3
     """
-    if loop not in LOOPS:
-        raise ValueError(f"loop must be one of {LOOPS}, got {loop!r}")
+    check_choice("loop", loop, LOOPS)
     if int(length) < 0:
         raise ValueError(f"length must be >= 0, got {length!r}")
     prompt = [int(i) for i in prompt_ids]

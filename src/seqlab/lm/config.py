@@ -56,6 +56,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from seqlab._checks import check_choice
 from seqlab.defaults import DEFAULT_INIT, INITS
 from seqlab.lm.data import LEVELS
 from seqlab.models._checks import check_dropout
@@ -173,8 +174,7 @@ class LMConfig:
             "schedule": SCHEDULES,
         }
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            check_choice(name, getattr(self, name), allowed)
         for name in ("hidden_size", "num_layers", "batch_size", "seq_len", "maxlen", "step",
                      "block_size", "d_model", "num_heads"):  # fmt: skip
             if int(getattr(self, name)) < 1:
@@ -328,10 +328,8 @@ def make_config(recipe: str = "default", level: str = "char", **overrides: Any) 
     >>> cfg.block_size, cfg.num_layers, cfg.num_heads
     (128, 4, 8)
     """
-    if recipe not in RECIPE_NAMES:
-        raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {recipe!r}")
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    check_choice("recipe", recipe, RECIPE_NAMES)
+    check_choice("level", level, LEVELS)
     overrides = rename_settings(overrides)
     names = {f.name for f in dataclasses.fields(LMConfig)}
     unknown = sorted(set(overrides) - names)

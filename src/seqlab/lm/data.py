@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.text.tokenize import LM_WORD_PATTERN
 from seqlab.text.vocab import OOV, OOV_ID, PAD, PAD_ID, Vocabulary
@@ -131,8 +132,7 @@ class CharVocabulary:
         """Text -> int64 ids. ``errors="strict"`` refuses unknown characters (listing them),
         ``"ignore"`` drops them."""
         text = self.standardize(text)
-        if errors not in ("strict", "ignore"):
-            raise ValueError(f"errors must be 'strict' or 'ignore', got {errors!r}")
+        check_choice("errors", errors, ("strict", "ignore"))
         unknown = set(text) - self.stoi.keys()
         if unknown:
             if errors == "strict":
@@ -350,11 +350,9 @@ def build_vocabulary(
     >>> len(build_vocabulary("abcab")), len(build_vocabulary("a b a", level="word"))
     (3, 4)
     """
-    if level == "char":
+    if check_choice("level", level, LEVELS) == "char":
         return CharVocabulary.fit(text, lower=lower)
-    if level == "word":
-        return WordVocabulary.fit(text, max_tokens=max_tokens, lower=lower)
-    raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    return WordVocabulary.fit(text, max_tokens=max_tokens, lower=lower)
 
 
 def vocabulary_from_dict(d: dict[str, Any]) -> Vocab:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlab
+from seqlab._checks import check_choice
 from seqlab._options import given_options, spelled_out
 from seqlab._utils import PathLike, json_bytes, load_weights, read_json, resolve_device
 from seqlab.generation.sampling import stop_at, stream_tokens
@@ -234,8 +235,7 @@ class LanguageModel:
         ``max_tokens`` limits the number of predictions (evenly spread for windows).
         Characters the vocabulary lacks are dropped and counted in ``"unknown_chars"``.
         """
-        if mode not in EVAL_MODES:
-            raise ValueError(f"mode must be one of {EVAL_MODES}, got {mode!r}")
+        check_choice("mode", mode, EVAL_MODES)
         if mode == "auto":
             mode = "window" if self.recipe == "lecture" else "stream"
         std = self.vocab.standardize(text)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.data.corpora import BUNDLED_CORPORA, DATASET_CORPORA
 from seqlab.lm._pieces import count_chars, decode, raw_byte_offset, read_piece
@@ -149,9 +150,7 @@ class CorpusIndex:
 
 
 def _check_part(part: str) -> str:
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
-    return part
+    return check_choice("part", part, PARTS)
 
 
 def scan_corpus(
@@ -172,8 +171,7 @@ def scan_corpus(
     >>> index.vocab.itos[:4]  # doctest: +SKIP
     ['', '[UNK]', 'the', ',']
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    check_choice("level", level, LEVELS)
     if not 0.0 <= float(val_fraction) < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if isinstance(block, bool) or not isinstance(block, int) or block < 1:

@@ -1,6 +1,7 @@
 """The argument checks of the model constructors: each returns the checked value (as a plain
 ``int`` / ``float`` / ``list``, so that it can go into a JSON config) or raises a
-``TypeError`` / ``ValueError`` that names the argument and echoes the value."""
+``TypeError`` / ``ValueError`` that names the argument and echoes the value. The choice
+check is ``seqlab._checks.check_choice``, below every layer, as text/ and data/ use it too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_choice", "check_dropout", "check_int", "check_int_list", "check_seed"]
+__all__ = ["check_dropout", "check_int", "check_int_list", "check_seed"]
 
 
 def check_seed(seed: Any) -> int | None:
@@ -42,10 +43,3 @@ def check_dropout(value: Any, name: str = "dropout") -> float:
     if not 0.0 <= float(value) < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return float(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``; a ValueError listing them otherwise."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value

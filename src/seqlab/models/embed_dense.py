@@ -23,7 +23,8 @@ from typing import Unpack
 import torch
 from torch import nn
 
-from seqlab.models._checks import check_choice, check_int
+from seqlab._checks import check_choice
+from seqlab.models._checks import check_int
 from seqlab.models.embedding import ClassifierOptions, SequenceClassifier
 from seqlab.models.registry import register
 

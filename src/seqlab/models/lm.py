@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from scipy.special import expit
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab.defaults import DEFAULT_INIT
 from seqlab.models.initializers import check_init, keras_init
 from seqlab.models.registry import register
@@ -90,10 +91,7 @@ class RecurrentLanguageModel(nn.Module):
         init = check_init(init)
         if int(vocab_size) < 2:
             raise ValueError(f"vocab_size must be at least 2, got {vocab_size!r}")
-        if input_encoding not in INPUT_ENCODINGS:
-            raise ValueError(
-                f"input_encoding must be one of {INPUT_ENCODINGS}, got {input_encoding!r}"
-            )
+        check_choice("input_encoding", input_encoding, INPUT_ENCODINGS)
         if int(num_layers) < 1 or int(hidden_size) < 1:
             raise ValueError(
                 f"num_layers and hidden_size must be >= 1, got {num_layers!r} and {hidden_size!r}"
@@ -384,6 +382,4 @@ def model_name(model: str) -> str:
     >>> model_name("gru"), model_name("transformer")
     ('lm-gru', 'lm-transformer')
     """
-    if model not in LM_MODELS:
-        raise ValueError(f"model must be one of {LM_MODELS}, got {model!r}")
-    return f"lm-{model}"
+    return f"lm-{check_choice('model', model, LM_MODELS)}"

@@ -25,8 +25,9 @@ from typing import ClassVar, Unpack
 import torch
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab.models import _lstm_cpu
-from seqlab.models._checks import check_choice, check_int
+from seqlab.models._checks import check_int
 from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.initializers import set_unit_forget_bias
 from seqlab.models.registry import register

@@ -27,7 +27,8 @@ from typing import Unpack
 import torch
 from torch import nn
 
-from seqlab.models._checks import check_choice, check_int_list
+from seqlab._checks import check_choice
+from seqlab.models._checks import check_int_list
 from seqlab.models.cnn import extend_to, masked_max
 from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.registry import register

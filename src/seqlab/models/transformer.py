@@ -24,7 +24,8 @@ from typing import ClassVar, Unpack
 import torch
 from torch import nn
 
-from seqlab.models._checks import check_choice, check_dropout, check_int
+from seqlab._checks import check_choice
+from seqlab.models._checks import check_dropout, check_int
 from seqlab.models.embedding import ClassifierOptions, SequenceClassifier, length_mask
 from seqlab.models.registry import register
 from seqlab.models.sdpa import attend

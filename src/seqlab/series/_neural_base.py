@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike, resolve_device, torch_generator
 from seqlab.models.registry import get as get_model
 from seqlab.runfolder import RunFolder
@@ -64,8 +65,7 @@ def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bo
 def _network_kwargs(model: str, hidden_size: int, model_kwargs: dict[str, Any]) -> dict[str, Any]:
     """Constructor arguments of the network ``model``: ``hidden_size`` mapped onto its width
     option, plus ``model_kwargs`` (checked against the constructor's signature)."""
-    if model not in NEURAL_MODELS:
-        raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
+    check_choice("model", model, NEURAL_MODELS)
     cls = get_model(model)
     accepted = set(inspect.signature(cls).parameters) - set(_RESERVED)
     clash = sorted(set(model_kwargs) & set(_RESERVED))
@@ -200,9 +200,7 @@ class NeuralBase(ABC):
                 else:
                     clip_grad_norm = value
         model, lr_decay = args["model"], args["lr_decay"]
-        if not isinstance(model, str) or model not in NEURAL_MODELS:
-            raise ValueError(f"model must be one of {', '.join(NEURAL_MODELS)}; got {model!r}")
-        self.model = model
+        self.model = check_choice("model", model, NEURAL_MODELS)
         self.hidden_size = _check_int("hidden_size", args["hidden_size"], 1)
         self.epochs = _check_int("epochs", args["epochs"], 1)
         self.lr = _check_float("lr", args["lr"], 0.0, math.inf, low_open=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab._utils import data_dir as _data_dir
 from seqlab.data.base import label_array
@@ -170,8 +171,7 @@ def japanese_vowels(split: str = "train", data_dir: PathLike | None = None) -> S
     >>> len(ds), ds.num_features, ds.num_classes  # doctest: +SKIP
     (270, 12, 9)
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    check_choice("split", split, ("train", "test"))
     path = find_data_file(f"JapaneseVowels_{split.upper()}.ts", data_dir)
     seqs, labels, header = read_ts(path)
     names = header.get("class_names") or sorted(set(labels))

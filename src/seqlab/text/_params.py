@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab.text.keras_compat import KERAS_STANDARDIZE, check_keras_params, keras_word_tokenizer
 from seqlab.text.stop_words import stop_word_set
 from seqlab.text.tokenize import (
@@ -29,8 +30,7 @@ COMPAT_CHOICES = (None, "keras")
 def check_params(vec: Any) -> None:
     """Raise for the first bad parameter of the TextVectorizer ``vec``."""
     check_min_count(vec.min_count)
-    if vec.output_mode not in OUTPUT_MODES:
-        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {vec.output_mode!r}")
+    check_choice("output_mode", vec.output_mode, OUTPUT_MODES)
     if vec.maxlen is not None:
         if not isinstance(vec.maxlen, int) or isinstance(vec.maxlen, bool) or vec.maxlen < 1:
             raise ValueError(f"maxlen must be None or an int >= 1, got {vec.maxlen!r}")
@@ -39,8 +39,7 @@ def check_params(vec: Any) -> None:
                 f"maxlen={vec.maxlen} only applies to output_mode='int' or 'one_hot', "
                 f"got output_mode={vec.output_mode!r}; drop maxlen for bag modes"
             )
-    if vec.level not in LEVEL_CHOICES:
-        raise ValueError(f"level must be one of {LEVEL_CHOICES}, got {vec.level!r}")
+    check_choice("level", vec.level, LEVEL_CHOICES)
     if vec.strip_html not in (None, True, False):
         raise TypeError(f"strip_html must be None, True or False, got {vec.strip_html!r}")
     try:
@@ -53,8 +52,7 @@ def check_params(vec: Any) -> None:
             "(it sets the values of the bag and one-hot outputs)"
         )
     for name in ("padding", "truncating"):
-        if getattr(vec, name) not in ("pre", "post"):
-            raise ValueError(f"{name} must be 'pre' or 'post', got {getattr(vec, name)!r}")
+        check_choice(name, getattr(vec, name), ("pre", "post"))
     if stop_word_set(vec.stop_words) and vec.level != "word":
         raise ValueError(
             f"stop_words apply to words, got level={vec.level!r}; drop stop_words or use "

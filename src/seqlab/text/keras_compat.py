@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab.text.tokenize import strip_html_breaks
 from seqlab.text.vocab import OOV, PAD
 
@@ -74,19 +75,20 @@ def keras_standardizer(standardize: str | None) -> Callable[[str], str]:
     >>> keras_standardizer("keras")("Don't STOP, Élan!")
     'dont stop Élan'
     """
-    if standardize in ("keras", "lower_and_strip_punctuation"):
-        table = _ASCII_LOWER_AND_STRIP
-    elif standardize == "lower":
+    check_choice(
+        "standardize",
+        standardize,
+        (*KERAS_STANDARDIZE, "keras"),
+        fix="compat='keras' takes Keras's names ('keras' is 'lower_and_strip_punctuation')",
+    )
+    if standardize is None:
+        return lambda text: text
+    if standardize == "lower":
         table = _ASCII_LOWER
     elif standardize == "strip_punctuation":
         table = _DELETE_PUNCTUATION
-    elif standardize is None:
-        return lambda text: text
-    else:
-        raise ValueError(
-            f"standardize must be one of {KERAS_STANDARDIZE} with compat='keras' "
-            f"(Keras's names; 'keras' is 'lower_and_strip_punctuation'), got {standardize!r}"
-        )
+    else:  # "keras" or "lower_and_strip_punctuation"
+        table = _ASCII_LOWER_AND_STRIP
     return lambda text: text.translate(table)
 
 
@@ -143,11 +145,12 @@ def keras_ngram_orders(ngrams: int | Sequence[int] | None) -> tuple[int, ...]:
 def check_keras_params(vec: Any) -> None:
     """Refuse the TextVectorizer parameters that Keras's mode does not take (one-line errors
     naming the parameter, the value and the fix)."""
-    if vec.output_mode not in KERAS_OUTPUT_MODES:
-        raise ValueError(
-            f"output_mode must be one of {KERAS_OUTPUT_MODES} with compat='keras', got "
-            f"{vec.output_mode!r}; drop compat='keras' for 'one_hot' or 'freq'"
-        )
+    check_choice(
+        "output_mode",
+        vec.output_mode,
+        KERAS_OUTPUT_MODES,
+        fix="compat='keras' takes Keras's modes only; drop compat='keras' for 'one_hot' or 'freq'",
+    )
     if vec.level != "word":
         raise ValueError(
             f"level={vec.level!r} is not available with compat='keras' (it splits words on "

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from seqlab._checks import check_choice
+
 __all__ = [
     "DEFAULT_TOKEN_PATTERN",
     "KERAS_FILTERS",
@@ -68,12 +70,13 @@ def strip_html_breaks(text: str) -> str:
 
 def check_standardize(standardize: str | None, token_pattern: str | None = None) -> None:
     """Raise a clear error for an unknown ``standardize`` or a misplaced ``token_pattern``."""
-    if standardize not in STANDARDIZE_CHOICES:
-        raise ValueError(
-            f"standardize must be one of {STANDARDIZE_CHOICES}, got {standardize!r}; "
-            "'keras' turns the Keras Tokenizer's filters into spaces, 'regex' keeps token_pattern "
-            "matches"
-        )
+    check_choice(
+        "standardize",
+        standardize,
+        STANDARDIZE_CHOICES,
+        fix="'keras' turns the Keras Tokenizer's filters into spaces, 'regex' keeps "
+        "token_pattern matches",
+    )
     if token_pattern is not None:
         if standardize != "regex":
             raise ValueError(

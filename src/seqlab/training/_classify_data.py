@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
 
@@ -45,8 +46,7 @@ def load_dataset(
     """
     if isinstance(data, TextDataset):
         return data
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    check_choice("split", split, SPLITS)
     import seqlab.data.datasets as datasets
 
     path = Path(data).expanduser()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from seqlab._checks import check_choice
 from seqlab.data.base import TextDataset
 from seqlab.text.fixed import FixedLengthVectorizer
 from seqlab.text.vectorize import BAG_MODES
@@ -133,8 +134,7 @@ def _check_max_length(net: torch.nn.Module, cfg: ClassifyConfig, truncate: int |
 
 def _check_bag_model(cfg: ClassifyConfig) -> None:
     model = cfg.model
-    if cfg.mode not in BAG_MODES:
-        raise ValueError(f"mode must be one of {BAG_MODES} for model {model!r}, got {cfg.mode!r}")
+    check_choice("mode", cfg.mode, BAG_MODES, fix=f"model {model!r} reads bags of words")
     if cfg.fixed_maxlen is not None:
         raise ValueError(
             f"fixed_maxlen={cfg.fixed_maxlen} applies to sequence models only; {model!r} reads "

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.data.arrays import ArrayDataset, from_arrays
 from seqlab.data.base import TextDataset
@@ -83,8 +84,7 @@ def _check_inputs(
 
 def _check_monitor(monitor: str | None, has_val: bool) -> str:
     monitor = monitor or ("val_loss" if has_val else "loss")
-    if monitor not in MONITORS:
-        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
+    check_choice("monitor", monitor, MONITORS)
     if monitor.startswith("val_") and not has_val:
         raise ValueError(
             f"monitor={monitor!r} needs validation data but val_split=0 and val=None; "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.data.base import TextDataset
 from seqlab.defaults import HEADS
@@ -208,14 +209,11 @@ class ClassifyConfig:
         """Raise ValueError (or FileNotFoundError for ``pretrained``) naming the first bad
         field, its value and the fix; returns self. Checks that need the model class
         (options it takes) happen when training starts."""
-        if self.truncating not in ("pre", "post"):
-            raise ValueError(f"truncating must be 'pre' or 'post', got {self.truncating!r}")
-        if self.oov not in ("zeros", "random"):
-            raise ValueError(f"oov must be 'zeros' or 'random', got {self.oov!r}")
+        check_choice("truncating", self.truncating, ("pre", "post"))
+        check_choice("oov", self.oov, ("zeros", "random"))
         if self.init is not None:
             check_init(self.init)
-        if self.head not in (None, *HEADS):
-            raise ValueError(f"head must be one of {HEADS} or None, got {self.head!r}")
+        check_choice("head", self.head, HEADS, allow_none=True)
         if not (isinstance(self.warmup, int | float) and 0 <= self.warmup < 1):
             raise ValueError(
                 f"warmup must be in [0, 1) (a share of the budget), got {self.warmup!r}"
@@ -225,10 +223,9 @@ class ClassifyConfig:
                 f"encoder={str(self.encoder)!r}: no such run folder; give the --out folder of "
                 "`seqlab lm train --level word`"
             )
-        if self.schedule is not None and self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"schedule must be one of {SCHEDULES} or None (the model's), got {self.schedule!r}"
-            )
+        check_choice(
+            "schedule", self.schedule, SCHEDULES, allow_none=True, fix="None uses the model's own"
+        )
         for name in ("truncate", "fixed_maxlen"):
             value = getattr(self, name)
             if name == "truncate" and value == "auto":

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqlab._checks import check_choice
+
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
@@ -128,8 +130,7 @@ def build_optimizers(
     >>> [(g["layer"], g["lr"]) for g in opt.param_groups]
     [(0, 0.25), (1, 0.5), (2, 1.0)]
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    check_choice("optimizer", name, OPTIMIZERS)
     layer_of, layers = _layer_index(model, layered, layer_lr_decay)
     sparse_ids = {
         id(m.weight)
@@ -319,6 +320,7 @@ def lr_at(
     >>> [round(lr_at(f, 32.0, "slanted", warmup=0.5), 6) for f in (0.25, 0.75)]
     [16.5, 16.5]
     """
+    check_choice("schedule", schedule, SCHEDULES)
     if schedule == "constant":
         return lr
     if schedule == "slanted":
@@ -330,8 +332,7 @@ def lr_at(
         return lr * max(0.0, 1.0 - fraction)
     if schedule == "step":
         return lr * (0.1 ** ((fraction >= 0.5) + (fraction >= 0.75)))
-    if schedule != "cosine":
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    # "cosine" (check_choice above let nothing else through): warm-up, then a half cosine
     if warmup > 0 and fraction < warmup:
         return lr * max(fraction / warmup, 0.01)
     span = max(1e-12, 1.0 - warmup)

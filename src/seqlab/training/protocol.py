@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from seqlab._checks import check_choice
 from seqlab.history import History
 from seqlab.training.optim import OPTIMIZERS, SCHEDULES
 
@@ -127,15 +128,11 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the first bad field; returns self."""
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {PRECISIONS}, got {self.precision!r}; use 'fp32' "
-                "(the default) or 'bf16'"
-            )
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice(
+            "precision", self.precision, PRECISIONS, fix="use 'fp32' (the default) or 'bf16'"
+        )
+        check_choice("schedule", self.schedule, SCHEDULES)
         try:
             lr = float(self.lr)
         except (TypeError, ValueError):

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Unpack
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, valid_rows
 from seqlab.models.esn._io import load_model, save_model
@@ -78,10 +79,7 @@ class ESNClassifier(ReservoirModel):
         scale_inputs: bool = True,
         **reservoir: Unpack[ReservoirOptions],
     ) -> None:
-        if readout_state not in _STATE_SUMMARIES:
-            raise ValueError(
-                f"readout_state must be one of {list(_STATE_SUMMARIES)}, got {readout_state!r}"
-            )
+        check_choice("readout_state", readout_state, _STATE_SUMMARIES)
         if n_points < 1:
             raise ValueError(f"n_points must be >= 1, got {n_points}")
         if ridge < 0:

@@ -8,6 +8,7 @@ from typing import Any, Unpack
 
 import numpy as np
 
+from seqlab._checks import check_choice
 from seqlab._utils import PathLike
 from seqlab.models.esn._inputs import as_batch, give_back, valid_rows
 from seqlab.models.esn._io import load_model, save_model
@@ -70,8 +71,7 @@ class ESN(ReservoirModel):
     ) -> None:
         if ridge < 0:
             raise ValueError(f"ridge must be >= 0, got {ridge}")
-        if readout not in ("ridge", "rls"):
-            raise ValueError(f"readout must be 'ridge' or 'rls', got {readout!r}")
+        check_choice("readout", readout, ("ridge", "rls"))
         if readout == "rls" and ridge <= 0:
             raise ValueError(
                 f"readout='rls' needs ridge > 0 (P starts at I / ridge), got ridge={ridge}"

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse
 from scipy.special import expit
 
+from seqlab._checks import check_choice
 from seqlab.models.esn import linalg
 from seqlab.models.esn._inputs import as_batch, give_back
 from seqlab.models.esn._names import accepts_old_names
@@ -98,14 +99,8 @@ class Reservoir:
         ):
             if not 0.0 < val <= 1.0:
                 raise ValueError(f"{pname} must be in (0, 1], got {val}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
-            )
-        if input_weights not in ("bernoulli", "uniform"):
-            raise ValueError(
-                f"input_weights must be 'bernoulli' or 'uniform', got {input_weights!r}"
-            )
+        check_choice("activation", activation, _ACTIVATIONS)
+        check_choice("input_weights", input_weights, ("bernoulli", "uniform"))
         if bias_scaling < 0:
             raise ValueError(f"bias_scaling must be >= 0, got {bias_scaling}")
         self.units = int(units)
