@@ -32,10 +32,12 @@ __all__ = [
     "comma_list",
     "data_dir_option",
     "device_option",
+    "ema_option",
     "init_option",
     "max_tokens_option",
     "optimizer_option",
     "png_option",
+    "precision_option",
     "quiet_option",
     "run_argument",
     "seed_option",
@@ -230,6 +232,24 @@ def set_option(dest: str, help: str) -> Callable[[F], F]:
     return click.option("--set", dest, multiple=True, metavar="KEY=VALUE", help=help)
 
 
+precision_option = click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: forward passes in bfloat16 under autocast (float32 weights); fast on GPUs and "
+    "CPUs with bfloat16 instructions, slower on others.",
+)
+ema_option = click.option(
+    "--ema",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=None,
+    metavar="DECAY",
+    help="Keep a moving average of the weights (e.g. 0.999: about the last 1,000 steps); "
+    "evaluation, model selection and the saved weights use it.",
+)
+
+
 def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> Callable[[F], F]:
     """The flags of every training command (see the module docstring); ``epochs`` is the
     command's default ``--epochs``."""
@@ -266,14 +286,8 @@ def training_options(*, epochs: float | None = None, epochs_type: Any = int) -> 
                 help="Torch CPU threads for the run, or 'auto': torch's count less the cores "
                 "other work is using when training starts (on a shared machine).",
             ),
-            click.option(
-                "--precision",
-                type=click.Choice(["fp32", "bf16"]),
-                default="fp32",
-                show_default=True,
-                help="bf16: forward passes in bfloat16 under autocast (float32 weights); fast "
-                "on GPUs and CPUs with bfloat16 instructions, slower on others.",
-            ),
+            precision_option,
+            ema_option,
             click.option(
                 "--resume", is_flag=True, help="Continue the run in --out from its checkpoint."
             ),
@@ -327,7 +341,9 @@ def budget(opts: dict[str, Any], *, steps_name: str = "max_steps") -> dict[str, 
         raise click.UsageError(
             "--resume continues the run in --out and --overwrite replaces it: give one"
         )
+    ema = opts.pop("ema")  # only when given: a resumed run keeps its stored setting
     return {
+        **({} if ema is None else {"ema": ema}),
         "epochs": opts.pop("epochs"),
         steps_name: steps,
         "minutes": opts.pop("minutes"),

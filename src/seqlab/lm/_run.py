@@ -49,6 +49,7 @@ _LOOP_SETTINGS = (
     "seed",
     "threads",
     "precision",
+    "ema",
 )
 
 

@@ -62,6 +62,7 @@ from seqlab.lm.data import LEVELS
 from seqlab.models._checks import check_dropout
 from seqlab.models.gpt import check_transformer
 from seqlab.models.lm import LM_MODELS
+from seqlab.training.ema import check_ema
 
 __all__ = [
     "BUDGET_FIELDS",
@@ -155,6 +156,7 @@ class LMConfig:
     checkpoint_every: float = 60.0  # seconds between checkpoints (and at every epoch end)
     threads: int | str | None = "auto"  # torch threads ("auto": fewer when busy; None: torch's)
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
+    ema: float | None = None  # a moving average of the weights, evaluated and kept (0.999)
     seed: int = 0
     corpus: str | None = None  # bundled name or file path (recorded for `evaluate`)
     data_dir: str | None = None  # where a corpus built from a dataset ("imdb") was found
@@ -194,6 +196,7 @@ class LMConfig:
             )
         if not 0.0 <= self.val_split < 1.0:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split!r}")
+        check_ema(self.ema)
         for name in BUDGET_FIELDS:
             value = getattr(self, name)
             if value is not None and not value > 0:

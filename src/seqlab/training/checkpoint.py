@@ -124,6 +124,8 @@ def save_loop(self: Any, rng: torch.Tensor | None = None) -> None:
     tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
     if self.best_state is not None:
         tensors.update({f"best.{k}": v for k, v in self.best_state.items()})
+    if self.ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in self.ema.shadow.items()})
     opt_tensors, opt_scalars = optimizer_state(self.optimizers)
     tensors.update(opt_tensors)
     tensors.update({f"task.{k}": v for k, v in task_tensors.items()})
@@ -140,6 +142,8 @@ def save_loop(self: Any, rng: torch.Tensor | None = None) -> None:
         task=task_json,
         extra=self.extra_state,
     )
+    if self.ema is not None:
+        state["ema_updates"] = self.ema.updates
     write_checkpoint(self.checkpoint_dir, tensors, state)
 
 
@@ -162,6 +166,15 @@ def restore_loop(self: Any, blob: bytes) -> None:
     self.model.load_state_dict(group("model."))
     best = group("best.")
     self.best_state = {k: v.to(self.device) for k, v in best.items()} if best else None
+    if self.ema is not None:
+        average = group("ema.")
+        if not average:
+            raise ValueError(
+                f"resume=True found a checkpoint in {self.checkpoint_dir} trained without a "
+                "weight average, but this call has ema set; resume without ema, or start "
+                "over (resume=False)"
+            )
+        self.ema.load(average, state.get("ema_updates", 0))
     restore_optimizer(self.optimizers, tensors, state["optimizer_scalars"])
     load_task = getattr(self.task, "load_state", None)
     if load_task is not None:

@@ -25,6 +25,7 @@ from seqlab.training._classify_model import AUTO_MAX_TOKENS, BAG_MODES, DEFAULT_
 from seqlab.training._classify_model import NOT_OPTIONS as NOT_OPTIONS  # for the CLI's --set
 from seqlab.training._classify_model import build as _build
 from seqlab.training._encoder import ENCODER_DEFAULTS, Encoder, read_encoder, with_encoder
+from seqlab.training.ema import check_ema
 from seqlab.training.optim import SCHEDULES
 
 __all__ = [
@@ -64,6 +65,7 @@ _FIT_SETTINGS = (
     "checkpoint_every",
     "threads",
     "precision",
+    "ema",
     "tensorboard",
 )
 
@@ -111,7 +113,8 @@ class ClassifyConfig:
     ``freeze=False`` fine-tunes it. The model's weights are drawn with ``seed``.
 
     Budgets, run folder and checkpoints are :func:`seqlab.fit`'s: ``epochs``, ``max_steps``,
-    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``;
+    ``minutes``; ``out``, ``resume``, ``overwrite``, ``checkpoint_every``, ``threads``, ``precision``,
+    ``ema`` (a moving average of the weights, evaluated and returned: :mod:`seqlab.training.ema`);
     ``tensorboard`` (a folder for TensorBoard logs of the history, see
     :mod:`seqlab.training.tensorboard`).
     ``epochs``, ``batch_size``, ``optimizer``, ``lr`` and ``schedule`` left at None are the
@@ -197,6 +200,7 @@ class ClassifyConfig:
     device: str = "auto"
     threads: int | str | None = "auto"  # torch threads ("auto": fewer when busy; None: torch's)
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 (TrainConfig.precision)
+    ema: float | None = None  # a moving average of the weights (TrainConfig.ema)
     tensorboard: str | Path | None = None  # a folder for TensorBoard logs
     # run folder
     out: str | Path | None = None
@@ -213,6 +217,7 @@ class ClassifyConfig:
         check_choice("oov", self.oov, ("zeros", "random"))
         if self.init is not None:
             check_init(self.init)
+        check_ema(self.ema)
         check_choice("head", self.head, HEADS, allow_none=True)
         if not (isinstance(self.warmup, int | float) and 0 <= self.warmup < 1):
             raise ValueError(

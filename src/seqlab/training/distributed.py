@@ -48,6 +48,7 @@ from seqlab._utils import resolve_device
 __all__ = [
     "all_gather_rows",
     "all_reduce_sum",
+    "all_reduce_sums",
     "any_rank",
     "barrier",
     "broadcast_bytes",
@@ -327,6 +328,27 @@ def all_reduce_sum(values: Sequence[float] | np.ndarray) -> np.ndarray:
     t = torch.from_numpy(arr.copy()).to(_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.cpu().numpy()
+
+
+def all_reduce_sums(sums: dict[str, Any]) -> dict[str, Any]:
+    """A dict of numbers and arrays summed over the ranks, key by key (itself in a plain
+    run): the training loop's logged sums.
+
+    >>> all_reduce_sums({"loss": 2.5, "counts": np.array([1, 2])})["counts"].tolist()
+    [1, 2]
+    """
+    if not is_distributed() or not sums:
+        return sums
+    keys = sorted(sums)
+    flat = np.concatenate([np.ravel(np.asarray(sums[k], dtype=np.float64)) for k in keys])
+    total = all_reduce_sum(flat)
+    out, i = {}, 0
+    for k in keys:
+        size = np.size(sums[k])
+        value = total[i : i + size]
+        out[k] = value.reshape(np.shape(sums[k])) if np.ndim(sums[k]) else float(value[0])
+        i += size
+    return out
 
 
 def any_rank(flag: bool) -> bool:

@@ -30,6 +30,8 @@ the loop owns everything else, the same way for every task:
 * **precision**: ``precision="bf16"`` runs the forward passes (training loss and
   validation) under ``torch.autocast`` in bfloat16 on the run's device; weights, gradients
   and the optimizer stay float32;
+* **weight averaging**: with ``ema``, a moving average of the weights
+  (:mod:`seqlab.training.ema`) is what evaluation, selection and the returned model use;
 * the **history**: one row per evaluation with ``epoch``, ``step``, ``time_s`` (training
   seconds so far), ``train_time_s`` / ``wall_time_s`` (since the previous row), ``lr``, the
   training metrics (``loss``, ...) and the validation metrics (``val_loss``, ...).
@@ -40,6 +42,7 @@ without depending on the machine's speed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import sys
@@ -48,7 +51,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -57,6 +59,7 @@ from seqlab.training import distributed, protocol
 from seqlab.training.callbacks import Callback
 from seqlab.training.checkpoint import STATE_FILE, restore_loop, save_loop
 from seqlab.training.divergence import DivergenceGuard
+from seqlab.training.ema import WeightAverage
 from seqlab.training.optim import build_optimizers, lr_at, unfreeze_for_epoch
 from seqlab.training.protocol import (
     Clock,
@@ -144,6 +147,7 @@ class _Loop:
         self.extra_state: dict[str, Any] = {}
         self.threads_used = torch.get_num_threads()
         self.divergence = DivergenceGuard(self.world)
+        self.ema = WeightAverage(model, cfg.ema) if cfg.ema is not None else None
 
     # ---- budget -------------------------------------------------------------------------
     def num_batches(self) -> int | None:
@@ -261,6 +265,8 @@ class _Loop:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
         for opt in self.optimizers:
             opt.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         value = float(loss.detach())
         self._check_diverged(value)
         if self.device.type == "cuda":
@@ -323,18 +329,7 @@ class _Loop:
     # ---- evaluation and model selection --------------------------------------------------
     def evaluate(self) -> dict[str, Any]:
         """Add a history row: training metrics since the last row, validation metrics."""
-        sums = self.sums
-        if self.world > 1 and sums:
-            keys = sorted(sums)
-            flat = np.concatenate([np.ravel(np.asarray(sums[k], dtype=np.float64)) for k in keys])
-            total = distributed.all_reduce_sum(flat)
-            out, i = {}, 0
-            for k in keys:
-                size = np.size(sums[k])
-                value = total[i : i + size]
-                out[k] = value.reshape(np.shape(sums[k])) if np.ndim(sums[k]) else float(value[0])
-                i += size
-            sums = out
+        sums = distributed.all_reduce_sums(self.sums) if self.world > 1 else self.sums
         epoch = self.epoch_progress()
         now = self.clock()
         row: dict[str, Any] = {
@@ -351,7 +346,7 @@ class _Loop:
         if sums:
             row.update(self.task.train_metrics(sums))
         if self.task.has_validation:
-            with self.autocast():
+            with self.evaluated_weights(), self.autocast():
                 metrics = self.task.evaluate(self.model, "val")
             row.update({f"val_{k}": v for k, v in metrics.items()})
         self.sums = {}
@@ -365,6 +360,10 @@ class _Loop:
             line = describe(row, self.cfg) if describe is not None else self._describe(row)
             (tqdm.write if self.bar_ok else eprint)(line)
         return row
+
+    def evaluated_weights(self) -> contextlib.AbstractContextManager[None]:
+        """The model holds the weights to evaluate inside: the average with ``ema``, else its own."""
+        return self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()
 
     def _describe(self, row: dict[str, Any]) -> str:
         epochs = self.cfg.epochs
@@ -382,9 +381,8 @@ class _Loop:
         if _better(float(score), self.best_score, self.monitor):
             self.best_score, self.best_row, self.bad_evals = float(score), len(self.history) - 1, 0
             if self.cfg.restore_best:
-                self.best_state = {
-                    k: v.detach().clone() for k, v in self.model.state_dict().items()
-                }
+                state = self.model.state_dict() if self.ema is None else self.ema.shadow
+                self.best_state = {k: v.detach().clone() for k, v in state.items()}
         else:
             self.bad_evals += 1
             cfg = self.cfg
@@ -397,6 +395,8 @@ class _Loop:
                 and self.best_state is not None
             ):
                 self.model.load_state_dict(self.best_state)
+                if self.ema is not None:  # the average restarts from the best weights too
+                    self.ema.load(self.best_state, self.ema.updates)
                 self.lr_scale *= cfg.lr_decay
 
     def summary(self) -> dict[str, Any]:
@@ -488,6 +488,8 @@ def run(
             loop.save_checkpoint()
     if cfg.restore_best and loop.best_state is not None:
         model.load_state_dict(loop.best_state)
+    elif loop.ema is not None:  # the last evaluation's weights: the average
+        model.load_state_dict(loop.ema.shadow)
     return LoopResult(
         history=loop.history,
         summary=loop.summary(),

@@ -17,6 +17,7 @@ from torch import nn
 
 from seqlab._checks import check_choice
 from seqlab.history import History
+from seqlab.training.ema import check_ema
 from seqlab.training.optim import OPTIMIZERS, SCHEDULES
 
 __all__ = [
@@ -89,7 +90,9 @@ class TrainConfig:
     thread count for the run (``"auto"``, the default: torch's count less the cores other
     work is using when training starts, see :func:`seqlab.training.runtime.auto_threads`;
     ``None``: leave it as it is). ``precision="bf16"`` runs the forward passes in bfloat16
-    under autocast (float32 weights and optimizer; ``PRECISIONS``).
+    under autocast (float32 weights and optimizer; ``PRECISIONS``). ``ema=0.999`` keeps an
+    exponential moving average of the weights (:mod:`seqlab.training.ema`): evaluation,
+    model selection and the returned weights use it (None, the default: no average).
 
     >>> TrainConfig(epochs=3).validate().fraction(step=10, epoch=1.5, seconds=0.0)
     0.5
@@ -123,6 +126,7 @@ class TrainConfig:
     checkpoint_every: float = 60.0  # seconds between checkpoints (and every epoch end)
     seed: int = 0
     precision: str = "fp32"  # "bf16": forward passes in bfloat16 under autocast (PRECISIONS)
+    ema: float | None = None  # decay of a moving average of the weights (seqlab.training.ema)
     threads: int | str | None = "auto"  # torch threads for this run ("auto": fewer when the
     # machine is busy, see seqlab.training.runtime.auto_threads; None: leave as is)
 
@@ -181,6 +185,7 @@ class TrainConfig:
                 f"warmup must be in [0, 1) and min_lr in [0, 1], got {self.warmup!r}, "
                 f"{self.min_lr!r}"
             )
+        check_ema(self.ema)
         if self.eval_seconds is not None and not self.eval_seconds > 0:
             raise ValueError(f"eval_seconds must be > 0 or None, got {self.eval_seconds!r}")
         if not self.checkpoint_every > 0:

@@ -113,6 +113,7 @@ def fit(
     checkpoint_every: float = 60.0,
     threads: int | str | None = "auto",
     precision: str = "fp32",
+    ema: float | None = None,
     callbacks: Sequence[Callback] = (),
     tensorboard: PathLike | None = None,
     meta: dict[str, Any] | None = None,
@@ -154,6 +155,7 @@ def fit(
         warmup=warmup, layer_lr_decay=layer_lr_decay, gradual_unfreezing=gradual_unfreezing,
         patience=patience, monitor=monitor, restore_best=restore_best,
         checkpoint_every=checkpoint_every, seed=seed, threads=threads, precision=precision,
+        ema=ema,
     ).validate()  # fmt: skip
     args = (model, vectorizer, train, val, val_split, cfg, device, out, s["batch_size"], bucket)
     task, labels, stream_val = _task(*args)
@@ -178,6 +180,8 @@ def _identity(train_config: dict[str, Any], model: nn.Module, train: Any) -> dic
     identity.update(
         {k: train_config[k] for k in _ULMFIT_KEYS if train_config[k] != _ULMFIT_DEFAULTS[k]}
     )
+    if train_config.get("ema") is not None:  # named only when set, so older checkpoints resume
+        identity["ema"] = train_config["ema"]
     identity.update(model=type(model).__name__, model_shape=_shape(model), data=_fingerprint(train))
     return identity
 
@@ -318,6 +322,7 @@ def _train_config(
         **{k: getattr(cfg, k) for k in _ULMFIT_KEYS},
         "device": str(task.device),
         "precision": cfg.precision,
+        "ema": cfg.ema,
         "train_size": train_size,
         "val_size": val_size,
         **meta,
