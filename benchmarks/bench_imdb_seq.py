@@ -345,6 +345,19 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
             **IMDB_VECTORS,
         },
     ),
+    # ... and both: the vectors at a ninth of the rate, the weights averaged.
+    "transformer-slow-ema": (
+        0.89,
+        "imdb",
+        {
+            **TRANSFORMER,
+            "model_options": {**TRANSFORMER["model_options"], "attention_dropout": 0.0},
+            "lr": 1.5e-3,
+            "layer_lr_decay": 3.0,
+            "ema": 0.998,
+            **IMDB_VECTORS,
+        },
+    ),
     # Only 1,424 training articles: smaller batches, more patience.
     "bbc-kim-cnn": (
         0.96,
