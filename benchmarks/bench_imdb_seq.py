@@ -372,6 +372,28 @@ MODELS: dict[str, tuple[float | None, str, dict[str, Any]]] = {
             **IMDB_VECTORS,
         },
     ),
+    # ... and word dropout on top of the best of those on validation (transformer-slow-ema):
+    # each training token left out with probability 0.1 or 0.2, as if it were padding, so
+    # that no few words (a movie's name) carry a review.
+    **{
+        f"transformer-slow-ema-wd{p:g}": (
+            0.89,
+            "imdb",
+            {
+                **TRANSFORMER,
+                "model_options": {
+                    **TRANSFORMER["model_options"],
+                    "attention_dropout": 0.0,
+                    "word_dropout": p,
+                },
+                "lr": 1.5e-3,
+                "layer_lr_decay": 3.0,
+                "ema": 0.998,
+                **IMDB_VECTORS,
+            },
+        )
+        for p in (0.1, 0.2)
+    },
     # Only 1,424 training articles: smaller batches, more patience.
     "bbc-kim-cnn": (
         0.96,

@@ -232,6 +232,7 @@ def test_models_transformer_config_defaults() -> None:
         ({"dim_feedforward": 0}, ValueError, "dim_feedforward must be an integer >= 1, got 0"),
         ({"dropout": 1.0}, ValueError, r"dropout must be in [0, 1), got 1.0"),
         ({"attention_dropout": 1.0}, ValueError, r"attention_dropout must be in [0, 1), got 1.0"),
+        ({"word_dropout": -0.1}, ValueError, r"word_dropout must be in [0, 1), got -0.1"),
     ],
 )  # fmt: skip
 def test_models_transformer_bad_options_are_one_line_errors(options, error, message) -> None:
@@ -258,6 +259,31 @@ def test_models_transformer_attention_dropout_apart_from_dropout(tmp_path) -> No
         block.dropout.p = 0.0
     apart.dropout.p = 0.0
     torch.testing.assert_close(apart(tokens, lengths), apart(tokens, lengths))
+
+
+def test_models_transformer_word_dropout_leaves_tokens_out_in_training_only(monkeypatch) -> None:
+    tokens, lengths = _batch()  # lengths 7, 2, 1
+    plain = _model(dropout=0.0)
+    dropping = _model(dropout=0.0, word_dropout=0.5)
+    assert dropping.config["word_dropout"] == 0.5 and "word_dropout" not in plain.config
+    # evaluation: no token is left out, and the two (same seed, same weights) agree
+    torch.testing.assert_close(dropping(tokens, lengths), plain(tokens, lengths))
+    # training: a dropped token is one the text does not have. Draw the last two tokens of
+    # text 0 out, and both of text 1 (which then keeps its first): the same as texts of
+    # lengths 5, 1, 1 (with dropout 0, training mode changes nothing else).
+    draw = torch.full(tokens.shape, 0.9)
+    draw[0, 5:7] = 0.1
+    draw[1, :2] = 0.1
+    monkeypatch.setattr(torch, "rand", lambda shape, **k: draw[:, : shape[1]].clone())
+    dropping.train()
+    torch.testing.assert_close(dropping(tokens, lengths), plain(tokens, torch.tensor([5, 1, 1])))
+    for pooling in ("max", "first"):  # the other poolings skip dropped tokens too
+        a, b = _model(dropout=0.0, pooling=pooling), _model(dropout=0.0, pooling=pooling,
+                                                            word_dropout=0.5)  # fmt: skip
+        b.train()
+        torch.testing.assert_close(b(tokens, lengths), a(tokens, torch.tensor([5, 1, 1])))
+    rebuilt = TransformerClassifier(**dropping.config)
+    assert rebuilt.word_dropout == 0.5
 
 
 @pytest.mark.parametrize("causal", [True, False])
