@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seqlab.cli.options import seed_option
+from seqlab.cli.options import device_option, seed_option
 
 __all__ = ["demo"]
 
@@ -18,7 +18,7 @@ __all__ = ["demo"]
     help="Folder for the run folders and summary.json.",
 )
 @seed_option()
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@device_option
 @click.option("--progress", is_flag=True, help="Show progress bars while training.")
 @click.option(
     "--lm-seconds",
