@@ -127,7 +127,7 @@ def lm() -> None:
 )
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
-@optimizer_option(("adam", "rmsprop"), None)
+@optimizer_option(("adam", "adamw", "rmsprop"), None)
 @init_option
 @max_tokens_option("Word vocabulary size (with pad, OOV).")
 @set_option(

@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 RECIPE_NAMES = ("default", "lecture")
-OPTIMIZERS = ("adam", "rmsprop")
+OPTIMIZERS = ("adam", "adamw", "rmsprop")
 SCHEDULES = ("cosine", "step", "constant")
 BUDGET_FIELDS = ("epochs", "steps", "minutes")
 # Fields that may change when a run is resumed (everything else must match the checkpoint).
@@ -138,7 +138,7 @@ class LMConfig:
     maxlen: int = 40  # lecture recipe: window length
     step: int = 3  # lecture recipe: distance between windows
     # optimisation
-    optimizer: str = "adam"  # "adam" | "rmsprop"
+    optimizer: str = "adam"  # "adam" | "adamw" | "rmsprop"
     lr: float = 3e-3
     weight_decay: float = 0.0
     schedule: str = "cosine"  # "cosine" | "step" | "constant"

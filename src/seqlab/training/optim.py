@@ -3,7 +3,8 @@
 One place builds the optimizer for every task, so ``--optimizer rmsprop`` means the same
 thing for a classifier, a language model and a series model: Keras's RMSprop (``rho=0.9``,
 ``epsilon=1e-7``), which the lecture's listings use. PyTorch's own defaults (``alpha=0.99``,
-``eps=1e-8``) differ.
+``eps=1e-8``) differ. ``adamw`` is Adam with decoupled weight decay (Loshchilov & Hutter),
+the optimizer transformer recipes use.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = [
     "unfreeze_for_epoch",
 ]
 
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "linear", "step", "slanted")
 # Howard & Ruder's slanted triangular rates (ULMFiT): the rise takes this share of the
 # budget (when no warmup is given), and the rate starts and ends at lr / SLANTED_RATIO.
@@ -99,6 +100,21 @@ def _param_groups(
     return out
 
 
+def _decay_groups(groups: list[Any], weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW's param groups: each of ``groups`` (parameters, or dicts of layer groups) split
+    into its matrices and tables (``weight_decay``) and its vectors (biases, norm gains: 0)."""
+    if groups and not isinstance(groups[0], dict):
+        groups = [{"params": groups}]
+    out = []
+    for group in groups:
+        for decayed in (True, False):
+            chosen = [p for p in group["params"] if (p.dim() >= 2) == decayed]
+            if chosen:
+                wd = weight_decay if decayed else 0.0
+                out.append({**group, "params": chosen, "weight_decay": wd})
+    return out
+
+
 def build_optimizers(
     model: nn.Module,
     name: str,
@@ -113,7 +129,10 @@ def build_optimizers(
 
     ``"adam"`` is ``torch.optim.Adam`` (:class:`SparseAdam` for sparse gradients); ``"rmsprop"`` is Keras's RMSprop (``rho=0.9``,
     ``epsilon=1e-7``); ``"sgd"`` has no momentum, as in Keras. ``weight_decay`` is an L2
-    penalty added to the gradients.
+    penalty added to the gradients, except with ``"adamw"`` (``torch.optim.AdamW``): there
+    every step shrinks each weight matrix and embedding table by ``lr * weight_decay`` times
+    itself, apart from Adam's update (decoupled decay), and biases and normalisation gains
+    (the parameters of one dimension) are not decayed, as in nanoGPT and BERT.
 
     Discriminative learning rates (ULMFiT): with ``layered=True`` or ``layer_lr_decay`` other
     than 1, the parameters are put in one param group per layer group of the model
@@ -129,6 +148,9 @@ def build_optimizers(
     >>> opt, = build_optimizers(LSTMClassifier(vocab_size=9), "adam", lr=1.0, layer_lr_decay=2.0)
     >>> [(g["layer"], g["lr"]) for g in opt.param_groups]
     [(0, 0.25), (1, 0.5), (2, 1.0)]
+    >>> opt, = build_optimizers(nn.LayerNorm(4), "adamw", lr=1e-3, weight_decay=0.1)
+    >>> [g["weight_decay"] for g in opt.param_groups]
+    [0.0]
     """
     check_choice("optimizer", name, OPTIMIZERS)
     layer_of, layers = _layer_index(model, layered, layer_lr_decay)
@@ -145,9 +167,9 @@ def build_optimizers(
             f"weight_decay={weight_decay} cannot be applied to sparse-gradient layers; build "
             "the model with sparse=False or use weight_decay=0"
         )
-    if sparse and name == "rmsprop":
+    if sparse and name in ("rmsprop", "adamw"):
         raise ValueError(
-            "optimizer='rmsprop' does not accept sparse gradients; use optimizer='adam' or "
+            f"optimizer={name!r} does not accept sparse gradients; use optimizer='adam' or "
             "'sgd', or build the model with sparse=False"
         )
 
@@ -159,6 +181,9 @@ def build_optimizers(
     out: list[torch.optim.Optimizer] = []
     if dense and name == "adam":
         out.append(torch.optim.Adam(grouped(dense), lr=lr, weight_decay=weight_decay))
+    elif dense and name == "adamw":
+        groups = _decay_groups(grouped(dense), weight_decay)
+        out.append(torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay))
     elif dense:
         out.append(
             torch.optim.RMSprop(
