@@ -72,3 +72,16 @@ def test_adamw_trains_a_classifier_through_the_cli_and_a_language_model(tmp_path
                    steps=5, d_model=16, num_heads=2, num_layers=1, block_size=8,
                    batch_size=4, progress=False, device="cpu")  # fmt: skip
     assert run.train_config["optimizer"] == "adamw" and run.metrics["steps"] == 5
+
+
+def test_every_optimizer_of_the_loop_trains_a_language_model():
+    """One list (seqlab.defaults.OPTIMIZERS) for the loop, the configs and both commands."""
+    import seqlab.lm as lm
+    from seqlab.defaults import OPTIMIZERS
+
+    assert OPTIMIZERS == ("adam", "adamw", "rmsprop", "sgd")
+    for name in OPTIMIZERS:
+        run = lm.train(text="abcabcabd " * 50, optimizer=name, steps=2, hidden_size=8,
+                       embedding_dim=4, num_layers=1, batch_size=4, seq_len=8,
+                       progress=False, device="cpu")  # fmt: skip
+        assert run.train_config["optimizer"] == name and run.metrics["steps"] == 2

@@ -1,7 +1,7 @@
 """Choices and defaults that several layers share and that the commands show in their help
 without importing torch: how a model's weights start (:data:`INITS`, :data:`DEFAULT_INIT`)
-what a classifier's output layer is (:data:`HEADS`), and the formats a run exports to
-(:data:`EXPORT_FORMATS`).
+what a classifier's output layer is (:data:`HEADS`), the optimizers the training loop
+builds (:data:`OPTIMIZERS`) and the formats a run exports to (:data:`EXPORT_FORMATS`).
 
 >>> DEFAULT_INIT in INITS, HEADS
 (True, ('softmax', 'sigmoid'))
@@ -9,7 +9,7 @@ what a classifier's output layer is (:data:`HEADS`), and the formats a run expor
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_INIT", "EXPORT_FORMATS", "HEADS", "INITS"]
+__all__ = ["DEFAULT_INIT", "EXPORT_FORMATS", "HEADS", "INITS", "OPTIMIZERS"]
 
 #: ``"keras"``: Keras's initialisers (Glorot-uniform kernels, orthogonal recurrent kernels,
 #: zero biases, LSTM forget-gate bias 1, embeddings U(-0.05, 0.05)); ``"torch"``: PyTorch's
@@ -21,5 +21,8 @@ DEFAULT_INIT = "torch"
 #: ``"softmax"``: one output unit per class; ``"sigmoid"``: one unit for two classes (Keras's
 #: ``Dense(1, activation="sigmoid")`` with binary cross-entropy).
 HEADS = ("softmax", "sigmoid")
+#: What :func:`seqlab.training.optim.build_optimizers` builds, for every task: Adam, AdamW
+#: (decoupled weight decay), Keras's RMSprop, SGD without momentum.
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 #: What :func:`seqlab.export.export` writes: ONNX (run by onnxruntime) or TorchScript.
 EXPORT_FORMATS = ("onnx", "torchscript")

@@ -30,7 +30,7 @@ from seqlab.cli.options import (
     stop_words_option,
     training_options,
 )
-from seqlab.defaults import HEADS
+from seqlab.defaults import HEADS, OPTIMIZERS
 
 __all__ = ["classify"]
 
@@ -166,7 +166,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     default=None,
     help="Learning rate  [default: the model's: 0.08 for fasttext, else 1e-3].",
 )
-@optimizer_option(("adam", "adamw", "rmsprop", "sgd"), None)
+@optimizer_option(OPTIMIZERS, None)
 @click.option(
     "--schedule",
     type=click.Choice(["constant", "linear", "cosine", "step", "slanted"]),

@@ -28,6 +28,7 @@ from seqlab.cli.options import (
     training_options,
 )
 from seqlab.cli.settings import cli_settings
+from seqlab.defaults import OPTIMIZERS
 
 __all__ = ["lm"]
 
@@ -127,7 +128,7 @@ def lm() -> None:
 )
 @click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
-@optimizer_option(("adam", "adamw", "rmsprop"), None)
+@optimizer_option(OPTIMIZERS, None)
 @init_option
 @max_tokens_option("Word vocabulary size (with pad, OOV).")
 @set_option(

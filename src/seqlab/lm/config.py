@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab._checks import check_choice
-from seqlab.defaults import DEFAULT_INIT, INITS
+from seqlab.defaults import DEFAULT_INIT, INITS, OPTIMIZERS
 from seqlab.lm.data import LEVELS
 from seqlab.models._checks import check_dropout
 from seqlab.models.gpt import check_transformer
@@ -78,7 +78,6 @@ __all__ = [
 ]
 
 RECIPE_NAMES = ("default", "lecture")
-OPTIMIZERS = ("adam", "adamw", "rmsprop")
 SCHEDULES = ("cosine", "step", "constant")
 BUDGET_FIELDS = ("epochs", "steps", "minutes")
 # Fields that may change when a run is resumed (everything else must match the checkpoint).
@@ -138,7 +137,7 @@ class LMConfig:
     maxlen: int = 40  # lecture recipe: window length
     step: int = 3  # lecture recipe: distance between windows
     # optimisation
-    optimizer: str = "adam"  # "adam" | "adamw" | "rmsprop"
+    optimizer: str = "adam"  # one of seqlab.defaults.OPTIMIZERS
     lr: float = 3e-3
     weight_decay: float = 0.0
     schedule: str = "cosine"  # "cosine" | "step" | "constant"

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from seqlab._checks import check_choice
+from seqlab.defaults import OPTIMIZERS
 
 __all__ = [
     "OPTIMIZERS",
@@ -29,7 +30,6 @@ __all__ = [
     "unfreeze_for_epoch",
 ]
 
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "linear", "step", "slanted")
 # Howard & Ruder's slanted triangular rates (ULMFiT): the rise takes this share of the
 # budget (when no warmup is given), and the rate starts and ends at lr / SLANTED_RATIO.
