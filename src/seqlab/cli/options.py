@@ -173,7 +173,8 @@ def init_option(func: F) -> F:
 
 OPTIMIZER_HELP = {
     "adam": "adam (PyTorch's Adam)",
-    "adamw": "adamw (Adam with decoupled weight decay on weight matrices and tables)",
+    "adamw": "adamw (Adam with decoupled weight decay on weight matrices and tables; "
+    "give the decay: it is 0 unless set, not torch's 0.01)",
     "rmsprop": "rmsprop (Keras's RMSprop: rho 0.9, epsilon 1e-7, as in the lecture; "
     "PyTorch's own defaults differ)",
     "sgd": "sgd (no momentum, as in Keras)",
