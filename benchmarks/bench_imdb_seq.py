@@ -53,6 +53,7 @@ same split as bench_imdb_bow.py's), which an ensemble may then be fitted on.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -526,7 +527,7 @@ def run_model(
         "epochs_run": m["epochs_run"],
         "stopped": m["stopped"],
         "train_s": round(train_s, 1),
-        "epoch_s": [round(float(t), 1) for t in run.history.get("time_s", [])],
+        "epoch_s": epoch_times(run),
         "history": {
             k: [round(float(v), 4) for v in run.history[k]]
             for k in ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -550,13 +551,15 @@ def run_model(
     }
     if "f1_macro" in test_metrics:
         result["test_f1_macro"] = float(test_metrics["f1_macro"])
-    if MODELS[name][1] == "imdb":  # the cross-domain check: short Rotten Tomatoes sentences
-        from seqlab.data.datasets import snippets
-
-        result["snippets_accuracy"] = float(run.evaluate(snippets())["accuracy"])
+    result.update(cross_domain(name, run))
     if refit:
         result["refit"] = refit_model(name, settings, m["best_epoch"], train, test, seed, keep)
     return result
+
+
+def epoch_times(run) -> list[float]:
+    """The run's ``time_s`` at the end of each epoch (seconds since training started)."""
+    return [round(float(t), 1) for t in run.history.get("time_s", [])]
 
 
 def refit_model(
@@ -586,14 +589,26 @@ def refit_model(
         "test_accuracy": accuracy,
         "meets_floor": None if floor is None else bool(accuracy >= floor),
         "train_s": round(train_s, 1),
-        "epoch_s": [round(float(t), 1) for t in run.history.get("time_s", [])],
+        "epoch_s": epoch_times(run),
         "loss": [round(float(v), 4) for v in run.history.get("loss", [])],
     }
-    if MODELS[name][1] == "imdb":
-        from seqlab.data.datasets import snippets
-
-        result["snippets_accuracy"] = float(run.evaluate(snippets())["accuracy"])
+    result.update(cross_domain(name, run))
     return result
+
+
+@functools.cache
+def _snippets():
+    from seqlab.data.datasets import snippets
+
+    return snippets()
+
+
+def cross_domain(name: str, run) -> dict[str, float]:
+    """``{"snippets_accuracy": ...}`` for an IMDB model: the cross-domain check on the short
+    Rotten Tomatoes sentences (read once per process); ``{}`` for the others."""
+    if MODELS[name][1] != "imdb":
+        return {}
+    return {"snippets_accuracy": float(run.evaluate(_snippets())["accuracy"])}
 
 
 def parse_args() -> tuple[argparse.Namespace, list[str]]:
