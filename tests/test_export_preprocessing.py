@@ -171,3 +171,23 @@ def test_export_refuses_a_vectorizer_that_is_not_a_text_vectorizer(exported, tmp
     custom = Run(run.model, Ids(), run.labels)
     with pytest.raises(ValueError, match=r"^the run's vectorizer is a Ids, not a seqlab "):
         export(custom, tmp_path / "x")
+
+
+def test_export_predict_script_carries_seqlabs_own_ngram_code() -> None:
+    """predict.py gets seqlab's n-gram function pasted in (one copy of the code, no import of
+    seqlab), and the pasted function gives seqlab's n-grams."""
+    from seqlab.export.exporter import predict_script
+    from seqlab.text.tokenize import ngrams_of_orders
+
+    script = predict_script()
+    assert "seqlab" not in "".join(
+        line for line in script.splitlines() if line.startswith(("import ", "from "))
+    )
+    assert script.count("def ngrams_of_orders(") == 1
+    namespace: dict = {"__file__": "predict.py", "__name__": "predict"}
+    exec(compile(script, "predict.py", "exec"), namespace)
+    units = ["a", "b", "c", "d"]
+    for orders in ([1], [1, 2], [2, 3], [1, 3, 5]):
+        assert namespace["ngrams_of_orders"](units, orders, "_") == ngrams_of_orders(
+            units, orders, "_"
+        )

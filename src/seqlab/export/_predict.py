@@ -24,6 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+# seqlab export writes the source of seqlab's own n-gram function in place of this import,
+# so that predict.py needs no seqlab and splits n-grams with the very code seqlab trains with.
+from seqlab.text.tokenize import ngrams_of_orders  # pasted by seqlab export
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -258,15 +262,7 @@ def _text_tokenizer(t: dict):
                 units = list(text.lower() if standardize == "lower" else text)
         else:
             units = [w for w in words(text) if w not in stop]
-        if orders == [1]:
-            return units
-        out = []
-        for n in orders:
-            if n == 1:
-                out.extend(units)
-            else:
-                out.extend(joiner.join(units[i : i + n]) for i in range(len(units) - n + 1))
-        return out
+        return ngrams_of_orders(units, orders, joiner)
 
     return tokens
 

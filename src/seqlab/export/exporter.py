@@ -18,6 +18,7 @@ error that says why.
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,24 @@ from seqlab.runfolder import check_writable
 from seqlab.runs import Run, read_config, run_task
 from seqlab.runs import load as load_classifier
 from seqlab.text.fixed import FixedLengthVectorizer
+from seqlab.text.tokenize import ngrams_of_orders
 
 __all__ = ["EXPORT_FILES", "FORMAT", "export"]
 
 FORMAT = "seqlab.export"  # the "format" of preprocessing.json
 EXPORT_FILES = (*SUFFIX.values(), "vocabulary.json", "preprocessing.json", "predict.py")
 _SCRIPT = Path(__file__).with_name("_predict.py")
+_PASTED = "from seqlab.text.tokenize import ngrams_of_orders  # pasted by seqlab export\n"
+
+
+def predict_script() -> str:
+    """The text of the ``predict.py`` written beside an export: ``_predict.py`` with the
+    source of :func:`seqlab.text.tokenize.ngrams_of_orders` in place of its import, so that
+    it runs without seqlab."""
+    script = _SCRIPT.read_text(encoding="utf-8")
+    if script.count(_PASTED) != 1:
+        raise RuntimeError(f"{_SCRIPT} must import ngrams_of_orders once, as {_PASTED!r}")
+    return script.replace(_PASTED, inspect.getsource(ngrams_of_orders))
 
 
 @dataclass
@@ -120,7 +133,7 @@ def export(
         SUFFIX[format]: data,
         "vocabulary.json": json_bytes(plan.vocabulary),
         "preprocessing.json": json_bytes(settings),
-        "predict.py": _SCRIPT.read_bytes(),
+        "predict.py": predict_script().encode("utf-8"),
     }
     return _write(Path(out), files, overwrite)
 
