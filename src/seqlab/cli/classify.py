@@ -27,6 +27,7 @@ from seqlab.cli.options import (
     run_argument,
     seed_option,
     set_option,
+    size_options,
     stop_words_option,
     training_options,
 )
@@ -110,9 +111,11 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     help="Hidden Dense layer sizes (relu) of bow-mlp and embedding-dense, e.g. --hidden 32 "
     "(repeatable, or a comma list: --hidden 64,32).",
 )
-@click.option("--embedding-dim", type=int, default=None, help="Width of the token embeddings.")
-@click.option("--hidden-size", type=int, default=None, help="rnn/lstm/gru units per direction.")
-@click.option("--num-layers", type=int, default=None, help="rnn/lstm/gru/transformer layers.")
+@size_options(
+    embedding_dim="Width of the token embeddings.",
+    hidden_size="rnn/lstm/gru units per direction.",
+    num_layers="rnn/lstm/gru/transformer layers.",
+)
 @click.option("--bidirectional", is_flag=True, default=None, help="rnn/lstm/gru: read both ways.")
 @click.option("--residual", is_flag=True, default=None, help="rnn/lstm/gru: skips between layers.")
 @click.option(
@@ -131,8 +134,9 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     default=None,
     help="Filters per width (cnn, kim-cnn); tdnn: units per layer.",
 )
-@click.option("--maxlen", type=int, default=None, help="embedding-dense: steps it flattens.")
-@click.option("--dropout", type=float, default=None, help="Dropout [default: the model's].")
+@size_options(
+    maxlen="embedding-dense: steps it flattens.", dropout="Dropout [default: the model's]."
+)
 @init_option
 @click.option(
     "--head",
@@ -154,12 +158,7 @@ MODEL_NAMES = "bow-mlp, embedding-dense, cnn, kim-cnn, rnn, lstm, gru, tdnn, tra
     help="Keep the pretrained vectors fixed, or train them [default: --freeze].",
 )
 @choice_option("--oov", ["zeros", "random"], "Vectors for words missing from --pretrained.")
-@click.option(
-    "--batch-size",
-    type=int,
-    default=None,
-    help="Texts per batch  [default: the model's: 128 for fasttext, else 32].",
-)
+@size_options(batch_size="Texts per batch  [default: the model's: 128 for fasttext, else 32].")
 @click.option(
     "--lr",
     type=LEARNING_RATE,

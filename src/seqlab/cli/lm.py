@@ -25,6 +25,7 @@ from seqlab.cli.options import (
     optimizer_option,
     seed_option,
     set_option,
+    size_options,
     training_options,
 )
 from seqlab.cli.settings import cli_settings
@@ -105,28 +106,28 @@ def lm() -> None:
 @seed_option()
 @training_options(epochs=None, epochs_type=click.FloatRange(min=0, min_open=True))
 @click.option("--lower/--no-lower", default=None, help="Lower-case the corpus (recipe default).")
-@click.option("--hidden-size", type=int, default=None, help="Recurrent units per layer.")
-@click.option("--num-layers", "--layers", "num_layers", type=int, default=None)
+@size_options(
+    hidden_size="Recurrent units per layer.",
+    num_layers="Layers (recurrent or transformer blocks).",
+    d_model="Transformer: width of every block.",
+    num_heads="Transformer: heads.",
+    embedding_dim="Width of the token embeddings.",
+    dropout="Dropout [default: the recipe's].",
+    batch_size="Chunks (or windows) per batch.",
+    maxlen="Window length (lecture recipe).",
+)
 @click.option(
     "--block-size",
     type=int,
     default=None,
     help="Transformer: context length (each token attends to this many) and training window.",
 )
-@click.option("--d-model", type=int, default=None, help="Transformer: width of every block.")
-@click.option(
-    "--num-heads", "--heads", "num_heads", type=int, default=None, help="Transformer: heads."
-)
-@click.option("--embedding-dim", type=int, default=None)
-@click.option("--dropout", type=float, default=None)
-@click.option("--batch-size", type=int, default=None)
 @click.option(
     "--seq-len",
     type=int,
     default=None,
     help="Chunk length (default recipe, recurrent models; a transformer reads --block-size).",
 )
-@click.option("--maxlen", type=int, default=None, help="Window length (lecture recipe).")
 @click.option("--lr", type=LEARNING_RATE, default=None, help="Learning rate.")
 @optimizer_option(OPTIMIZERS, None)
 @init_option

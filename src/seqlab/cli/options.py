@@ -42,6 +42,7 @@ __all__ = [
     "run_argument",
     "seed_option",
     "set_option",
+    "size_options",
     "stop_words_option",
     "training_options",
 ]
@@ -169,6 +170,34 @@ def init_option(func: F) -> F:
         "zero biases, LSTM forget bias 1, embeddings U(-0.05, 0.05)) or torch (PyTorch's "
         f"layer defaults); pretrained vectors are kept  [default: {DEFAULT_INIT}]",
     )(func)
+
+
+# The model-size flags of the training commands, defined once (flags, type); each command
+# says what the flag means for its models. Every one defaults to None: the model's (or the
+# recipe's) own value.
+SIZE_FLAGS: dict[str, tuple[tuple[str, ...], type]] = {
+    "embedding_dim": (("--embedding-dim",), int),
+    "hidden_size": (("--hidden-size",), int),
+    "num_layers": (("--num-layers", "--layers"), int),
+    "d_model": (("--d-model",), int),
+    "num_heads": (("--num-heads", "--heads"), int),
+    "maxlen": (("--maxlen",), int),
+    "dropout": (("--dropout",), float),
+    "batch_size": (("--batch-size",), int),
+}
+
+
+def size_options(**helps: str) -> Callable[[F], F]:
+    """The model-size options named by ``helps`` (keys of ``SIZE_FLAGS``), in that order, each
+    with its help text: ``size_options(hidden_size="Recurrent units per layer.")``."""
+
+    def decorate(func: F) -> F:
+        for name, help in reversed(helps.items()):
+            flags, kind = SIZE_FLAGS[name]
+            func = click.option(*flags, name, type=kind, default=None, help=help)(func)
+        return func
+
+    return decorate
 
 
 OPTIMIZER_HELP = {
