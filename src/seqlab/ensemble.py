@@ -320,7 +320,7 @@ def build_ensemble(
     force: bool = False,
     l2: float = 1e-3,
     batch_size: int = 256,
-    device: str = "cpu",
+    device: str = "auto",
     out: PathLike | None = None,
     overwrite: bool = False,
 ) -> Ensemble:
@@ -419,7 +419,7 @@ def _validation_metrics(ens: Ensemble, P: np.ndarray, y: np.ndarray) -> dict[str
     return {"val": {**val, "n": len(y)}, "members_val": members}
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> Ensemble:
+def load(path: PathLike, device: str | torch.device = "auto") -> Ensemble:
     """Load an ensemble run folder written by :func:`build_ensemble` or
     :meth:`Ensemble.save` (``seqlab.load`` does this for any run folder).
 

@@ -41,7 +41,7 @@ TASKS = (
 )
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
+def load(path: PathLike, device: str | torch.device = "auto") -> Any:
     """Load the run folder ``path`` written by any seqlab task (see the module docstring).
 
     >>> run = seqlab.load("runs/demo")  # doctest: +SKIP
@@ -76,7 +76,7 @@ def load(path: PathLike, device: str | torch.device = "cpu") -> Any:
     )
 
 
-def load_classifier(path: PathLike, device: str | torch.device = "cpu") -> Run:
+def load_classifier(path: PathLike, device: str | torch.device = "auto") -> Run:
     """A text classifier's run folder: a :class:`seqlab.runs.Run`, or an ensemble of runs
     (:class:`seqlab.ensemble.Ensemble`, itself a ``Run``); any other task is refused with
     :func:`seqlab.runs.load`'s message.

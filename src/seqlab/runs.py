@@ -430,7 +430,7 @@ def run_task(config: dict[str, Any]) -> str | None:
     return config.get("task") or legacy.get(str(config.get("class")))
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> Run:
+def load(path: PathLike, device: str | torch.device = "auto") -> Run:
     """Load a classifier run folder written by :func:`seqlab.fit` or :meth:`Run.save`.
     (:func:`seqlab.load` reads the run folder of any task.)
 

@@ -159,7 +159,7 @@ class Word2Vec:
         negative_pool: int | None = None,
         step_words: int = 1024,
         keep_in_memory: bool | None = None,
-        device: str = "cpu",
+        device: str = "auto",
         progress: bool = True,
         dim: int | None = None,
     ) -> None:

@@ -20,7 +20,7 @@ def evaluate(
     corpus: PathLike | None = None,
     text: str | None = None,
     max_tokens: int | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "auto",
 ) -> dict[str, Any]:
     """Score a trained model: on its own held-out text (no ``corpus``/``text``: the corpus it
     was trained on is re-read and its last ``val_split`` used) or on the whole of

@@ -295,7 +295,7 @@ class LanguageModel:
         return path
 
     @classmethod
-    def load(cls, path: PathLike, device: str | torch.device = "cpu") -> LanguageModel:
+    def load(cls, path: PathLike, device: str | torch.device = "auto") -> LanguageModel:
         """Rebuild a model saved with :meth:`save` (or by :func:`seqlab.lm.train`)."""
         path = Path(path)
         if not path.is_dir():
@@ -329,7 +329,7 @@ class LanguageModel:
         return cls(model, vocab, config.get("train"), history, metrics, path=path)
 
 
-def load(path: PathLike, device: str | torch.device = "cpu") -> LanguageModel:
+def load(path: PathLike, device: str | torch.device = "auto") -> LanguageModel:
     """Load a language-model run folder: ``seqlab.lm.load("runs/nz").generate("the ")``.
 
     >>> lm = load("runs/nz")  # doctest: +SKIP

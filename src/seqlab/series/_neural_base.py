@@ -380,7 +380,7 @@ class NeuralBase(ABC):
         return Path(path)
 
     @classmethod
-    def load(cls, path: PathLike, device: str = "cpu") -> Self:
+    def load(cls, path: PathLike, device: str = "auto") -> Self:
         """The fitted model of the run folder ``path`` (written by :meth:`save`, by
         ``fit(..., out=path)`` or by ``seqlab series ... --out``), on ``device``; its
         predictions equal the saved model's. :func:`seqlab.load` calls this.

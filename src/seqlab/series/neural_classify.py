@@ -85,7 +85,7 @@ class NeuralSequenceClassifier(NeuralBase):
         lr: float = 3e-3,
         batch_size: int = 32,
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
         patience: int = 20,
         val_split: float = 0.2,
         lr_decay: float = 0.5,

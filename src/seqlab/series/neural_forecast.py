@@ -90,7 +90,7 @@ class NeuralForecaster(NeuralBase):
         lr: float = 3e-3,
         batch_size: int = 64,
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
         patience: int = 10,
         val_split: float = 0.1,
         lr_decay: float = 0.5,

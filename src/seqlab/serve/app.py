@@ -53,7 +53,7 @@ def create_app(
     batch: bool = True,
     max_batch: int = 64,
     batch_wait_ms: float = 5.0,
-    device: str = "cpu",
+    device: str = "auto",
     embeddings_limit: int | None = None,
     allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
     clock: Callable[[], float] = time.monotonic,

@@ -53,7 +53,7 @@ class ServedModel:
 def load_models(
     paths: Sequence[PathLike | tuple[str, PathLike]] | Mapping[str, PathLike],
     *,
-    device: str = "cpu",
+    device: str = "auto",
     embeddings_limit: int | None = None,
 ) -> dict[str, ServedModel]:
     """Load run folders and vector files, keyed by name.
