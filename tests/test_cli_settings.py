@@ -163,3 +163,44 @@ def test_cli_every_command_that_runs_a_model_defaults_to_device_auto() -> None:
     }
     assert {"classify train", "classify predict", "lm generate", "embed train"} <= set(defaults)
     assert set(defaults.values()) == {"auto"}, defaults
+
+
+def test_python_api_device_defaults_to_auto_as_the_cli_does() -> None:
+    import inspect
+
+    import seqlab as sl
+    from seqlab.embeddings.word2vec import Word2Vec
+    from seqlab.ensemble import build_ensemble
+    from seqlab.lm.evaluate import evaluate
+    from seqlab.lm.model import LanguageModel
+    from seqlab.runs import load as load_run
+    from seqlab.series.neural_classify import NeuralSequenceClassifier
+    from seqlab.series.neural_forecast import NeuralForecaster
+
+    takes_device = [
+        sl.load, sl.fit, load_run, LanguageModel.load, evaluate, build_ensemble, Word2Vec,
+        NeuralForecaster, NeuralSequenceClassifier, NeuralForecaster.load,
+    ]  # fmt: skip
+    defaults = {
+        f.__qualname__: inspect.signature(f).parameters["device"].default for f in takes_device
+    }
+    assert set(defaults.values()) == {"auto"}, defaults
+
+
+def test_cli_a_flag_shared_by_commands_is_spelled_and_typed_the_same() -> None:
+    """One name per concept: an option that two commands both take (same destination) has the
+    same flags and type in both (the model-size flags come from options.size_options)."""
+    from seqlab.cli.main import cli
+
+    seen: dict[str, dict[str, tuple]] = {}
+    for group in ("classify", "lm"):
+        train = cli.commands[group].commands["train"]
+        seen[group] = {p.name: (tuple(p.opts), p.type.name) for p in train.params}
+    shared = set(seen["classify"]) & set(seen["lm"])
+    assert {"hidden_size", "num_layers", "embedding_dim", "dropout", "batch_size"} <= shared
+    # --epochs: a language model reads fractions of an epoch; --model: other model families
+    for name in shared:
+        flags_and_type = seen["classify"][name], seen["lm"][name]
+        if name in ("epochs", "model"):
+            flags_and_type = tuple(f for f, _ in flags_and_type)
+        assert flags_and_type[0] == flags_and_type[1], name
