@@ -7,9 +7,6 @@ import gzip
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -23,6 +20,7 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file
 
 import seqlab.lm
+from _torchrun import torchrun
 from seqlab.cli.lm import lm as lm_cli
 from seqlab.lm.data import batchify, build_vocabulary, get_chunk, load_corpus, split_text
 from seqlab.lm.stream import TokenReader, batch_streams, scan_corpus
@@ -263,18 +261,8 @@ def test_lm_stream_cli_flag(corpus, tmp_path):
 # ---------------------------------------------------------------------- DDP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_lm_stream_two_ranks_read_their_streams_like_memory(corpus, tmp_path):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
-           "--master-addr=127.0.0.1", f"--master-port={_free_port()}", "--max-restarts=0",
-           str(HERE / "lm_stream_worker.py"), str(tmp_path), str(corpus)]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "SEQLAB_DIST_TIMEOUT": "60"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    proc = torchrun(HERE / "lm_stream_worker.py", str(tmp_path), str(corpus))
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert_same_run(tmp_path / "memory", tmp_path / "stream")
