@@ -37,9 +37,9 @@ def torchrun(
         "MASTER_ADDR": "127.0.0.1",
         "OMP_NUM_THREADS": "1",
         # A rank may wait long at a collective while its peer works alone (rank 0 writing
-        # the run folder) on a 2-core machine that the other pytest worker keeps busy; at 60 s
-        # the full suite aborted a rank in 3 runs out of 4 (gloo's "terminate called without
-        # an active exception"), at 200 s none in 2. A hung job still fails at
+        # the run folder) on a 2-core machine that the other pytest worker keeps busy. (The
+        # occasional "terminate called without an active exception" at a rank's exit was not
+        # a timeout: see seqlab.training.distributed._released.) A hung job still fails at
         # LAUNCH_TIMEOUT_S.
         "SEQLAB_DIST_TIMEOUT": "200",
         **(env or {}),

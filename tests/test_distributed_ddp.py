@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +154,29 @@ def test_distributed_plain_run_is_a_world_of_one() -> None:
     assert rows.tolist() == [4, 5, 6] and w.tolist() == [1.0, 1.0, 1.0]
     assert distributed.all_reduce_sum([1.0, 2.0]).tolist() == [1.0, 2.0]
     assert distributed.broadcast_bytes(b"xyz") == b"xyz"
+
+
+def test_distributed_collective_holds_its_tensors_until_gloo_lets_go() -> None:
+    # gloo's worker thread drops its reference to a finished collective's tensors a moment
+    # after the call returns; freeing a tensor's Python object before then made that thread
+    # need the GIL at interpreter exit (SIGABRT in 1 two-rank job of ~20 on a busy machine).
+    t = torch.zeros(3)
+    held = [t.view(3)]  # another owner, as gloo's work is
+
+    def let_go() -> None:
+        time.sleep(0.05)
+        held.clear()
+
+    thread = threading.Thread(target=let_go)
+    thread.start()
+    assert distributed._released([t])
+    assert t._use_count() == 1  # it returned only once the other owner had let go
+    thread.join()
+    # a reference that is never dropped ends the wait after the limit, by the injected clock
+    ticks = iter(range(100))
+    stuck = t.view(3)
+    assert not distributed._released([t], clock=lambda: next(ticks), limit_s=5)
+    assert next(ticks) == 7 and stuck is not None
 
 
 def test_distributed_shards_cover_the_batch_with_zero_weight_padding(monkeypatch) -> None:

@@ -34,6 +34,7 @@ import functools
 import inspect
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -301,6 +302,31 @@ def rank_seed(seed: int, *keys: int) -> int:
 # --------------------------------------------------------------------------- collectives
 
 
+RELEASE_WAIT_S = 10.0  # how long a collective waits for gloo to let go of its tensors
+
+
+def _released(tensors: Sequence[torch.Tensor], clock: Callable[[], float] = time.monotonic,
+              limit_s: float = RELEASE_WAIT_S) -> bool:  # fmt: skip
+    """Wait until no collective work of gloo's still holds ``tensors``; False after
+    ``limit_s`` seconds.
+
+    A synchronous collective returns as soon as its work is complete, but gloo's worker
+    thread drops its reference to the work (and so to the tensors) a moment later. A
+    tensor whose Python object dies first leaves that thread a Python reference to free,
+    for which it needs the GIL; if the interpreter is shutting down by then, the thread
+    calls ``std::terminate`` ("terminate called without an active exception", SIGABRT).
+    A later ``barrier`` keeps every unreleased work alive until it is released itself, so
+    the last one of a run goes at exit. Holding the tensors here until gloo let go of
+    them (the GIL is released while waiting) leaves it nothing of Python's to free.
+    """
+    start = clock()
+    while any(t._use_count() > 1 for t in tensors):
+        if clock() - start > limit_s:
+            return False
+        time.sleep(0.0005)
+    return True
+
+
 def _comm_device() -> torch.device:
     if dist.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
@@ -327,6 +353,7 @@ def all_reduce_sum(values: Sequence[float] | np.ndarray) -> np.ndarray:
         return arr
     t = torch.from_numpy(arr.copy()).to(_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    _released([t])
     return t.cpu().numpy()
 
 
@@ -371,6 +398,7 @@ def broadcast_float(value: float, src: int = 0) -> float:
         return float(value)
     t = torch.tensor([float(value)], dtype=torch.float64, device=_comm_device())
     dist.broadcast(t, src=src)
+    _released([t])
     return float(t.item())
 
 
@@ -386,6 +414,7 @@ def broadcast_bytes(data: bytes | None, src: int = 0) -> bytes | None:
     device = _comm_device()
     size = torch.tensor([-1 if data is None else len(data)], dtype=torch.int64, device=device)
     dist.broadcast(size, src=src)
+    _released([size])
     n = int(size.item())
     if n < 0:
         return None
@@ -397,6 +426,7 @@ def broadcast_bytes(data: bytes | None, src: int = 0) -> bytes | None:
     if n == 0:
         return b""
     dist.broadcast(buffer, src=src)
+    _released([buffer])
     return bytes(buffer.cpu().numpy().tobytes())
 
 
@@ -413,6 +443,7 @@ def all_gather_rows(local: torch.Tensor, dim: int = 0) -> torch.Tensor:
     moved = local.detach().to(device).contiguous()
     parts = [torch.empty_like(moved) for _ in range(world_size())]
     dist.all_gather(parts, moved)
+    _released([moved, *parts])
     stacked = torch.stack(parts, dim=dim + 1)  # (..., n_local, W, ...)
     shape = list(local.shape)
     shape[dim] = shape[dim] * world_size()
