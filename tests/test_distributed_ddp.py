@@ -169,14 +169,36 @@ def test_distributed_collective_holds_its_tensors_until_gloo_lets_go() -> None:
 
     thread = threading.Thread(target=let_go)
     thread.start()
-    assert distributed._released([t])
+    assert distributed._released([t], [1])
     assert t._use_count() == 1  # it returned only once the other owner had let go
     thread.join()
     # a reference that is never dropped ends the wait after the limit, by the injected clock
     ticks = iter(range(100))
     stuck = t.view(3)
-    assert not distributed._released([t], clock=lambda: next(ticks), limit_s=5)
+    assert not distributed._released([t], [1], clock=lambda: next(ticks), limit_s=5)
     assert next(ticks) == 7 and stuck is not None
+
+
+def test_distributed_gloo_collective_waits_for_the_counts_before_it(monkeypatch) -> None:
+    # A real gloo group of one rank: after the block gloo holds none of the tensors, and the
+    # wait is for each tensor's count before the collective (another owner is not gloo's).
+    waited = []
+    real = distributed._released
+    monkeypatch.setattr(
+        distributed, "_released", lambda ts, counts: waited.append(list(counts)) or real(ts, counts)
+    )
+    torch.distributed.init_process_group(
+        "gloo", rank=0, world_size=1, store=torch.distributed.HashStore()
+    )
+    try:
+        t = torch.ones(3)
+        other_owner = t.view(3)
+        with distributed._held(t):
+            torch.distributed.all_reduce(t)
+        assert waited == [[2]] and t._use_count() == 2 and other_owner is not None
+        assert t.tolist() == [1.0, 1.0, 1.0]
+    finally:
+        torch.distributed.destroy_process_group()
 
 
 def test_distributed_shards_cover_the_batch_with_zero_weight_padding(monkeypatch) -> None:

@@ -305,26 +305,40 @@ def rank_seed(seed: int, *keys: int) -> int:
 RELEASE_WAIT_S = 10.0  # how long a collective waits for gloo to let go of its tensors
 
 
-def _released(tensors: Sequence[torch.Tensor], clock: Callable[[], float] = time.monotonic,
-              limit_s: float = RELEASE_WAIT_S) -> bool:  # fmt: skip
-    """Wait until no collective work of gloo's still holds ``tensors``; False after
-    ``limit_s`` seconds.
-
-    A synchronous collective returns as soon as its work is complete, but gloo's worker
-    thread drops its reference to the work (and so to the tensors) a moment later. A
-    tensor whose Python object dies first leaves that thread a Python reference to free,
-    for which it needs the GIL; if the interpreter is shutting down by then, the thread
-    calls ``std::terminate`` ("terminate called without an active exception", SIGABRT).
-    A later ``barrier`` keeps every unreleased work alive until it is released itself, so
-    the last one of a run goes at exit. Holding the tensors here until gloo let go of
-    them (the GIL is released while waiting) leaves it nothing of Python's to free.
-    """
+def _released(
+    tensors: Sequence[torch.Tensor],
+    counts: Sequence[int],
+    clock: Callable[[], float] = time.monotonic,
+    limit_s: float = RELEASE_WAIT_S,
+) -> bool:
+    """Wait until each tensor's reference count is back to ``counts`` (gloo let go of it);
+    False after ``limit_s`` seconds. The GIL is released while waiting."""
     start = clock()
-    while any(t._use_count() > 1 for t in tensors):
+    while any(t._use_count() > n for t, n in zip(tensors, counts)):
         if clock() - start > limit_s:
             return False
         time.sleep(0.0005)
     return True
+
+
+@contextlib.contextmanager
+def _held(*tensors: torch.Tensor) -> Iterator[None]:
+    """Run a synchronous gloo collective on ``tensors`` in the block, and return only once
+    gloo's worker thread has dropped its references to them.
+
+    The collective returns as soon as its work is complete; gloo's thread drops the work
+    (and so the tensors) a moment later, and a later ``barrier`` keeps every unreleased
+    work alive until it is released itself, so the last one of a run goes at exit. A tensor
+    whose Python object died before that leaves the thread a Python reference to free, for
+    which it needs the GIL: during interpreter shutdown the thread calls ``std::terminate``
+    ("terminate called without an active exception", SIGABRT; about 1 two-rank job in 20
+    on a busy 2-core machine). Held until gloo let go, the tensors leave it nothing of
+    Python's to free. NCCL frees its work on its own watchdog thread; it is left alone.
+    """
+    counts = [t._use_count() for t in tensors]
+    yield
+    if dist.get_backend() == "gloo":
+        _released(tensors, counts)
 
 
 def _comm_device() -> torch.device:
@@ -352,8 +366,8 @@ def all_reduce_sum(values: Sequence[float] | np.ndarray) -> np.ndarray:
     if not is_distributed():
         return arr
     t = torch.from_numpy(arr.copy()).to(_comm_device())
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    _released([t])
+    with _held(t):
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.cpu().numpy()
 
 
@@ -397,8 +411,8 @@ def broadcast_float(value: float, src: int = 0) -> float:
     if not is_distributed():
         return float(value)
     t = torch.tensor([float(value)], dtype=torch.float64, device=_comm_device())
-    dist.broadcast(t, src=src)
-    _released([t])
+    with _held(t):
+        dist.broadcast(t, src=src)
     return float(t.item())
 
 
@@ -413,8 +427,8 @@ def broadcast_bytes(data: bytes | None, src: int = 0) -> bytes | None:
         return data
     device = _comm_device()
     size = torch.tensor([-1 if data is None else len(data)], dtype=torch.int64, device=device)
-    dist.broadcast(size, src=src)
-    _released([size])
+    with _held(size):
+        dist.broadcast(size, src=src)
     n = int(size.item())
     if n < 0:
         return None
@@ -425,8 +439,8 @@ def broadcast_bytes(data: bytes | None, src: int = 0) -> bytes | None:
         buffer = torch.empty(n, dtype=torch.uint8, device=device)
     if n == 0:
         return b""
-    dist.broadcast(buffer, src=src)
-    _released([buffer])
+    with _held(buffer):
+        dist.broadcast(buffer, src=src)
     return bytes(buffer.cpu().numpy().tobytes())
 
 
@@ -442,8 +456,8 @@ def all_gather_rows(local: torch.Tensor, dim: int = 0) -> torch.Tensor:
     device = _comm_device()
     moved = local.detach().to(device).contiguous()
     parts = [torch.empty_like(moved) for _ in range(world_size())]
-    dist.all_gather(parts, moved)
-    _released([moved, *parts])
+    with _held(moved, *parts):
+        dist.all_gather(parts, moved)
     stacked = torch.stack(parts, dim=dim + 1)  # (..., n_local, W, ...)
     shape = list(local.shape)
     shape[dim] = shape[dim] * world_size()
